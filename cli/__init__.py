@@ -1,0 +1,1 @@
+"""The ``infra-policy`` command line (thin: arguments in, engine, output out)."""

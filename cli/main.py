@@ -1,0 +1,173 @@
+"""Entry point of the ``infra-policy`` console script.
+
+Heavy libraries are imported inside the commands that need them, so
+``--help`` and ``--version`` stay instant.  Errors the engine raises on purpose
+become one message and an exit status (DESIGN §9): 2 for bad input or usage,
+3 for an internal error; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+import click
+
+from .output import write_output
+
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+_path = click.Path(path_type=Path)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("infra-policy")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def handle_errors(command):
+    """Turn engine errors into a message and an exit status."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        debug = bool(ctx.find_root().params.get("debug"))
+        from infra_policy.engine.errors import EngineError, InputError
+
+        try:
+            return command(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except InputError as exc:
+            _fail(str(exc), EXIT_INPUT, debug)
+        except EngineError as exc:
+            _fail(f"the policy could not be evaluated: {exc}", EXIT_INPUT, debug)
+        except Exception as exc:  # a bug: say so plainly
+            _fail(
+                f"internal error ({type(exc).__name__}: {exc}). Please report it; "
+                "rerun with --debug for the traceback.",
+                EXIT_INTERNAL,
+                debug,
+            )
+
+    return wrapper
+
+
+def _fail(message: str, status: int, debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(_version(), "--version", prog_name="infra-policy")
+@click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
+def main(debug: bool) -> None:
+    """Decide where to run your LLMs — cloud, in-house or hybrid — and prove why.
+
+    Describe your organization and its workloads in a Turtle file (see the
+    examples/ folder and the README), then run `infra-policy evaluate FILE`.
+    """
+
+
+def _kb_rules_options(command):
+    command = click.option(
+        "--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules."
+    )(command)
+    command = click.option(
+        "--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one."
+    )(command)
+    return command
+
+
+def _evaluator(kb_dir: Path | None, rules_dir: Path | None):
+    from infra_policy.engine.pipeline import Evaluator
+
+    return Evaluator.load(kb_dir, rules_dir)
+
+
+@main.command()
+@click.argument("facts", type=_path)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs (schema: DESIGN §9).",
+)
+@click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
+@_kb_rules_options
+@handle_errors
+def evaluate(facts: Path, fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
+    """Evaluate FACTS and print the stance per workload and for the organization."""
+    evaluator = _evaluator(kb_dir, rules_dir)
+    evaluation = evaluator.evaluate_file(facts)
+    from infra_policy.engine import export
+
+    if fmt == "json":
+        text = export.render_json(evaluation, evaluator.policy)
+    else:
+        text = export.render_text(evaluation, evaluator.kb, evaluator.policy)
+    write_output(text, output)
+
+
+@main.command()
+@click.argument("facts", type=_path)
+@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
+@handle_errors
+def validate(facts: Path, kb_dir: Path | None) -> None:
+    """Check FACTS against the vocabulary and shapes; exit 2 listing every problem."""
+    from infra_policy.engine.knowledge import load_knowledge_base
+    from infra_policy.engine.load import load_facts
+    from infra_policy.engine.profile import build_profile
+    from infra_policy.engine.validate import validate_facts
+
+    kb = load_knowledge_base(kb_dir)
+    doc = load_facts(facts)
+    validate_facts(doc, kb)
+    profile = build_profile(doc, kb.vocabulary)
+    count = len(profile.workloads)
+    implicit = " (implicit: the organization itself)" if profile.workloads[0].implicit else ""
+    click.echo(
+        f"{facts}: valid — organization {profile.name!r}, {count} workload{'s' if count != 1 else ''}"
+        f"{implicit}, {len(doc.graph)} triples."
+    )
+
+
+@main.group()
+def rules() -> None:
+    """Inspect the rule sets."""
+
+
+@rules.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_kb_rules_options
+@handle_errors
+def rules_list(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
+    """List every rule: id, what it concludes, and its title."""
+    from infra_policy.engine.knowledge import load_knowledge_base
+    from infra_policy.engine.rulecatalog import catalogue, render_catalogue
+
+    kb = load_knowledge_base(kb_dir)
+    from infra_policy.engine.ruleload import load_policy
+
+    policy = load_policy(kb, rules_dir)
+    entries = catalogue(policy)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_catalogue(entries), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

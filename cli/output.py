@@ -1,0 +1,27 @@
+"""Writing results: to stdout, or atomically to a file (never half-written)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+
+def write_output(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output = Path(output)
+    directory = output.parent if str(output.parent) else Path(".")
+    if not directory.is_dir():
+        raise click.UsageError(f"cannot write {output}: the directory {directory} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,16 @@
+"""The pure core of infra-policy: from facts to an explained stance.
+
+No printing, no exiting: every stage is a function over plain data and rdflib
+graphs (see DESIGN §3).  Start with :class:`Evaluator`.
+"""
+
+from .errors import EngineError, FactsError, InfraPolicyError, InputError, KnowledgeBaseError, RulesError
+
+__all__ = [
+    "EngineError",
+    "FactsError",
+    "InfraPolicyError",
+    "InputError",
+    "KnowledgeBaseError",
+    "RulesError",
+]

@@ -1,0 +1,163 @@
+"""Stage 5 — decide: assessments → tally → stance, per workload, then the organization.
+
+Stratified: the factor rules conclude assessments, constraints and
+intermediate facts; the tally sums them; the stance rules (data, in
+``rules/``) pick the workload's stance; the organization rules pick the
+organization's stance from its workloads'.  When several stance rules fire,
+the one with the lowest priority number decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .errors import EngineError
+from .infer import ORGANIZATION_STAGE, STANCE_STAGE, RuleBackend, run_factor_rules
+from .model import Assessment, Constraint, Derivation, Firing, MissingFact, WorkloadDecision
+from .profile import OrganizationProfile, WorkloadProfile
+from .ruleload import Policy
+from .rules_ast import Assess, Derive, Require, Rule, SetStance, Test, Value
+from .tally import Tally, organization_facts, tally
+from .vocabulary import Property, Vocabulary
+
+
+def _pick(rules: tuple[Rule, ...], fired: list[str], subject: str, stage: str) -> Rule:
+    fired_set = set(fired)
+    for rule in rules:  # already in priority order
+        if rule.id in fired_set:
+            return rule
+    raise EngineError(
+        f"no {stage} rule fired for {subject}; the {stage} rule set must give a stance in every case "
+        "(add a rule that catches the remaining cases)."
+    )
+
+
+def _conclusions(firings: list[Firing], policy: Policy):
+    assessments, constraints, derivations = [], [], []
+    for firing in firings:
+        rule = policy.by_id[firing.rule]
+        then = rule.then
+        if isinstance(then, Assess):
+            assessments.append(Assessment(rule.id, then.factor, then.favors, then.weight, rule.claims, firing))
+        elif isinstance(then, Require):
+            constraints.append(Constraint(rule.id, then.side, rule.claims, firing))
+        elif isinstance(then, Derive):
+            derivations.append(Derivation(rule.id, then.name, firing))
+    return assessments, constraints, derivations
+
+
+def _tally(assessments: list[Assessment], constraints: list[Constraint], policy: Policy) -> Tally:
+    return tally(
+        ((a.factor, a.favors, a.weight) for a in assessments),
+        (c.requires for c in constraints),
+        int(policy.parameters["strong_weight"]),
+    )
+
+
+def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str = "") -> str:
+    """Only the stance for plain facts (used to explore counterfactuals)."""
+    profile = WorkloadProfile(id=subject, name=subject, implicit=False, declaration=(None, None, None), facts={})
+    firings, _ = _run_values(profile, values, policy, backend)
+    assessments, constraints, _ = _conclusions(firings, policy)
+    t = _tally(assessments, constraints, policy)
+    return _stance_rule(t, policy, backend, subject).then.stance
+
+
+def _run_values(profile, values, policy, backend):
+    from .profile import StatedFact
+
+    facts = {name: StatedFact(name, value, profile.id, (), False) for name, value in values.items()}
+    shadow = WorkloadProfile(profile.id, profile.name, profile.implicit, profile.declaration, facts)
+    return run_factor_rules(shadow, policy, backend)
+
+
+def _stance_rule(t: Tally, policy: Policy, backend: RuleBackend, subject: str) -> Rule:
+    fired = backend.fire(STANCE_STAGE, t.facts())
+    return _pick(policy.stance_rules, fired, subject, "stance")
+
+
+def decide_workload(
+    profile: WorkloadProfile,
+    policy: Policy,
+    backend: RuleBackend,
+    explorer: RuleBackend,
+    vocabulary: Vocabulary,
+) -> WorkloadDecision:
+    """The stance of one workload with everything that led to it."""
+    firings, _ = run_factor_rules(profile, policy, backend)
+    assessments, constraints, derivations = _conclusions(firings, policy)
+    t = _tally(assessments, constraints, policy)
+    rule = _stance_rule(t, policy, backend, profile.id)
+    matched = tuple((name, value) for name, value in t.facts().items() if name in rule.when.facts())
+    stance_firing = Firing(rule=rule.id, subject=profile.id, stage=STANCE_STAGE, computed=matched)
+    stance = rule.then.stance
+    assert isinstance(rule.then, SetStance)
+    missing = missing_facts(profile, stance, policy, explorer, vocabulary)
+    return WorkloadDecision(
+        profile=profile,
+        firings=tuple(firings),
+        assessments=tuple(sorted(assessments, key=lambda a: a.rule)),
+        constraints=tuple(sorted(constraints, key=lambda c: c.rule)),
+        derivations=tuple(sorted(derivations, key=lambda d: d.rule)),
+        tally=t,
+        stance=stance,
+        stance_firing=stance_firing,
+        missing=missing,
+    )
+
+
+def decide_organization(
+    organization: OrganizationProfile, stances: Mapping[str, str], policy: Policy, backend: RuleBackend
+) -> tuple[str, Firing]:
+    facts = organization_facts(stances)
+    fired = backend.fire(ORGANIZATION_STAGE, facts)
+    rule = _pick(policy.organization_rules, fired, organization.id, "organization")
+    matched = tuple((name, value) for name, value in facts.items() if name in rule.when.facts())
+    return rule.then.stance, Firing(rule=rule.id, subject=organization.id, stage=ORGANIZATION_STAGE, computed=matched)
+
+
+# ---------------------------------------------------------------------------
+# what would change it
+
+
+def _candidates(prop: Property, policy_tests: tuple[Test, ...]) -> list[Value]:
+    """Values worth trying for a fact that was not given."""
+    if prop.kind == "boolean":
+        found: list[Value] = [True, False]
+    elif prop.kind in ("enum", "iri"):
+        mentioned = {o for t in policy_tests for o in (t.operand if t.op == "in" else (t.operand,)) if o is not None}
+        found = list(prop.values) if prop.kind == "enum" else sorted(mentioned, key=str)
+    elif prop.numeric:
+        points = set()
+        for t in policy_tests:
+            if isinstance(t.operand, (int, float)) and not isinstance(t.operand, bool):
+                step = 1 if prop.kind == "integer" else max(abs(t.operand) * 0.1, 0.1)
+                points.update((t.operand - step, t.operand, t.operand + step))
+        if prop.minimum is not None:
+            points = {p for p in points if p > prop.minimum or (p == prop.minimum and not prop.minimum_exclusive)}
+        found = sorted((int(p) if prop.kind == "integer" else round(float(p), 6)) for p in points)
+    else:
+        found = []
+    if not prop.single:
+        found = [(v,) for v in found]
+    return found
+
+
+def missing_facts(
+    profile: WorkloadProfile, stance: str, policy: Policy, explorer: RuleBackend, vocabulary: Vocabulary
+) -> tuple[MissingFact, ...]:
+    """Facts not given that, once stated with some value, would change the stance."""
+    tests = policy.tests_by_fact
+    values = profile.values()
+    result = []
+    for name in sorted(set(tests) - set(values)):
+        prop = vocabulary.properties[name]
+        outcomes: dict[str, Value] = {}
+        for candidate in _candidates(prop, tests[name]):
+            other = stance_of({**values, name: candidate}, policy, explorer, profile.id)
+            if other != stance and other not in outcomes:
+                outcomes[other] = candidate[0] if isinstance(candidate, tuple) else candidate
+        if outcomes:
+            rules = sorted({r.id for r in policy.factor_rules if name in r.when.facts()})
+            result.append(MissingFact(name, prop.label, tuple(sorted(outcomes.items())), tuple(rules)))
+    return tuple(result)

@@ -1,0 +1,211 @@
+"""Stage 7 — export: the decision as JSON (DESIGN §9) and as text for people.
+
+Both are deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from .knowledge import KnowledgeBase
+from .load import FactsDocument
+from .model import Assessment, Firing, WorkloadDecision
+from .pipeline import Evaluation
+from .profile import StatedFact, display
+from .ruleload import Policy
+
+FORMAT = "infra-policy/decision@1"
+
+
+def _fact(doc: FactsDocument, fact: StatedFact) -> dict:
+    lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
+    entry = {
+        "property": fact.property,
+        "value": list(fact.value) if isinstance(fact.value, tuple) else fact.value,
+        "subject": fact.subject,
+        "inherited": fact.inherited,
+    }
+    if lines:
+        entry["lines"] = lines
+    return entry
+
+
+def _firing_facts(doc: FactsDocument, firing: Firing) -> list[dict]:
+    return [_fact(doc, f) for f in firing.facts]
+
+
+def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
+    doc = ev.document
+    rule = policy.by_id
+    t = w.tally
+    return {
+        "id": w.id,
+        "name": w.profile.name,
+        "implicit": w.profile.implicit,
+        "stance": w.stance,
+        "stance_rule": {"id": w.stance_firing.rule, "title": rule[w.stance_firing.rule].title},
+        "reasons": [a.rule for a in w.decisive()],
+        "assessments": [
+            {
+                "rule": a.rule,
+                "title": rule[a.rule].title,
+                "factor": a.factor,
+                "favors": a.favors,
+                "weight": a.weight,
+                "claims": list(a.claims),
+                "facts": _firing_facts(doc, a.firing),
+                "derived_from": list(a.firing.derived),
+                "grounds": [_fact(doc, f) for f in w.grounds(a.firing)],
+            }
+            for a in w.assessments
+        ],
+        "constraints": [
+            {
+                "rule": c.rule,
+                "title": rule[c.rule].title,
+                "requires": c.requires,
+                "claims": list(c.claims),
+                "facts": _firing_facts(doc, c.firing),
+                "derived_from": list(c.firing.derived),
+                "grounds": [_fact(doc, f) for f in w.grounds(c.firing)],
+            }
+            for c in w.constraints
+        ],
+        "derived": [{"rule": d.rule, "name": d.name, "facts": _firing_facts(doc, d.firing)} for d in w.derivations],
+        "tally": {
+            **t.facts(),
+            "by_factor": [{"factor": f, "cloud": c, "in-house": i} for f, c, i in t.by_factor],
+        },
+        "missing_facts": [
+            {
+                "fact": m.property,
+                "label": m.label,
+                "could_lead_to": [{"stance": s, "example_value": v} for s, v in m.outcomes],
+                "rules": list(m.rules),
+            }
+            for m in w.missing
+        ],
+        "facts": [_fact(doc, f) for f in w.profile.facts.values()],
+    }
+
+
+def decision_dict(ev: Evaluation, policy: Policy) -> dict:
+    d = ev.decision
+    org = d.organization
+    return {
+        "format": FORMAT,
+        "organization": {
+            "id": org.id,
+            "name": org.name,
+            "stance": d.stance,
+            "stance_rule": {"id": d.stance_firing.rule, "title": policy.by_id[d.stance_firing.rule].title},
+            "placement": [{"workload": w.id, "name": w.profile.name, "stance": w.stance} for w in d.workloads],
+        },
+        "workloads": [_workload(ev, w, policy) for w in d.workloads],
+        "justification": ev.justification.to_dict(),
+        "inputs": {"facts": d.inputs.facts, "kb": d.inputs.kb, "rules": d.inputs.rules},
+    }
+
+
+def render_json(ev: Evaluation, policy: Policy) -> str:
+    return json.dumps(decision_dict(ev, policy), indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# text
+
+_STRENGTH = {1: "weak", 2: "moderate", 3: "strong"}
+
+
+def _value_text(value) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_value_text(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _facts_text(doc: FactsDocument, facts: Iterable[StatedFact]) -> list[str]:
+    out = []
+    for fact in facts:
+        lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
+        where = f", line {', '.join(map(str, lines))}" if lines else ""
+        origin = " (organization default)" if fact.inherited else ""
+        subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
+        out.append(f"{fact.property} = {_value_text(fact.value)}{origin} [{subject}{where}]")
+    return out
+
+
+def _reason_lines(
+    ev: Evaluation, w: WorkloadDecision, a: Assessment, kb: KnowledgeBase, policy: Policy, indent: str
+) -> list[str]:
+    rule = policy.by_id[a.rule]
+    factor = kb.factors[a.factor].label if a.factor in kb.factors else a.factor
+    lines = [
+        f"{indent}• {rule.title}",
+        f"{indent}  favors {a.favors} · {_STRENGTH[a.weight]} · {factor} · rule {a.rule}",
+    ]
+    direct = {f.property for f in a.firing.facts}
+    via = f" (via {', '.join(a.firing.derived)})"
+    for fact in w.grounds(a.firing):
+        (text,) = _facts_text(ev.document, (fact,))
+        lines.append(f"{indent}  fact: {text}{'' if fact.property in direct else via}")
+    for cid in a.claims:
+        claim = kb.claims.get(cid)
+        if claim is not None:
+            lines.append(f"{indent}  source: {claim.label} — {claim.section or 'source article'}")
+    return lines
+
+
+def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int = 5) -> str:
+    d = ev.decision
+    out: list[str] = []
+    out.append(f"{d.organization.name}: {d.stance.upper()}")
+    out.append(f"  {policy.by_id[d.stance_firing.rule].title}")
+    if len(d.workloads) > 1 or not d.workloads[0].profile.implicit:
+        out.append("")
+        out.append("Placement")
+        width = max(len(w.profile.name) for w in d.workloads)
+        for w in d.workloads:
+            out.append(f"  {w.profile.name.ljust(width)}  {w.stance}")
+    for w in d.workloads:
+        t = w.tally
+        out.append("")
+        out.append(f"── {w.profile.name}: {w.stance.upper()}")
+        out.append(
+            f"  Why: {policy.by_id[w.stance_firing.rule].title} (cloud {t.cloud_weight} · in-house {t.in_house_weight})"
+        )
+        for c in w.constraints:
+            out.append(f"  Requirement: {policy.by_id[c.rule].title} → requires {c.requires} (rule {c.rule})")
+            for text in _facts_text(ev.document, w.grounds(c.firing)):
+                out.append(f"    fact: {text}")
+        decisive = w.decisive()
+        if decisive:
+            label = "Decisive reasons" if w.stance in ("cloud", "in-house") else "Reasons on both sides"
+            out.append(f"  {label}:")
+            for side in ("in-house", "cloud"):
+                chosen = [a for a in decisive if a.favors == side][:reasons_per_side]
+                for a in chosen:
+                    out.extend(_reason_lines(ev, w, a, kb, policy, "    "))
+                hidden = len([a for a in decisive if a.favors == side]) - len(chosen)
+                if hidden > 0:
+                    out.append(f"    … and {hidden} more favoring {side} (see --format json)")
+        against = [a for a in w.assessments if a not in decisive]
+        if against:
+            out.append(
+                "  Outweighed: "
+                + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})" for a in against)
+            )
+        if w.missing:
+            out.append("  Missing facts that could change this:")
+            for m in w.missing:
+                options = ", ".join(f"{s} (e.g. {_value_text(v)})" for s, v in m.outcomes)
+                out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
+        elif not w.assessments and not w.constraints:
+            out.append("  No rule applied: state more facts about this workload.")
+    out.append("")
+    out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…")
+    return "\n".join(out) + "\n"

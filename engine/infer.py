@@ -1,0 +1,82 @@
+"""Stage 4 — infer: run the compiled rules over a subject and record firings.
+
+Two interchangeable backends share one small interface, ``fire(stage, facts,
+derived) -> sorted rule ids``: :class:`~.compile.CompiledPolicy` (durable-rules,
+what decisions are made with) and :class:`DirectPolicy` (the AST's own
+meaning, used to explore "what would change it" quickly and as the oracle the
+property tests compare durable with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from .compile import CompiledPolicy
+from .model import Firing
+from .profile import WorkloadProfile
+from .ruleload import Policy
+from .rules_ast import Concluded, Rule, Value, evaluate, supporting_tests
+
+STANCE_STAGE = "stance"
+ORGANIZATION_STAGE = "organization"
+
+
+def factor_stage(layer: int) -> str:
+    return f"factors-{layer}"
+
+
+class RuleBackend(Protocol):
+    def fire(self, stage: str, facts: Mapping[str, Value], derived: frozenset[str] = frozenset()) -> list[str]: ...
+
+
+def policy_stages(policy: Policy) -> dict[str, tuple[Rule, ...]]:
+    stages = {factor_stage(k): layer for k, layer in enumerate(policy.strata)}
+    stages[STANCE_STAGE] = policy.stance_rules
+    stages[ORGANIZATION_STAGE] = policy.organization_rules
+    return stages
+
+
+class DirectPolicy:
+    """Evaluates the rule AST directly (no rule engine)."""
+
+    def __init__(self, stages: Mapping[str, tuple[Rule, ...]]) -> None:
+        self.stages = dict(stages)
+
+    def fire(self, stage: str, facts: Mapping[str, Value], derived: frozenset[str] = frozenset()) -> list[str]:
+        return sorted(rule.id for rule in self.stages[stage] if evaluate(rule.when, facts, derived))
+
+
+def compile_policy(policy: Policy, multi_valued: frozenset[str]) -> CompiledPolicy:
+    return CompiledPolicy(policy_stages(policy), multi_valued)
+
+
+def run_factor_rules(
+    profile: WorkloadProfile, policy: Policy, backend: RuleBackend
+) -> tuple[list[Firing], frozenset[str]]:
+    """Fire the factor rules layer by layer; return firings and derived names."""
+    values = profile.values()
+    derived: frozenset[str] = frozenset()
+    firings: list[Firing] = []
+    rules = policy.by_id
+    for layer in range(len(policy.strata)):
+        stage = factor_stage(layer)
+        new = set()
+        for rule_id in backend.fire(stage, values, derived):
+            rule = rules[rule_id]
+            support = supporting_tests(rule.when, values, derived)
+            used = sorted({t.fact for t in support if not isinstance(t, Concluded)})
+            firings.append(
+                Firing(
+                    rule=rule_id,
+                    subject=profile.id,
+                    stage=stage,
+                    facts=tuple(profile.facts[name] for name in used),
+                    derived=tuple(sorted({t.name for t in support if isinstance(t, Concluded)})),
+                )
+            )
+            derive_name = getattr(rule.then, "name", None)
+            if derive_name is not None:
+                new.add(derive_name)
+        derived = derived | new
+    return firings, derived

@@ -1,0 +1,200 @@
+"""Stage 6 — justify: the justification graph of a decision (networkx).
+
+Premises (stated facts, knowledge-base claims, rules) point to the firings that
+used them; firings point to what they concluded, up to the workload stances
+and the organization's stance.  The graph must be acyclic and every conclusion
+must have a path back to a stated fact; :func:`check` says what is wrong if not.
+
+Node identifiers are IRIs, stable for the same inputs, so the same names can
+be used in RDF exports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from .errors import EngineError
+from .load import FactsDocument, Triple
+from .model import Decision, Firing, WorkloadDecision
+from .profile import display
+
+RULE_BASE = "https://w3id.org/infra-policy/rule/"
+CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "tally", "stance"})
+PREMISE_KINDS = frozenset({"fact", "claim", "rule"})
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def fact_iri(triple: Triple) -> str:
+    s, p, o = triple
+    return f"urn:infra-policy:fact:{_key(f'{s.n3()} {p.n3()} {o.n3()}')}"
+
+
+def rule_iri(rule_id: str) -> str:
+    return RULE_BASE + rule_id
+
+
+def firing_iri(firing: Firing) -> str:
+    return f"urn:infra-policy:firing:{_key(firing.subject)}:{firing.rule}"
+
+
+def workload_stance_iri(workload_id: str) -> str:
+    return f"urn:infra-policy:workload-stance:{_key(workload_id)}"
+
+
+def organization_stance_iri(organization_id: str) -> str:
+    return f"urn:infra-policy:organization-stance:{_key(organization_id)}"
+
+
+def tally_iri(workload_id: str) -> str:
+    return f"urn:infra-policy:tally:{_key(workload_id)}"
+
+
+def conclusion_iri(kind: str, workload_id: str, name: str) -> str:
+    return f"urn:infra-policy:{kind}:{_key(workload_id)}:{name}"
+
+
+@dataclass
+class JustificationGraph:
+    """A DiGraph whose nodes carry ``kind`` and ``label`` attributes."""
+
+    graph: nx.DiGraph
+
+    def nodes_of(self, kind: str) -> list[str]:
+        return sorted(n for n, data in self.graph.nodes(data=True) if data["kind"] == kind)
+
+    def problems(self) -> list[str]:
+        """What makes this graph unsound (empty when it is sound)."""
+        found = []
+        if not nx.is_directed_acyclic_graph(self.graph):
+            cycle = nx.find_cycle(self.graph)
+            found.append("the justification graph has a cycle: " + " → ".join(u for u, _ in cycle))
+        grounded: set[str] = set()
+        for fact in self.nodes_of("fact"):
+            if fact not in grounded:
+                grounded |= nx.descendants(self.graph, fact)
+        for node, data in sorted(self.graph.nodes(data=True)):
+            if data["kind"] in CONCLUSION_KINDS and node not in grounded:
+                found.append(f"{data['label']} ({node}) has no path back to a stated fact")
+        return found
+
+    def to_dict(self) -> dict:
+        nodes = [{"id": n, **dict(sorted(d.items()))} for n, d in sorted(self.graph.nodes(data=True))]
+        edges = [{"from": u, "to": v, "relation": d["relation"]} for u, v, d in sorted(self.graph.edges(data=True))]
+        return {"nodes": nodes, "edges": edges}
+
+
+class _Builder:
+    def __init__(self, doc: FactsDocument | None) -> None:
+        self.doc = doc
+        self.g = nx.DiGraph()
+
+    def node(self, iri: str, kind: str, label: str, **attrs) -> str:
+        if iri not in self.g:
+            self.g.add_node(iri, kind=kind, label=label, **{k: v for k, v in attrs.items() if v is not None})
+        return iri
+
+    def edge(self, source: str, target: str, relation: str) -> None:
+        self.g.add_edge(source, target, relation=relation)
+
+    def fact(self, triple: Triple) -> str:
+        s, p, o = triple
+        if self.doc is not None:
+            text = f"{display(self.doc, s)} {display(self.doc, p)} {display(self.doc, o)}"
+            line = self.doc.line_of(triple)
+        else:
+            text, line = f"{s} {p} {o}", None
+        return self.node(fact_iri(triple), "fact", text, subject=str(s), property=str(p), value=str(o), line=line)
+
+    def firing(self, firing: Firing, premises: Iterable[str]) -> str:
+        iri = self.node(firing_iri(firing), "firing", f"{firing.rule} fired", rule=firing.rule, subject=firing.subject)
+        self.edge(self.node(rule_iri(firing.rule), "rule", firing.rule), iri, "plan")
+        for stated in firing.facts:
+            for triple in stated.triples:
+                self.edge(self.fact(triple), iri, "used")
+        for premise in premises:
+            self.edge(premise, iri, "used")
+        return iri
+
+
+def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
+    wid = w.id
+    derived_nodes: dict[str, str] = {}
+    conclusions: dict[str, tuple[str, str]] = {}
+    for d in w.derivations:
+        conclusions[d.rule] = (conclusion_iri("derived", wid, d.name), f"derived: {d.name}")
+    for a in w.assessments:
+        conclusions[a.rule] = (
+            conclusion_iri("assessment", wid, a.rule),
+            f"{a.factor} favors {a.favors} (weight {a.weight})",
+        )
+    for c in w.constraints:
+        conclusions[c.rule] = (conclusion_iri("constraint", wid, c.rule), f"requires {c.requires}")
+    kinds = {
+        **{d.rule: "derived" for d in w.derivations},
+        **{a.rule: "assessment" for a in w.assessments},
+        **{c.rule: "constraint" for c in w.constraints},
+    }
+    tally = b.node(
+        tally_iri(wid),
+        "tally",
+        f"tally of {w.profile.name}",
+        cloud_weight=w.tally.cloud_weight,
+        in_house_weight=w.tally.in_house_weight,
+    )
+    b.edge(b.fact(w.profile.declaration), tally, "used")
+    # Firings come in layer order, so a derivation exists before its users.
+    for firing in w.firings:
+        premises = [derived_nodes[name] for name in firing.derived]
+        fnode = b.firing(firing, premises)
+        for claim in claims.get(firing.rule, ()):
+            b.edge(b.node(claim, "claim", claim), fnode, "cites")
+        iri, label = conclusions[firing.rule]
+        kind = kinds[firing.rule]
+        b.node(iri, kind, label, rule=firing.rule)
+        b.edge(fnode, iri, "generated")
+        if kind == "derived":
+            derived_nodes[label.removeprefix("derived: ")] = iri
+        else:
+            b.edge(iri, tally, "used")
+    stance_firing = b.firing(w.stance_firing, [tally])
+    stance = b.node(workload_stance_iri(wid), "stance", f"{w.profile.name}: {w.stance}", stance=w.stance, subject=wid)
+    b.edge(stance_firing, stance, "generated")
+    return stance
+
+
+def build_justification(
+    decision: Decision,
+    claims_by_rule: dict[str, tuple[str, ...]],
+    claim_iris: dict[str, str],
+    doc: FactsDocument | None = None,
+) -> JustificationGraph:
+    """The justification graph of ``decision``; raises if it is unsound."""
+    b = _Builder(doc)
+    claims = {rule: tuple(claim_iris.get(c, c) for c in ids) for rule, ids in claims_by_rule.items()}
+    stances = [_workload(b, w, claims) for w in decision.workloads]
+    org_firing = b.firing(decision.stance_firing, stances)
+    for claim in claims.get(decision.stance_firing.rule, ()):
+        b.edge(b.node(claim, "claim", claim), org_firing, "cites")
+    for w in decision.workloads:
+        for claim in claims.get(w.stance_firing.rule, ()):
+            b.edge(b.node(claim, "claim", claim), firing_iri(w.stance_firing), "cites")
+    org = b.node(
+        organization_stance_iri(decision.organization.id),
+        "stance",
+        f"{decision.organization.name}: {decision.stance}",
+        stance=decision.stance,
+        subject=decision.organization.id,
+    )
+    b.edge(org_firing, org, "generated")
+    graph = JustificationGraph(b.g)
+    problems = graph.problems()
+    if problems:
+        raise EngineError("the justification is unsound: " + "; ".join(problems))
+    return graph

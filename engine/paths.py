@@ -1,0 +1,16 @@
+"""Where the packaged knowledge base and rule sets live.
+
+The repository's top-level ``kb/`` and ``rules/`` are installed as
+``infra_policy/kb`` and ``infra_policy/rules``, siblings of this package, so the
+same relative path works from a source checkout and from a wheel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+PACKAGED_KB = _ROOT / "kb"
+PACKAGED_RULES = _ROOT / "rules"
+RULES_SCHEMA = PACKAGED_RULES / "schema.json"

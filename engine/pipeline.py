@@ -1,0 +1,80 @@
+"""The pipeline end to end: load → validate → profile → infer → decide → justify.
+
+An :class:`Evaluator` holds what is the same for every facts file (knowledge
+base, policy, compiled rules) so that a batch pays for it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from .decide import decide_organization, decide_workload
+from .digest import graph_digest, text_digest
+from .infer import DirectPolicy, compile_policy, policy_stages
+from .justify import JustificationGraph, build_justification
+from .knowledge import KnowledgeBase, load_knowledge_base
+from .load import FactsDocument, load_facts
+from .model import Decision, Inputs
+from .profile import build_profile
+from .ruleload import Policy, load_policy
+from .validate import validate_facts
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A decision, its justification and the facts it was made from."""
+
+    decision: Decision
+    justification: JustificationGraph
+    document: FactsDocument
+
+
+class Evaluator:
+    def __init__(self, kb: KnowledgeBase, policy: Policy) -> None:
+        self.kb = kb
+        self.policy = policy
+        multi_valued = frozenset(name for name, prop in kb.vocabulary.properties.items() if not prop.single)
+        self.backend = compile_policy(policy, multi_valued)
+        self.explorer = DirectPolicy(policy_stages(policy))
+        self.claims_by_rule = {rule.id: rule.claims for rule in policy.rules}
+        self.claim_iris = {cid: claim.iri for cid, claim in kb.claims.items()}
+
+    @classmethod
+    def load(cls, kb_dir: Path | None = None, rules_dir: Path | None = None) -> Evaluator:
+        kb = load_knowledge_base(kb_dir)
+        return cls(kb, load_policy(kb, rules_dir))
+
+    @cached_property
+    def kb_digest(self) -> str:
+        return graph_digest(self.kb.graph + self.kb.shapes)
+
+    @cached_property
+    def rules_digest(self) -> str:
+        return text_digest(self.policy.canonical())
+
+    def evaluate_document(self, doc: FactsDocument, validate: bool = True) -> Evaluation:
+        if validate:
+            validate_facts(doc, self.kb)
+        organization = build_profile(doc, self.kb.vocabulary)
+        workloads = tuple(
+            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary)
+            for w in organization.workloads
+        )
+        stance, firing = decide_organization(
+            organization, {w.id: w.stance for w in workloads}, self.policy, self.backend
+        )
+        decision = Decision(
+            organization=organization,
+            workloads=workloads,
+            stance=stance,
+            stance_firing=firing,
+            inputs=Inputs(facts=graph_digest(doc.graph), kb=self.kb_digest, rules=self.rules_digest),
+            source=str(doc.path),
+        )
+        justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc)
+        return Evaluation(decision, justification, doc)
+
+    def evaluate_file(self, path: str | Path) -> Evaluation:
+        return self.evaluate_document(load_facts(path))

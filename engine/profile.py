@@ -1,0 +1,174 @@
+"""Stage 3 — profile: one plain record of facts per workload.
+
+Organization facts are inherited by every workload; a workload's own value of
+a property replaces the organization's.  An organization without workloads is
+evaluated as one implicit workload.  Every value remembers the triples it came
+from, so each conclusion can be traced back to the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rdflib import RDF, XSD, BNode, Literal, URIRef
+from rdflib.term import Node
+
+from .errors import FactsError
+from .load import FactsDocument, Triple
+from .rules_ast import Scalar, Value
+from .vocabulary import HAS_WORKLOAD, IP, NAME, ORGANIZATION, WORKLOAD, Vocabulary, local_name
+
+
+@dataclass(frozen=True)
+class StatedFact:
+    """A property's value on a workload, with the triples that state it."""
+
+    property: str
+    value: Value
+    subject: str  # IRI of the node the triples are about
+    triples: tuple[Triple, ...]
+    inherited: bool  # stated on the organization, not the workload
+
+
+@dataclass(frozen=True)
+class WorkloadProfile:
+    id: str
+    name: str
+    implicit: bool
+    declaration: Triple  # the triple that makes this a workload (or the organization)
+    facts: dict[str, StatedFact] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Value]:
+        return {name: fact.value for name, fact in self.facts.items()}
+
+
+@dataclass(frozen=True)
+class OrganizationProfile:
+    id: str
+    name: str
+    declaration: Triple
+    workloads: tuple[WorkloadProfile, ...]
+
+
+_BARE_DATATYPES = {XSD.integer, XSD.decimal, XSD.double, XSD.boolean, XSD.float}
+
+
+def python_value(term: Node) -> Scalar:
+    """The plain value the rules see for an RDF term."""
+    if isinstance(term, Literal):
+        value = term.toPython()
+        if isinstance(value, Decimal):
+            return float(value)
+        if isinstance(value, (bool, int, float, str)):
+            return value
+        return str(term)
+    return local_name(term)
+
+
+def display(doc: FactsDocument, term: Node) -> str:
+    """A short, readable form of a term (prefixed name where possible)."""
+    if isinstance(term, URIRef):
+        try:
+            return doc.graph.namespace_manager.normalizeUri(term)
+        except Exception:
+            return f"<{term}>"
+    if isinstance(term, BNode):
+        return "a blank node"
+    if isinstance(term, Literal) and term.datatype is not None and term.datatype in _BARE_DATATYPES:
+        return str(term)
+    if isinstance(term, Literal):
+        return f'"{term}"' + (f"@{term.language}" if term.language else "")
+    return str(term)
+
+
+def _name(doc: FactsDocument, subject: Node) -> str:
+    value = doc.graph.value(subject, NAME)
+    if value is not None:
+        return str(value)
+    text = str(subject)
+    return text.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1] or text
+
+
+def _collect(doc: FactsDocument, subject: Node, vocabulary: Vocabulary, inherited: bool) -> dict[str, StatedFact]:
+    grouped: dict[str, list[Triple]] = {}
+    for p, o in doc.graph.predicate_objects(subject):
+        name = local_name(p)
+        if p in (NAME, HAS_WORKLOAD) or name not in vocabulary.properties:
+            continue
+        grouped.setdefault(name, []).append((subject, p, o))
+    facts = {}
+    for name, triples in sorted(grouped.items()):
+        triples.sort(key=lambda t: (str(type(t[2])), str(t[2])))
+        prop = vocabulary.properties[name]
+        if prop.single:
+            value: Value = python_value(triples[0][2])
+        else:
+            value = tuple(sorted({python_value(t[2]) for t in triples}, key=str))
+        facts[name] = StatedFact(name, value, str(subject), tuple(triples), inherited)
+    return facts
+
+
+def build_profile(doc: FactsDocument, vocabulary: Vocabulary) -> OrganizationProfile:
+    """Turn validated facts into the organization and its workload records."""
+    graph = doc.graph
+    organizations = sorted(set(graph.subjects(RDF.type, ORGANIZATION)), key=str)
+    if not organizations:
+        raise FactsError(
+            f"{doc.path}: no organization found. Declare exactly one, for example "
+            "'ex:acme a ip:Organization ; ip:name \"Acme\" .', and link its workloads with ip:hasWorkload."
+        )
+    if len(organizations) > 1:
+        names = ", ".join(display(doc, o) for o in organizations)
+        raise FactsError(
+            f"{doc.path}: {len(organizations)} organizations found ({names}); a facts file describes exactly "
+            "one organization. Put each organization in its own file and evaluate them one by one."
+        )
+    org = organizations[0]
+    linked = sorted(set(graph.objects(org, HAS_WORKLOAD)), key=str)
+    declared = set(graph.subjects(RDF.type, WORKLOAD))
+    orphans = sorted(declared - set(linked), key=str)
+    if orphans:
+        names = ", ".join(display(doc, w) for w in orphans)
+        raise FactsError(
+            f"{doc.path}: workload {names} is not linked to the organization {display(doc, org)}; "
+            f"add '{display(doc, org)} ip:hasWorkload {display(doc, orphans[0])} .' (or remove the workload)."
+        )
+    known = {org, *declared}
+    strays = sorted(
+        {s for s, p, _ in graph if str(p).startswith(str(IP)) and p != RDF.type and s not in known}, key=str
+    )
+    if strays:
+        names = ", ".join(display(doc, s) for s in strays)
+        raise FactsError(
+            f"{doc.path}: {names} uses infra-policy properties but is neither an ip:Organization nor an "
+            "ip:Workload; declare its type (for example 'a ip:Workload') and link it with ip:hasWorkload."
+        )
+
+    org_declaration = (org, RDF.type, ORGANIZATION)
+    org_facts = _collect(doc, org, vocabulary, inherited=True)
+    workloads = []
+    for workload in linked:
+        own = _collect(doc, workload, vocabulary, inherited=False)
+        merged = {**org_facts, **own}
+        workloads.append(
+            WorkloadProfile(
+                id=str(workload),
+                name=_name(doc, workload),
+                implicit=False,
+                declaration=(workload, RDF.type, WORKLOAD),
+                facts=dict(sorted(merged.items())),
+            )
+        )
+    if not workloads:
+        own_facts = {
+            name: StatedFact(f.property, f.value, f.subject, f.triples, False) for name, f in org_facts.items()
+        }
+        workloads.append(
+            WorkloadProfile(
+                id=str(org), name=_name(doc, org), implicit=True, declaration=org_declaration, facts=own_facts
+            )
+        )
+    return OrganizationProfile(
+        id=str(org), name=_name(doc, org), declaration=org_declaration, workloads=tuple(workloads)
+    )

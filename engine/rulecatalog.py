@@ -1,0 +1,52 @@
+"""A plain listing of the policy's rules (for `rules list` and the site)."""
+
+from __future__ import annotations
+
+from .ruleload import Policy
+from .rules_ast import Assess, Derive, Require, Rule, SetStance
+
+
+def conclusion_text(rule: Rule) -> str:
+    then = rule.then
+    if isinstance(then, Assess):
+        return f"{then.factor}: favors {then.favors} (weight {then.weight})"
+    if isinstance(then, Require):
+        return f"requires {then.side}"
+    if isinstance(then, Derive):
+        return f"derives {then.name}"
+    assert isinstance(then, SetStance)
+    return f"stance {then.stance} (priority {rule.priority})"
+
+
+def catalogue(policy: Policy) -> list[dict]:
+    entries = []
+    for ruleset in policy.rulesets:
+        for rule in sorted(ruleset.rules, key=lambda r: (r.priority, r.id)):
+            entries.append(
+                {
+                    "id": rule.id,
+                    "ruleset": ruleset.name,
+                    "kind": ruleset.kind,
+                    "file": rule.source,
+                    "title": rule.title,
+                    "concludes": conclusion_text(rule),
+                    "rationale": rule.rationale,
+                    "claims": list(rule.claims),
+                }
+            )
+    return entries
+
+
+def render_catalogue(entries: list[dict]) -> str:
+    lines = []
+    current = None
+    for entry in entries:
+        if entry["ruleset"] != current:
+            current = entry["ruleset"]
+            if lines:
+                lines.append("")
+            lines.append(f"{current} ({entry['kind']}, {entry['file']})")
+        lines.append(f"  {entry['id']}")
+        lines.append(f"      {entry['title']}")
+        lines.append(f"      → {entry['concludes']}")
+    return "\n".join(lines) + "\n"

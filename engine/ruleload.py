@@ -1,0 +1,405 @@
+"""Load rule files (YAML) into the rule AST, checking schema and vocabulary.
+
+Every problem in every file is collected and reported together, each naming
+the file, the rule id and the path inside the rule.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from .errors import RulesError
+from .knowledge import KnowledgeBase
+from .paths import PACKAGED_RULES, RULES_SCHEMA
+from .rules_ast import (
+    COMPARISONS,
+    OPERATORS,
+    All,
+    Any,
+    Assess,
+    Concluded,
+    Condition,
+    Derive,
+    Require,
+    Rule,
+    Ruleset,
+    SetStance,
+    Test,
+    iter_tests,
+)
+from .tally import ENUM_VALUES, ORGANIZATION_FIELDS, TALLY_FIELDS
+
+
+@dataclass(frozen=True)
+class Policy:
+    """All rule sets, checked and ordered for evaluation."""
+
+    rulesets: tuple[Ruleset, ...]
+    strata: tuple[tuple[Rule, ...], ...]  # factor rules, by dependency layer
+    stance_rules: tuple[Rule, ...]
+    organization_rules: tuple[Rule, ...]
+    parameters: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def factor_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for layer in self.strata for rule in layer)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.factor_rules + self.stance_rules + self.organization_rules
+
+    @cached_property
+    def by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
+
+    def rule(self, rule_id: str) -> Rule:
+        return self.by_id[rule_id]
+
+    @cached_property
+    def tests_by_fact(self) -> dict[str, tuple[Test, ...]]:
+        """Every test the factor rules make, grouped by the fact it reads."""
+        found: dict[str, list[Test]] = {}
+        for rule in self.factor_rules:
+            for test in iter_tests(rule.when):
+                if isinstance(test, Test):
+                    found.setdefault(test.fact, []).append(test)
+        return {name: tuple(tests) for name, tests in sorted(found.items())}
+
+    def canonical(self) -> str:
+        """A formatting-independent text of the policy (for its digest)."""
+        payload = [
+            {
+                "ruleset": rs.name,
+                "kind": rs.kind,
+                "factor": rs.factor,
+                "parameters": sorted(rs.parameters),
+                "rules": sorted(_rule_repr(r) for r in rs.rules),
+            }
+            for rs in sorted(self.rulesets, key=lambda rs: rs.name)
+        ]
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _rule_repr(rule: Rule) -> str:
+    return repr((rule.id, rule.title, rule.when, rule.then, rule.rationale, sorted(rule.claims), rule.priority))
+
+
+_schema_validator = None
+
+
+def _validator():
+    global _schema_validator
+    if _schema_validator is None:
+        import jsonschema
+
+        schema = json.loads(RULES_SCHEMA.read_text(encoding="utf-8"))
+        _schema_validator = jsonschema.Draft202012Validator(schema)
+    return _schema_validator
+
+
+def _where(data: dict, path: Iterable) -> tuple[str, str]:
+    """(rule id or '-', dotted path) for a location inside a rule file."""
+    parts = list(path)
+    rule_id = "-"
+    if len(parts) >= 2 and parts[0] == "rules" and isinstance(parts[1], int):
+        try:
+            rule_id = str(data["rules"][parts[1]].get("id", f"rules[{parts[1]}]"))
+        except (AttributeError, IndexError, KeyError, TypeError):
+            rule_id = f"rules[{parts[1]}]"
+        parts = parts[2:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return rule_id, text or "(top level)"
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, file: Path, rule_id: str, path: str, message: str) -> None:
+        who = f"rule {rule_id}" if rule_id != "-" else "the rule set"
+        self.items.append(f"{file.name}: {who}, at {path}: {message}")
+
+
+def _schema_problems(file: Path, data, problems: _Problems) -> bool:
+    from jsonschema.exceptions import best_match
+
+    if not isinstance(data, dict):
+        problems.add(file, "-", "(top level)", "a rule file must be a mapping with ruleset, kind and rules.")
+        return False
+    errors = list(_validator().iter_errors(data))
+    seen = set()
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
+        best = best_match([error])
+        rule_id, where = _where(data, best.absolute_path)
+        message = best.message
+        if best.validator == "additionalProperties":
+            message += "; see rules/schema.json for the allowed keys"
+        key = (rule_id, where, message)
+        if key not in seen:
+            seen.add(key)
+            problems.add(file, rule_id, where, message)
+    return not errors
+
+
+class _RulesetBuilder:
+    """Turns one schema-valid mapping into AST, checking the vocabulary."""
+
+    def __init__(self, file: Path, data: dict, kb: KnowledgeBase, problems: _Problems) -> None:
+        self.file = file
+        self.data = data
+        self.kb = kb
+        self.problems = problems
+        self.kind = data["kind"]
+        self.rule_id = "-"
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.add(self.file, self.rule_id, path, message)
+
+    def build(self) -> Ruleset:
+        data = self.data
+        name = data["ruleset"]
+        factor = data.get("factor")
+        if factor is not None and factor not in self.kb.factors:
+            self.fail("factor", f"unknown factor '{factor}'; known factors: {', '.join(self.kb.factors)}.")
+        rules = []
+        for _index, raw in enumerate(data["rules"]):
+            self.rule_id = raw["id"]
+            if not raw["id"].startswith(name + "."):
+                self.fail("id", f"the id must start with the rule set name '{name}.'.")
+            when = self._condition(raw["when"], "when")
+            then = self._conclusion(raw["then"], factor)
+            for claim in raw["claims"]:
+                if claim not in self.kb.claims:
+                    self.fail("claims", f"unknown claim '{claim}'; claims are defined in kb/claims.ttl.")
+            if self.kind != "factor" and "priority" not in raw:
+                self.fail("priority", f"{self.kind} rules need a priority (lower wins when several fire).")
+            rules.append(
+                Rule(
+                    id=raw["id"],
+                    title=raw["title"].strip(),
+                    when=when,
+                    then=then,
+                    rationale=" ".join(raw["rationale"].split()),
+                    claims=tuple(raw["claims"]),
+                    ruleset=name,
+                    source=self.file.name,
+                    priority=int(raw.get("priority", 0)),
+                )
+            )
+        self.rule_id = "-"
+        params = data.get("parameters", {})
+        return Ruleset(
+            name=name,
+            kind=self.kind,
+            rules=tuple(rules),
+            source=self.file.name,
+            factor=factor,
+            description=" ".join(str(data.get("description", "")).split()),
+            parameters=tuple(sorted(params.items())),
+        )
+
+    def _conclusion(self, raw: dict, default_factor: str | None):
+        ((key, value),) = raw.items()
+        allowed = ("assess", "require", "derive") if self.kind == "factor" else ("stance",)
+        if key not in allowed:
+            self.fail(f"then.{key}", f"a {self.kind} rule concludes with {' or '.join(allowed)}, not '{key}'.")
+        if key == "assess":
+            factor = value.get("factor", default_factor)
+            if factor not in self.kb.factors:
+                self.fail("then.assess.factor", f"unknown factor '{factor}'; known: {', '.join(self.kb.factors)}.")
+            return Assess(factor=factor, favors=value["favors"], weight=int(value["weight"]))
+        if key == "require":
+            return Require(side=value)
+        if key == "derive":
+            return Derive(name=value)
+        return SetStance(stance=value)
+
+    def _condition(self, raw: dict, path: str) -> Condition:
+        if "all" in raw:
+            return All(tuple(self._condition(c, f"{path}.all[{i}]") for i, c in enumerate(raw["all"])))
+        if "any" in raw:
+            return Any(tuple(self._condition(c, f"{path}.any[{i}]") for i, c in enumerate(raw["any"])))
+        if "not" in raw:
+            from .rules_ast import Not
+
+            return Not(self._condition(raw["not"], f"{path}.not"))
+        if "concluded" in raw:
+            if self.kind != "factor":
+                self.fail(path, "only factor rules may test intermediate conclusions.")
+            return Concluded(raw["concluded"])
+        op = next(k for k in raw if k != "fact")
+        test = Test(fact=raw["fact"], op=op, operand=_operand(raw[op], op))
+        self._check_test(test, path)
+        return test
+
+    def _check_test(self, test: Test, path: str) -> None:
+        if self.kind == "factor":
+            self._check_fact_test(test, path)
+        else:
+            fields = TALLY_FIELDS if self.kind == "stance" else ORGANIZATION_FIELDS
+            self._check_computed_test(test, path, fields)
+
+    def _check_fact_test(self, test: Test, path: str) -> None:
+        vocab = self.kb.vocabulary
+        prop = vocab.get(test.fact)
+        if prop is None:
+            hint = vocab.closest(test.fact)
+            suggestion = f" Did you mean '{hint}'?" if hint else ""
+            self.fail(
+                f"{path}.fact", f"unknown fact '{test.fact}'.{suggestion} Facts are the properties of kb/ontology.ttl."
+            )
+            return
+        self._check_operand(test, path, prop.kind, prop.values, prop.open_values, prop.single)
+
+    def _check_computed_test(self, test: Test, path: str, fields: dict) -> None:
+        if test.fact not in fields:
+            self.fail(f"{path}.fact", f"unknown {self.kind} fact '{test.fact}'; allowed: {', '.join(fields)}.")
+            return
+        kind = fields[test.fact][0]
+        self._check_operand(test, path, kind, ENUM_VALUES.get(test.fact, ()), False, True)
+
+    def _check_operand(self, test, path, kind, values, open_values, single) -> None:
+        op, operand = test.op, test.operand
+        where = f"{path}.{op}"
+        if op in ("present", "absent"):
+            return
+        if op in COMPARISONS:
+            if kind not in ("number", "integer"):
+                self.fail(where, f"'{test.fact}' is not a number; '{op}' compares numbers only.")
+            return
+        operands = operand if op == "in" else (operand,)
+        for item in operands:
+            if kind in ("number", "integer"):
+                ok = isinstance(item, (int, float)) and not isinstance(item, bool)
+                expected = "a number"
+            elif kind == "boolean":
+                ok = isinstance(item, bool)
+                expected = "true or false"
+            elif kind in ("enum", "iri"):
+                ok = isinstance(item, str) and (open_values or item in values)
+                expected = "one of " + ", ".join(values)
+            else:
+                ok = isinstance(item, str)
+                expected = "a string"
+            if not ok:
+                self.fail(where, f"'{item}' is not a value of '{test.fact}'; expected {expected}.")
+
+
+def _operand(value, op: str):
+    if op == "in":
+        return tuple(value)
+    if op in ("present", "absent"):
+        return None
+    return value
+
+
+def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...], ...]:
+    """Layer factor rules so each only reads conclusions of earlier layers."""
+    producers: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if isinstance(rule.then, Derive):
+            producers.setdefault(rule.then.name, []).append(rule)
+    for rule in rules:
+        for name in rule.concluded_names():
+            if name not in producers:
+                problems.items.append(
+                    f"{rule.source}: rule {rule.id}: tests 'concluded: {name}', but no rule derives '{name}'."
+                )
+    layer: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def depth(rule: Rule, chain: tuple[str, ...]) -> int:
+        if rule.id in layer:
+            return layer[rule.id]
+        if rule.id in visiting:
+            cycle = " → ".join((*chain, rule.id))
+            raise RulesError(f"{rule.source}: rule {rule.id}: intermediate conclusions form a cycle: {cycle}.")
+        visiting.add(rule.id)
+        below = [depth(p, (*chain, rule.id)) for n in rule.concluded_names() for p in producers.get(n, ())]
+        visiting.discard(rule.id)
+        layer[rule.id] = 1 + max(below) if below else 0
+        return layer[rule.id]
+
+    for rule in rules:
+        depth(rule, ())
+    count = 1 + max(layer.values(), default=0)
+    return tuple(tuple(sorted((r for r in rules if layer[r.id] == k), key=lambda r: r.id)) for k in range(count))
+
+
+def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
+    """Read every ``*.yaml`` rule file of ``directory`` (default: the packaged rules)."""
+    directory = Path(directory) if directory is not None else PACKAGED_RULES
+    if not directory.is_dir():
+        raise RulesError(f"{directory}: the rules directory does not exist.")
+    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not files:
+        raise RulesError(f"{directory}: no rule files (*.yaml) found.")
+    problems = _Problems()
+    rulesets: list[Ruleset] = []
+    for file in files:
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problems.items.append(f"{file.name}{where}: not valid YAML — {getattr(exc, 'problem', exc)}.")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.items.append(f"{file.name}: cannot be read ({exc}).")
+            continue
+        if _schema_problems(file, data, problems):
+            rulesets.append(_RulesetBuilder(file, data, kb, problems).build())
+
+    seen: dict[str, str] = {}
+    for ruleset in rulesets:
+        for rule in ruleset.rules:
+            if rule.id in seen:
+                problems.items.append(f"{ruleset.source}: rule {rule.id}: duplicate id (also in {seen[rule.id]}).")
+            seen[rule.id] = ruleset.source
+    for kind in ("stance", "organization"):
+        found = [rs.source for rs in rulesets if rs.kind == kind]
+        if len(found) != 1 and not problems.items:
+            problems.items.append(
+                f"{directory}: there must be exactly one rule set of kind '{kind}', found {len(found)}"
+                + (f" ({', '.join(found)})" if found else "")
+                + "."
+            )
+    if problems.items:
+        raise _rules_error(directory, problems.items)
+
+    factor_rules = [r for rs in rulesets if rs.kind == "factor" for r in rs.rules]
+    strata = _stratify(factor_rules, problems)
+    if problems.items:
+        raise _rules_error(directory, problems.items)
+    by_kind = {rs.kind: rs for rs in rulesets if rs.kind != "factor"}
+    stance = by_kind["stance"]
+    if "strong_weight" not in dict(stance.parameters):
+        raise RulesError(f"{directory}/{stance.source}: the stance rule set needs parameters.strong_weight.")
+
+    def ordered(rs: Ruleset) -> tuple[Rule, ...]:
+        return tuple(sorted(rs.rules, key=lambda r: (r.priority, r.id)))
+
+    return Policy(
+        rulesets=tuple(sorted(rulesets, key=lambda rs: rs.name)),
+        strata=strata,
+        stance_rules=ordered(stance),
+        organization_rules=ordered(by_kind["organization"]),
+        parameters=dict(stance.parameters),
+    )
+
+
+def _rules_error(directory: Path, items: list[str]) -> RulesError:
+    count = len(items)
+    head = f"{directory}: {count} problem{'s' if count != 1 else ''} in the rule files:"
+    return RulesError(head + "\n" + "\n".join(f"  - {item}" for item in items), tuple(items))
+
+
+__all__ = ["OPERATORS", "Policy", "load_policy"]

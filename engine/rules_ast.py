@@ -1,0 +1,227 @@
+"""The engine-neutral rule AST and its direct evaluation.
+
+Rule files load into these classes.  The durable-rules compiler and the
+explanation code both read them, and :func:`evaluate` is the reference meaning
+of a condition that the compiled form must agree with (a property test checks
+that it does).
+
+Semantics, in one place:
+
+* a test on a fact that was not given is false, except ``absent``;
+* on a multi-valued fact, ``equals``/``in`` hold when any value matches and
+  ``not_equals`` holds when the fact is given and no value equals the operand;
+* ``not`` is plain boolean negation of the above;
+* ``concluded`` holds when an earlier stratum derived that intermediate fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Scalar = str | float | int | bool
+Value = Scalar | tuple[Scalar, ...]
+
+COMPARISONS = ("less_than", "at_most", "greater_than", "at_least")
+OPERATORS = ("equals", "not_equals", "in", *COMPARISONS, "present", "absent")
+
+
+@dataclass(frozen=True)
+class Test:
+    """A test on one fact: ``fact <op> operand``."""
+
+    __test__ = False  # not a pytest test class
+
+    fact: str
+    op: str
+    operand: Scalar | tuple[Scalar, ...] | None = None
+
+    def facts(self) -> tuple[str, ...]:
+        return (self.fact,)
+
+
+@dataclass(frozen=True)
+class Concluded:
+    """True when an earlier rule derived the intermediate fact ``name``."""
+
+    name: str
+
+    def facts(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Condition, ...]
+
+    def facts(self) -> tuple[str, ...]:
+        return tuple(f for item in self.items for f in item.facts())
+
+
+@dataclass(frozen=True)
+class Any:
+    items: tuple[Condition, ...]
+
+    def facts(self) -> tuple[str, ...]:
+        return tuple(f for item in self.items for f in item.facts())
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+    def facts(self) -> tuple[str, ...]:
+        return self.item.facts()
+
+
+Condition = Test | Concluded | All | Any | Not
+
+
+@dataclass(frozen=True)
+class Assess:
+    factor: str
+    favors: str  # "cloud" | "in-house"
+    weight: int
+
+
+@dataclass(frozen=True)
+class Require:
+    side: str  # "cloud" | "in-house"
+
+
+@dataclass(frozen=True)
+class Derive:
+    name: str
+
+
+@dataclass(frozen=True)
+class SetStance:
+    stance: str
+
+
+Conclusion = Assess | Require | Derive | SetStance
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    when: Condition
+    then: Conclusion
+    rationale: str
+    claims: tuple[str, ...]
+    ruleset: str
+    source: str  # file the rule was read from (for messages)
+    priority: int = 0  # stance rules: lower wins
+
+    def concluded_names(self) -> tuple[str, ...]:
+        """Intermediate facts this rule's condition depends on."""
+        return tuple(t.name for t in iter_tests(self.when) if isinstance(t, Concluded))
+
+
+def iter_tests(condition: Condition):
+    """Every leaf (fact test or conclusion test) of a condition, in order."""
+    if isinstance(condition, (Test, Concluded)):
+        yield condition
+    elif isinstance(condition, (All, Any)):
+        for item in condition.items:
+            yield from iter_tests(item)
+    else:
+        yield from iter_tests(condition.item)
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    name: str
+    kind: str  # "factor" | "stance" | "organization"
+    rules: tuple[Rule, ...]
+    source: str
+    factor: str | None = None
+    description: str = ""
+    parameters: tuple[tuple[str, Scalar], ...] = ()
+
+    def parameter(self, name: str) -> Scalar:
+        return dict(self.parameters)[name]
+
+
+# ---------------------------------------------------------------------------
+# direct evaluation
+
+Facts = Mapping[str, Value]
+
+
+def _values(value: Value) -> tuple[Scalar, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _compare(op: str, seen: Scalar, operand: Scalar) -> bool:
+    if isinstance(seen, bool) or not isinstance(seen, (int, float)):
+        return False
+    if op == "less_than":
+        return seen < operand
+    if op == "at_most":
+        return seen <= operand
+    if op == "greater_than":
+        return seen > operand
+    return seen >= operand
+
+
+def test_holds(test: Test, facts: Facts) -> bool:
+    """Evaluate one test against plain facts (see the module docstring)."""
+    if test.op == "absent":
+        return test.fact not in facts
+    if test.fact not in facts:
+        return False
+    if test.op == "present":
+        return True
+    seen = _values(facts[test.fact])
+    if test.op == "equals":
+        return any(_same(v, test.operand) for v in seen)
+    if test.op == "not_equals":
+        return not any(_same(v, test.operand) for v in seen)
+    if test.op == "in":
+        return any(_same(v, o) for v in seen for o in test.operand)
+    return any(_compare(test.op, v, test.operand) for v in seen)
+
+
+def _same(a: Scalar, b: Scalar) -> bool:
+    # True == 1 in Python, but a boolean fact never equals a number.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return a == b
+
+
+def evaluate(condition: Condition, facts: Facts, derived: frozenset[str] = frozenset()) -> bool:
+    """The reference truth value of ``condition`` for ``facts``."""
+    if isinstance(condition, Test):
+        return test_holds(condition, facts)
+    if isinstance(condition, Concluded):
+        return condition.name in derived
+    if isinstance(condition, All):
+        return all(evaluate(item, facts, derived) for item in condition.items)
+    if isinstance(condition, Any):
+        return any(evaluate(item, facts, derived) for item in condition.items)
+    return not evaluate(condition.item, facts, derived)
+
+
+def supporting_tests(
+    condition: Condition, facts: Facts, derived: frozenset[str] = frozenset()
+) -> list[Test | Concluded]:
+    """The satisfied positive tests that make a true ``condition`` true.
+
+    These are the facts a firing "used": for ``all`` every branch, for ``any``
+    each branch that holds.  Tests under ``not`` are not support (they hold by
+    something *not* being the case) and are left out.
+    """
+    if isinstance(condition, (Test, Concluded)):
+        return [condition] if evaluate(condition, facts, derived) else []
+    if isinstance(condition, All):
+        return [t for item in condition.items for t in supporting_tests(item, facts, derived)]
+    if isinstance(condition, Any):
+        return [
+            t
+            for item in condition.items
+            if evaluate(item, facts, derived)
+            for t in supporting_tests(item, facts, derived)
+        ]
+    return []

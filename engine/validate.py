@@ -1,0 +1,155 @@
+"""Stage 2 — validate: pySHACL against kb/shapes.ttl, one sentence per problem.
+
+Each violation names the subject (and its line when known), the property, the
+bad value and what is allowed; an unknown infra-policy term also gets the
+closest known one.  What is allowed is read from the knowledge base, so the
+messages cannot drift from the shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import RDF, Literal, URIRef
+from rdflib.namespace import SH
+from rdflib.term import Node
+
+from .errors import FactsError
+from .knowledge import KnowledgeBase
+from .load import FactsDocument
+from .profile import display
+from .vocabulary import IP, local_name
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    line: int  # 0 when unknown
+    subject: str
+    property: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _component(name: str) -> URIRef:
+    return SH[name + "ConstraintComponent"]
+
+
+def _sentence(
+    doc: FactsDocument,
+    kb: KnowledgeBase,
+    focus: Node,
+    path: Node | None,
+    value: Node | None,
+    component: Node | None,
+    fallback: str,
+) -> str:
+    vocab = kb.vocabulary
+    subject = display(doc, focus)
+    name = doc.graph.value(focus, IP.name)
+    if name is not None:
+        subject += f' ("{name}")'
+    prop_text = display(doc, path) if path is not None else "a property"
+    value_text = display(doc, value) if value is not None else None
+    prop = vocab.get(local_name(path)) if isinstance(path, URIRef) else None
+
+    if component is None or component not in _KNOWN_COMPONENTS:
+        # SPARQL constraints (unknown vocabulary terms) have no component of their own.
+        if isinstance(path, URIRef) and str(path).startswith(str(IP)) and prop is None:
+            hint = vocab.closest(local_name(path))
+            suggestion = f" Did you mean ip:{hint}?" if hint else ""
+            return (
+                f"{subject}: {prop_text} is not a term of the infra-policy vocabulary.{suggestion} "
+                "The known properties are listed in kb/ontology.ttl and the README."
+            )
+        return f"{subject}: {prop_text}: {fallback}"
+
+    allowed = prop.describe_allowed() if prop is not None else "see kb/shapes.ttl"
+    if component == _component("MaxCount"):
+        values = sorted(display(doc, o) for o in doc.graph.objects(focus, path))
+        return (
+            f"{subject}: {prop_text} is stated {len(values)} times ({', '.join(values)}), "
+            "but it takes a single value; keep one."
+        )
+    if component == _component("Class"):
+        return (
+            f"{subject}: {prop_text} points to {value_text}, which is not declared as an ip:Workload; "
+            f"add '{value_text} a ip:Workload .'."
+        )
+    if component == _component("In") and prop is not None and isinstance(value, URIRef):
+        hint = vocab.closest_value(prop, local_name(value))
+        suggestion = f" Did you mean ip:{hint}?" if hint else ""
+        return (
+            f"{subject}: {prop_text} has the value {value_text}, which is not allowed.{suggestion} Allowed: {allowed}."
+        )
+    if component == _component("NodeKind") and isinstance(value, Literal):
+        return f"{subject}: {prop_text} has the literal {value_text}, but it takes an IRI: {allowed}."
+    return f"{subject}: {prop_text} has the value {value_text}, which is not allowed; expected {allowed}."
+
+
+_KNOWN_COMPONENTS = {
+    _component(n)
+    for n in (
+        "MaxCount",
+        "Class",
+        "In",
+        "NodeKind",
+        "Datatype",
+        "Or",
+        "MinInclusive",
+        "MinExclusive",
+        "MaxInclusive",
+        "MaxExclusive",
+        "MinCount",
+        "Pattern",
+    )
+}
+
+
+def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
+    """Every SHACL violation of the facts, as sentences, in file order."""
+    import pyshacl
+
+    conforms, results, _ = pyshacl.validate(
+        doc.graph,
+        shacl_graph=kb.shapes,
+        ont_graph=kb.ontology,
+        inference="none",
+        advanced=True,
+        allow_warnings=False,
+    )
+    if conforms:
+        return []
+    violations = set()
+    for result in results.subjects(RDF.type, SH.ValidationResult):
+        focus = results.value(result, SH.focusNode)
+        path = results.value(result, SH.resultPath)
+        value = results.value(result, SH.value)
+        component = results.value(result, SH.sourceConstraintComponent)
+        fallback = str(results.value(result, SH.resultMessage) or "violates the shapes")
+        line = doc.line_of((focus, path, value)) if value is not None and path is not None else None
+        if line is None:
+            line = doc.line_of((focus, RDF.type, next(iter(doc.graph.objects(focus, RDF.type)), None))) or 0
+        message = _sentence(doc, kb, focus, path, value, component, fallback)
+        if line:
+            message = f"line {line}: {message}"
+        violations.add(Violation(line or 0, str(focus), str(path), message))
+    return sorted(violations)
+
+
+def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:
+    """Raise :class:`FactsError` listing every violation, if there is any."""
+    violations = find_violations(doc, kb)
+    if violations:
+        raise violations_error(doc, violations)
+
+
+def violations_error(doc: FactsDocument, violations: list[Violation]) -> FactsError:
+    count = len(violations)
+    head = f"{doc.path}: {count} problem{'s' if count != 1 else ''} in the facts:"
+    lines = [head, *(f"  - {v.message}" for v in violations)]
+    return FactsError("\n".join(lines), tuple(v.message for v in violations))
+
+
+__all__ = ["Violation", "find_violations", "validate_facts"]

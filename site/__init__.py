@@ -1,0 +1,1 @@
+"""infra-policy policy site (rendered from engine results)."""

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+from rdflib import URIRef
+
+from infra_policy.engine.errors import FactsError
+from infra_policy.engine.load import load_facts
+
+IP = "https://w3id.org/infra-policy#"
+
+
+def test_turtle_triples_remember_their_line(facts_file):
+    path = facts_file("""\
+        ex:acme a ip:Organization ;
+          ip:name "Acme" ;
+          ip:itStaffFTE 4 .
+    """)
+    doc = load_facts(path)
+    assert len(doc.graph) == 3
+    lines = {str(p).removeprefix(IP): line for (s, p, o), line in doc.lines.items()}
+    # four prefix lines come first (three @prefix + the dedented body starts on line 4)
+    assert lines["name"] == 5
+    assert lines["itStaffFTE"] == 6
+
+
+def test_syntax_error_names_line_column_and_shows_the_line(facts_file):
+    path = facts_file("""\
+        ex:acme a ip:Organization ;
+          ip:name "Acme" ;;
+          ip:itStaffFTE 4 x .
+    """)
+    with pytest.raises(FactsError) as err:
+        load_facts(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "line 6" in message
+    assert "ip:itStaffFTE 4 x ." in message
+    assert "Traceback" not in message
+
+
+def test_undeclared_prefix_is_a_syntax_error_with_its_line(facts_file):
+    path = facts_file("ex:acme a ip:Organization ; foo:bar 1 .\n")
+    with pytest.raises(FactsError, match=r"line 4.*\n.*foo:bar"):
+        load_facts(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty"),
+        (b"   \n# only a comment\n", "contains no RDF statements"),
+        (b"\x00\x01\x02binary", "binary file"),
+        (b"\xff\xfe\xfa not utf8", "not valid UTF-8"),
+    ],
+)
+def test_unusable_files_get_a_specific_message(tmp_path, content, expected):
+    path = tmp_path / "facts.ttl"
+    path.write_bytes(content)
+    with pytest.raises(FactsError, match=expected):
+        load_facts(path)
+
+
+def test_a_directory_or_missing_file_or_unknown_extension_is_refused(tmp_path):
+    with pytest.raises(FactsError, match="is a directory"):
+        load_facts(tmp_path)
+    with pytest.raises(FactsError, match="no such file"):
+        load_facts(tmp_path / "missing.ttl")
+    other = tmp_path / "facts.rdf"
+    other.write_text("<x/>")
+    with pytest.raises(FactsError, match=r"Allowed extensions: .*\.ttl"):
+        load_facts(other)
+
+
+def test_ntriples_and_jsonld_load_too(tmp_path):
+    nt = tmp_path / "facts.nt"
+    nt.write_text(f'<https://example.com/a> <{IP}name> "A" .\n', encoding="utf-8")
+    assert len(load_facts(nt).graph) == 1
+    jsonld = tmp_path / "facts.jsonld"
+    jsonld.write_text(f'{{"@context": {{"ip": "{IP}"}}, "@id": "https://example.com/a", "ip:name": "A"}}')
+    graph = load_facts(jsonld).graph
+    assert (URIRef("https://example.com/a"), URIRef(IP + "name"), None) in graph
