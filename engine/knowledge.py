@@ -45,14 +45,11 @@ class Claim:
 class KnowledgeBase:
     directory: Path
     graph: Graph  # ontology + factors + claims (what rules and facts refer to)
+    ontology: Graph  # the vocabulary alone (mixed into facts for validation)
     shapes: Graph
     vocabulary: Vocabulary
     factors: dict[str, Factor]
     claims: dict[str, Claim]
-
-    @property
-    def ontology(self) -> Graph:
-        return self.graph
 
 
 def claim_id(iri: URIRef | str) -> str:
@@ -69,7 +66,8 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
     directory = Path(directory) if directory is not None else PACKAGED_KB
     if not directory.is_dir():
         raise KnowledgeBaseError(f"{directory}: the knowledge base directory does not exist.")
-    graph = load_kb_graph(directory, KB_FILES)
+    ontology = load_kb_graph(directory, KB_FILES[:1])
+    graph = ontology + load_kb_graph(directory, KB_FILES[1:])
     shapes = load_kb_graph(directory, (SHAPES_FILE,))
     vocabulary = build_vocabulary(graph, shapes)
 
@@ -103,6 +101,7 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
     return KnowledgeBase(
         directory=directory,
         graph=graph,
+        ontology=ontology,
         shapes=shapes,
         vocabulary=vocabulary,
         factors=dict(sorted(factors.items(), key=lambda kv: (kv[1].order, kv[0]))),

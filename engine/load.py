@@ -121,6 +121,36 @@ def _syntax_error(path: Path, text: str, exc: Exception) -> FactsError:
     )
 
 
+def _remote_contexts(node) -> list[str]:
+    """Context references in a JSON-LD document that would have to be fetched."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("@context", "@import"):
+                refs = value if isinstance(value, list) else [value]
+                found += [ref for ref in refs if isinstance(ref, str)]
+            found += _remote_contexts(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _remote_contexts(item)
+    return found
+
+
+def _check_jsonld(text: str, path: Path) -> None:
+    import json
+
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FactsError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON — {exc.msg}.") from exc
+    remote = _remote_contexts(document)
+    if remote:
+        raise FactsError(
+            f"{path}: refers to the JSON-LD context {remote[0]!r}, which would have to be fetched; "
+            "infra-policy never fetches anything. Put the context inline in the file."
+        )
+
+
 def load_facts(path: str | Path) -> FactsDocument:
     """Parse a facts file; raise :class:`FactsError` with a readable message."""
     _quiet_rdflib()
@@ -131,6 +161,8 @@ def load_facts(path: str | Path) -> FactsDocument:
         raise FactsError(
             f"{path}: the file is empty. Describe one ip:Organization (see examples/ or the README) and run again."
         )
+    if fmt == "json-ld":
+        _check_jsonld(text, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # rdflib's deprecation chatter is not the user's concern

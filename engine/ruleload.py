@@ -140,7 +140,13 @@ def _schema_problems(file: Path, data, problems: _Problems) -> bool:
         best = best_match([error])
         rule_id, where = _where(data, best.absolute_path)
         message = best.message
-        if best.validator == "additionalProperties":
+        instance = best.instance
+        if best.validator in ("maxProperties", "minProperties") and isinstance(instance, dict) and "fact" in instance:
+            ops = [k for k in instance if k != "fact"]
+            message = (
+                f"a test has 'fact' and exactly one operator ({', '.join(OPERATORS)}); found {', '.join(ops) or 'none'}"
+            )
+        elif best.validator == "additionalProperties":
             message += "; see rules/schema.json for the allowed keys"
         key = (rule_id, where, message)
         if key not in seen:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import RDF, Literal, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
@@ -18,7 +18,7 @@ from .errors import FactsError
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .profile import display
-from .vocabulary import IP, local_name
+from .vocabulary import HAS_WORKLOAD, IP, local_name
 
 
 @dataclass(frozen=True, order=True)
@@ -54,15 +54,16 @@ def _sentence(
     value_text = display(doc, value) if value is not None else None
     prop = vocab.get(local_name(path)) if isinstance(path, URIRef) else None
 
+    if path == HAS_WORKLOAD and component in (_component("Closed"), _component("MaxCount")):
+        return f"{subject}: only the organization may have workloads (ip:hasWorkload); a workload cannot."
+    if component == _component("Closed"):
+        hint = vocab.closest(local_name(path)) if isinstance(path, URIRef) else None
+        suggestion = f" Did you mean ip:{hint}?" if hint else ""
+        return (
+            f"{subject}: {prop_text} is not a facts property of the infra-policy vocabulary.{suggestion} "
+            "The known properties are listed in kb/ontology.ttl and the README."
+        )
     if component is None or component not in _KNOWN_COMPONENTS:
-        # SPARQL constraints (unknown vocabulary terms) have no component of their own.
-        if isinstance(path, URIRef) and str(path).startswith(str(IP)) and prop is None:
-            hint = vocab.closest(local_name(path))
-            suggestion = f" Did you mean ip:{hint}?" if hint else ""
-            return (
-                f"{subject}: {prop_text} is not a term of the infra-policy vocabulary.{suggestion} "
-                "The known properties are listed in kb/ontology.ttl and the README."
-            )
         return f"{subject}: {prop_text}: {fallback}"
 
     allowed = prop.describe_allowed() if prop is not None else "see kb/shapes.ttl"
@@ -107,16 +108,40 @@ _KNOWN_COMPONENTS = {
 }
 
 
+def vocabulary_view(graph: Graph) -> Graph:
+    """The triples the shapes speak about: rdf:type and the ip: namespace.
+
+    The node shapes are closed, so any other ip: predicate is reported as
+    unknown, while the user's own annotations in other vocabularies pass.
+    """
+    view = Graph()
+    for triple in graph:
+        predicate = triple[1]
+        if predicate == RDF.type or str(predicate).startswith(str(IP)):
+            view.add(triple)
+    return view
+
+
+def _line(doc: FactsDocument, focus: Node, path: Node | None, value: Node | None) -> int:
+    """The line of the offending triple, else of the subject's first statement (0: unknown)."""
+    if path is not None:
+        objects = [value] if value is not None else list(doc.graph.objects(focus, path))
+        lines = [doc.line_of((focus, path, o)) for o in objects]
+        if any(lines):
+            return min(line for line in lines if line)
+    lines = [line for (s, _, _), line in doc.lines.items() if s == focus]
+    return min(lines, default=0)
+
+
 def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     """Every SHACL violation of the facts, as sentences, in file order."""
     import pyshacl
 
     conforms, results, _ = pyshacl.validate(
-        doc.graph,
+        vocabulary_view(doc.graph),
         shacl_graph=kb.shapes,
-        ont_graph=kb.ontology,
         inference="none",
-        advanced=True,
+        inplace=True,
         allow_warnings=False,
     )
     if conforms:
@@ -128,9 +153,7 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         value = results.value(result, SH.value)
         component = results.value(result, SH.sourceConstraintComponent)
         fallback = str(results.value(result, SH.resultMessage) or "violates the shapes")
-        line = doc.line_of((focus, path, value)) if value is not None and path is not None else None
-        if line is None:
-            line = doc.line_of((focus, RDF.type, next(iter(doc.graph.objects(focus, RDF.type)), None))) or 0
+        line = _line(doc, focus, path, value)
         message = _sentence(doc, kb, focus, path, value, component, fallback)
         if line:
             message = f"line {line}: {message}"

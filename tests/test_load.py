@@ -79,3 +79,10 @@ def test_ntriples_and_jsonld_load_too(tmp_path):
     jsonld.write_text(f'{{"@context": {{"ip": "{IP}"}}, "@id": "https://example.com/a", "ip:name": "A"}}')
     graph = load_facts(jsonld).graph
     assert (URIRef("https://example.com/a"), URIRef(IP + "name"), None) in graph
+
+
+def test_jsonld_with_a_remote_context_is_refused_without_fetching(tmp_path):
+    path = tmp_path / "facts.jsonld"
+    path.write_text('{"@context": "https://example.com/context.jsonld", "@id": "https://example.com/a"}')
+    with pytest.raises(FactsError, match="never fetches anything"):
+        load_facts(path)

@@ -39,7 +39,7 @@ def test_value_outside_the_allowed_list_names_them_and_suggests(kb, facts_file):
 
 def test_unknown_property_suggests_the_closest_known_one(kb, facts_file):
     (message,) = problems(kb, facts_file, ORG + "  ip:dataSensitivty ip:Public .\n")
-    assert "ip:dataSensitivty is not a term of the infra-policy vocabulary" in message
+    assert "ip:dataSensitivty is not a facts property of the infra-policy vocabulary" in message
     assert "Did you mean ip:dataSensitivity?" in message
 
 
@@ -82,3 +82,14 @@ def test_all_problems_of_a_file_are_reported_in_file_order(kb, facts_file):
 def test_workload_link_to_an_undeclared_node(kb, facts_file):
     found = problems(kb, facts_file, "ex:acme a ip:Organization ; ip:hasWorkload ex:ghost .\n")
     assert any("points to ex:ghost, which is not declared as an ip:Workload" in m for m in found)
+
+
+def test_annotations_in_other_vocabularies_pass(kb, facts_file):
+    body = ORG.replace('ip:name "W" ;', 'ip:name "W" ; rdfs:comment "our own note" ;')
+    body = "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n" + body
+    assert problems(kb, facts_file, body + "  ip:dataSensitivity ip:Public .\n") == []
+
+
+def test_a_workload_cannot_have_workloads(kb, facts_file):
+    found = problems(kb, facts_file, ORG + "  ip:hasWorkload ex:w .\n")
+    assert any("only the organization may have workloads" in m for m in found), found
