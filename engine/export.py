@@ -6,7 +6,6 @@ Both are deterministic: the same inputs give the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
@@ -128,15 +127,12 @@ def _value_text(value) -> str:
     return str(value)
 
 
-def _facts_text(doc: FactsDocument, facts: Iterable[StatedFact]) -> list[str]:
-    out = []
-    for fact in facts:
-        lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
-        where = f", line {', '.join(map(str, lines))}" if lines else ""
-        origin = " (organization default)" if fact.inherited else ""
-        subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
-        out.append(f"{fact.property} = {_value_text(fact.value)}{origin} [{subject}{where}]")
-    return out
+def _fact_text(doc: FactsDocument, fact: StatedFact) -> str:
+    lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
+    where = f", line {', '.join(map(str, lines))}" if lines else ""
+    origin = "organization default, " if fact.inherited else ""
+    subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
+    return f"{fact.property} = {_value_text(fact.value)} ({origin}{subject}{where})"
 
 
 def _reason_lines(
@@ -144,19 +140,13 @@ def _reason_lines(
 ) -> list[str]:
     rule = policy.by_id[a.rule]
     factor = kb.factors[a.factor].label if a.factor in kb.factors else a.factor
-    lines = [
-        f"{indent}• {rule.title}",
-        f"{indent}  favors {a.favors} · {_STRENGTH[a.weight]} · {factor} · rule {a.rule}",
-    ]
-    direct = {f.property for f in a.firing.facts}
-    via = f" (via {', '.join(a.firing.derived)})"
-    for fact in w.grounds(a.firing):
-        (text,) = _facts_text(ev.document, (fact,))
-        lines.append(f"{indent}  fact: {text}{'' if fact.property in direct else via}")
-    for cid in a.claims:
-        claim = kb.claims.get(cid)
-        if claim is not None:
-            lines.append(f"{indent}  source: {claim.label} — {claim.section or 'source article'}")
+    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {_STRENGTH[a.weight]} · {factor} · {a.rule}"]
+    given = "; ".join(_fact_text(ev.document, fact) for fact in w.grounds(a.firing))
+    via = f" — via {', '.join(a.firing.derived)}" if a.firing.derived else ""
+    lines.append(f"{indent}  given: {given}{via}")
+    sections = [kb.claims[c].section for c in a.claims if c in kb.claims and kb.claims[c].section]
+    if sections:
+        lines.append(f"{indent}  article: {'; '.join(dict.fromkeys(sections))}")
     return lines
 
 
@@ -180,8 +170,7 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
         )
         for c in w.constraints:
             out.append(f"  Requirement: {policy.by_id[c.rule].title} → requires {c.requires} (rule {c.rule})")
-            for text in _facts_text(ev.document, w.grounds(c.firing)):
-                out.append(f"    fact: {text}")
+            out.append("    given: " + "; ".join(_fact_text(ev.document, f) for f in w.grounds(c.firing)))
         decisive = w.decisive()
         if decisive:
             label = "Decisive reasons" if w.stance in ("cloud", "in-house") else "Reasons on both sides"

@@ -1,0 +1,39 @@
+"""The README stays true: its commands, its vocabulary table, its examples."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _commands() -> list[str]:
+    return re.findall(r"```sh\n(.+?)\n```", README, flags=re.S)
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
+    first, second = _commands()[:2]
+    assert README.index(first) < README.index("## A short tour")
+    assert "infra-policy evaluate examples/" in first
+    example = re.search(r"examples/\S+\.ttl", first).group(0)
+    assert (REPO / example).is_file()
+    assert "pytest" in second and "[test]" in second
+    ci = (REPO / ".ci" / "run").read_text()
+    assert second in ci
+    assert "set -euo pipefail" in ci
+
+
+def test_every_vocabulary_property_is_documented_in_the_readme(kb):
+    for name in kb.vocabulary.properties:
+        assert f"`ip:{name}`" in README, f"ip:{name} is missing from the README's vocabulary table"
+    for prop in kb.vocabulary.properties.values():
+        for value in prop.values:
+            assert f"`ip:{value}`" in README, f"ip:{value} is missing from the README"
+
+
+def test_the_rule_quoted_in_the_readme_is_the_real_one(policy):
+    quoted = re.search(r"- id: (\S+)\n    title: (.+)\n", README)
+    rule = policy.by_id[quoted.group(1)]
+    assert rule.title == quoted.group(2)
