@@ -33,7 +33,7 @@ def test_evaluate_text_is_what_a_cto_would_forward(run):
     out = result.output
     assert out.startswith("Acme Insurance: HYBRID")
     assert "Placement" in out and "Claims triage" in out and "Campaign copy" in out
-    assert "Decisive reasons" in out and "fact: " in out and "source: " in out
+    assert "Decisive reasons" in out and "given: " in out and "article: " in out
     assert "line " in out  # facts point into the file
 
 
