@@ -109,17 +109,17 @@ class ConditionCompiler:
         if isinstance(condition, Concluded):
             field = self.encoder.derived[condition.name]
             return {"$nex" if negated else "$ex": {field: 1}}
-        if condition.fact in self.encoder.multi_valued:
-            return self._multi(condition, negated)
-        return self._single(condition, negated)
-
-    def _single(self, test: Test, negated: bool) -> dict:
-        f, op, v = test.fact, test.op, test.operand
-        present, absent = {"$ex": {f: 1}}, {"$nex": {f: 1}}
-        if op == "present":
+        present, absent = {"$ex": {condition.fact: 1}}, {"$nex": {condition.fact: 1}}
+        if condition.op == "present":
             return absent if negated else present
-        if op == "absent":
+        if condition.op == "absent":
             return present if negated else absent
+        if condition.fact in self.encoder.multi_valued:
+            return self._multi(condition, negated, present, absent)
+        return self._single(condition, negated, present, absent)
+
+    def _single(self, test: Test, negated: bool, present: dict, absent: dict) -> dict:
+        f, op, v = test.fact, test.op, test.operand
         if op == "equals":
             return _or([absent, {"$neq": {f: v}}]) if negated else {f: v}
         if op == "not_equals":
@@ -132,13 +132,8 @@ class ConditionCompiler:
             return _or([absent, {_NEGATED[op]: {f: v}}])
         return {_POSITIVE[op]: {f: v}}
 
-    def _multi(self, test: Test, negated: bool) -> dict:
+    def _multi(self, test: Test, negated: bool, present: dict, absent: dict) -> dict:
         f, op, v = test.fact, test.op, test.operand
-        present, absent = {"$ex": {f: 1}}, {"$nex": {f: 1}}
-        if op == "present":
-            return absent if negated else present
-        if op == "absent":
-            return present if negated else absent
         if op in ("equals", "not_equals", "in"):
             items = v if op == "in" else (v,)
             has = [{"$ex": {self.encoder.slot(f, item): 1}} for item in items]

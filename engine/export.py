@@ -34,6 +34,20 @@ def _firing_facts(doc: FactsDocument, firing: Firing) -> list[dict]:
     return [_fact(doc, f) for f in firing.facts]
 
 
+def _conclusion(
+    doc: FactsDocument, w: WorkloadDecision, firing: Firing, title: str, claims: tuple[str, ...], what: dict
+) -> dict:
+    return {
+        "rule": firing.rule,
+        "title": title,
+        **what,
+        "claims": list(claims),
+        "facts": _firing_facts(doc, firing),
+        "derived_from": list(firing.derived),
+        "grounds": [_fact(doc, f) for f in w.grounds(firing)],
+    }
+
+
 def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
     doc = ev.document
     rule = policy.by_id
@@ -46,30 +60,18 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
         "stance_rule": {"id": w.stance_firing.rule, "title": rule[w.stance_firing.rule].title},
         "reasons": [a.rule for a in w.decisive()],
         "assessments": [
-            {
-                "rule": a.rule,
-                "title": rule[a.rule].title,
-                "factor": a.factor,
-                "favors": a.favors,
-                "weight": a.weight,
-                "claims": list(a.claims),
-                "facts": _firing_facts(doc, a.firing),
-                "derived_from": list(a.firing.derived),
-                "grounds": [_fact(doc, f) for f in w.grounds(a.firing)],
-            }
+            _conclusion(
+                doc,
+                w,
+                a.firing,
+                rule[a.rule].title,
+                a.claims,
+                {"factor": a.factor, "favors": a.favors, "weight": a.weight},
+            )
             for a in w.assessments
         ],
         "constraints": [
-            {
-                "rule": c.rule,
-                "title": rule[c.rule].title,
-                "requires": c.requires,
-                "claims": list(c.claims),
-                "facts": _firing_facts(doc, c.firing),
-                "derived_from": list(c.firing.derived),
-                "grounds": [_fact(doc, f) for f in w.grounds(c.firing)],
-            }
-            for c in w.constraints
+            _conclusion(doc, w, c.firing, rule[c.rule].title, c.claims, {"requires": c.requires}) for c in w.constraints
         ],
         "derived": [{"rule": d.rule, "name": d.name, "facts": _firing_facts(doc, d.firing)} for d in w.derivations],
         "tally": {
