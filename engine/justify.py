@@ -91,12 +91,14 @@ class JustificationGraph:
 
 
 class _Builder:
-    def __init__(self, doc: FactsDocument | None) -> None:
+    def __init__(self, doc: FactsDocument | None, labels: dict[str, str] | None = None) -> None:
         self.doc = doc
+        self.labels = labels or {}
         self.g = nx.DiGraph()
 
     def node(self, iri: str, kind: str, label: str, **attrs) -> str:
         if iri not in self.g:
+            label = self.labels.get(iri, label)
             self.g.add_node(iri, kind=kind, label=label, **{k: v for k, v in attrs.items() if v is not None})
         return iri
 
@@ -174,9 +176,10 @@ def build_justification(
     claims_by_rule: dict[str, tuple[str, ...]],
     claim_iris: dict[str, str],
     doc: FactsDocument | None = None,
+    labels: dict[str, str] | None = None,
 ) -> JustificationGraph:
     """The justification graph of ``decision``; raises if it is unsound."""
-    b = _Builder(doc)
+    b = _Builder(doc, labels)
     claims = {rule: tuple(claim_iris.get(c, c) for c in ids) for rule, ids in claims_by_rule.items()}
     stances = [_workload(b, w, claims) for w in decision.workloads]
     org_firing = b.firing(decision.stance_firing, stances)
