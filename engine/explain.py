@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from .justify import organization_stance_iri, workload_stance_iri
 from .model import WorkloadDecision
 from .pipeline import Evaluation
-from .rules_ast import All, Any, Assess, Concluded, Condition, Not, Require, Rule, SetStance, Test, Value, evaluate
 from .ruleload import Policy
+from .rules_ast import All, Any, Assess, Concluded, Condition, Not, Require, Rule, SetStance, Test, Value, evaluate
 from .tally import STANCES, organization_facts
 
 # ---------------------------------------------------------------------------
@@ -49,8 +49,15 @@ def _value(value: Value | None) -> str:
 
 
 _OP_WORDS = {
-    "equals": "=", "not_equals": "≠", "in": "in", "less_than": "<", "at_most": "≤",
-    "greater_than": ">", "at_least": "≥", "present": "is given", "absent": "is not given",
+    "equals": "=",
+    "not_equals": "≠",
+    "in": "in",
+    "less_than": "<",
+    "at_most": "≤",
+    "greater_than": ">",
+    "at_least": "≥",
+    "present": "is given",
+    "absent": "is not given",
 }
 
 
@@ -162,8 +169,15 @@ def why_not_workload(ev: Evaluation, w: WorkloadDecision, policy: Policy, asked:
                 stance.append(Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure))
             elif rule.id != w.stance_firing.rule:
                 winner = policy.by_id[w.stance_firing.rule]
-                stance.append(Missed(rule.id, rule.title, f"stance {asked}", -rule.priority,
-                                     Failure(f"outranked by {winner.id} (priority {winner.priority})", None, None, True)))
+                stance.append(
+                    Missed(
+                        rule.id,
+                        rule.title,
+                        f"stance {asked}",
+                        -rule.priority,
+                        Failure(f"outranked by {winner.id} (priority {winner.priority})", None, None, True),
+                    )
+                )
     factor.sort(key=lambda m: (-m.rank, m.rule))
     return WhyNot(w.id, w.profile.name, w.stance, asked, w.stance == asked, tuple(stance), tuple(factor))
 
@@ -213,8 +227,17 @@ class TreeNode:
         return entry
 
 
-_ORDER = {"stance": 0, "firing": 1, "tally": 2, "constraint": 3, "assessment": 4, "derived": 5, "rule": 6,
-          "claim": 7, "fact": 8}
+_ORDER = {
+    "stance": 0,
+    "firing": 1,
+    "tally": 2,
+    "constraint": 3,
+    "assessment": 4,
+    "derived": 5,
+    "rule": 6,
+    "claim": 7,
+    "fact": 8,
+}
 
 
 def tree(ev: Evaluation, root: str | None = None) -> TreeNode:
@@ -247,11 +270,90 @@ def resolve_node(ev: Evaluation, policy: Policy, name: str) -> list[str]:
         return sorted(n for n, data in g.nodes(data=True) if data["kind"] == "firing" and data.get("rule") == name)
     factor_rules = {r.id for r in policy.factor_rules if isinstance(r.then, Assess) and r.then.factor == name}
     if factor_rules:
-        return sorted(n for n, data in g.nodes(data=True) if data["kind"] == "assessment"
-                      and data.get("rule") in factor_rules)
+        return sorted(
+            n for n, data in g.nodes(data=True) if data["kind"] == "assessment" and data.get("rule") in factor_rules
+        )
     if name in g:
         return [name]
     return []
 
 
 __all__ = ["Failure", "Missed", "TreeNode", "WhyNot", "first_failure", "resolve_node", "tree", "why_not"]
+
+
+# ---------------------------------------------------------------------------
+# rendering
+
+_KIND_MARK = {
+    "fact": "fact",
+    "claim": "claim",
+    "rule": "rule",
+    "firing": "fired",
+    "assessment": "assessment",
+    "constraint": "requirement",
+    "derived": "concluded",
+    "tally": "tally",
+    "stance": "stance",
+}
+
+
+def render_tree(node: TreeNode) -> str:
+    lines: list[str] = []
+
+    def walk(n: TreeNode, prefix: str, last: bool, top: bool) -> None:
+        line = f" (line {n.line})" if n.line else ""
+        repeated = " (shown above)" if n.repeated else ""
+        text = f"[{_KIND_MARK.get(n.kind, n.kind)}] {n.label}{line}{repeated}"
+        lines.append(text if top else f"{prefix}{'└─ ' if last else '├─ '}{text}")
+        child_prefix = "" if top else prefix + ("   " if last else "│  ")
+        for i, child in enumerate(n.children):
+            walk(child, child_prefix, i == len(n.children) - 1, False)
+
+    walk(node, "", True, True)
+    return "\n".join(lines) + "\n"
+
+
+def why_not_dict(answers: list[WhyNot]) -> list[dict]:
+    def missed(m: Missed) -> dict:
+        return {
+            "rule": m.rule,
+            "title": m.title,
+            "would_add": m.adds,
+            "failed_test": m.failure.test,
+            "fact": m.failure.fact,
+            "seen": list(m.failure.seen) if isinstance(m.failure.seen, tuple) else m.failure.seen,
+            "given": m.failure.given,
+        }
+
+    return [
+        {
+            "subject": a.subject,
+            "name": a.name,
+            "stance": a.stance,
+            "asked": a.asked,
+            "already": a.already,
+            "stance_rules": [missed(m) for m in a.stance_rules],
+            "factor_rules": [missed(m) for m in a.factor_rules],
+        }
+        for a in answers
+    ]
+
+
+def render_why_not(answers: list[WhyNot], limit: int = 8) -> str:
+    out: list[str] = []
+    for a in answers:
+        out.append(f"{a.name}: {a.stance}" + (f" — already {a.asked}" if a.already else f", not {a.asked}"))
+        if a.already:
+            out.append("")
+            continue
+        for m in a.stance_rules:
+            out.append(f"  stance rule {m.rule} ({m.adds}) did not decide: {m.failure.sentence()}")
+        if a.factor_rules:
+            out.append(f"  rules that would have supported {a.asked}, strongest first:")
+            for m in a.factor_rules[:limit]:
+                out.append(f"    • {m.title}")
+                out.append(f"      {m.adds} · {m.rule} · failed: {m.failure.sentence()}")
+            if len(a.factor_rules) > limit:
+                out.append(f"    … and {len(a.factor_rules) - limit} more (see --format json)")
+        out.append("")
+    return "\n".join(out)

@@ -112,7 +112,9 @@ class _Builder:
             line = self.doc.line_of(triple)
         else:
             text, line = f"{s} {p} {o}", None
-        return self.node(fact_iri(triple), "fact", text, subject=str(s), property=str(p), value=str(o), line=line)
+        return self.node(
+            fact_iri(triple), "fact", text, subject=str(s), property=str(p), value=str(o), object=o.n3(), line=line
+        )
 
     def firing(self, firing: Firing, premises: Iterable[str]) -> str:
         iri = self.node(firing_iri(firing), "firing", f"{firing.rule} fired", rule=firing.rule, subject=firing.subject)

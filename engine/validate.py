@@ -137,9 +137,11 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     """Every SHACL violation of the facts, as sentences, in file order."""
     import pyshacl
 
+    shapes = Graph()
+    shapes += kb.shapes  # pySHACL adds triples to the shapes graph it is given; keep the KB as loaded
     conforms, results, _ = pyshacl.validate(
         vocabulary_view(doc.graph),
-        shacl_graph=kb.shapes,
+        shacl_graph=shapes,
         inference="none",
         inplace=True,
         allow_warnings=False,

@@ -1,0 +1,119 @@
+"""The decision and its derivations as W3C PROV-O (Turtle or JSON-LD).
+
+Every firing is a ``prov:Activity`` that ``prov:used`` its premises and has its
+rule as plan (``prov:qualifiedAssociation`` / ``prov:hadPlan``); every
+assessment, constraint, intermediate conclusion, tally and stance is a
+``prov:Entity`` ``prov:wasGeneratedBy`` its firing and ``prov:wasDerivedFrom``
+its premises.  Node IRIs are those of the justification graph, so the RDF and
+the networkx graph name the same things.  JSON-LD is written with an inline
+context: reading it back never fetches anything.
+"""
+
+from __future__ import annotations
+
+from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import PROV
+from rdflib.util import from_n3
+
+from .pipeline import Evaluation
+from .vocabulary import IP
+
+ENGINE = URIRef("https://w3id.org/infra-policy/engine")
+DECISION = Namespace("urn:infra-policy:")
+
+CONTEXT = {
+    "prov": str(PROV),
+    "ip": str(IP),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "xsd": str(XSD),
+}
+
+_ENTITY_KINDS = {"assessment", "constraint", "derived", "tally", "stance"}
+_CLASS = {
+    "fact": IP.Fact,
+    "claim": IP.Claim,
+    "assessment": IP.Assessment,
+    "constraint": IP.Constraint,
+    "derived": IP.Conclusion,
+    "tally": IP.Tally,
+    "stance": IP.Stance,
+}
+
+
+_ATTRIBUTES = {
+    "stance": IP.stance,
+    "rule": IP.rule,
+    "subject": IP.subject,
+    "cloud_weight": IP.cloudWeight,
+    "in_house_weight": IP.inHouseWeight,
+}
+
+
+def provenance_graph(ev: Evaluation, engine_version: str) -> Graph:
+    """The PROV-O graph of one evaluation."""
+    g = Graph()
+    for prefix, namespace in CONTEXT.items():
+        g.bind(prefix, namespace)
+    jg = ev.justification.graph
+    g.add((ENGINE, RDF.type, PROV.SoftwareAgent))
+    g.add((ENGINE, RDFS.label, Literal("infra-policy")))
+    g.add((ENGINE, IP.version, Literal(engine_version)))
+
+    for node, data in sorted(jg.nodes(data=True)):
+        iri = URIRef(node)
+        kind = data["kind"]
+        g.add((iri, RDFS.label, Literal(data["label"])))
+        if kind == "rule":
+            g.add((iri, RDF.type, PROV.Plan))
+            continue
+        if kind == "firing":
+            g.add((iri, RDF.type, PROV.Activity))
+            g.add((iri, PROV.wasAssociatedWith, ENGINE))
+            association = URIRef(f"{node}:association")
+            g.add((iri, PROV.qualifiedAssociation, association))
+            g.add((association, RDF.type, PROV.Association))
+            g.add((association, PROV.agent, ENGINE))
+            for premise in sorted(jg.predecessors(node)):
+                relation = jg.edges[premise, node]["relation"]
+                g.add(
+                    (
+                        association if relation == "plan" else iri,
+                        PROV.hadPlan if relation == "plan" else PROV.used,
+                        URIRef(premise),
+                    )
+                )
+            continue
+        g.add((iri, RDF.type, PROV.Entity))
+        g.add((iri, RDF.type, _CLASS[kind]))
+        if kind == "fact":
+            g.add((iri, RDF.type, RDF.Statement))
+            g.add((iri, RDF.subject, URIRef(data["subject"])))
+            g.add((iri, RDF.predicate, URIRef(data["property"])))
+            g.add((iri, RDF.object, from_n3(data["object"])))
+            if "line" in data:
+                g.add((iri, IP.line, Literal(data["line"])))
+            continue
+        for key, predicate in _ATTRIBUTES.items():
+            if key in data:
+                g.add((iri, predicate, Literal(data[key])))
+        if kind in _ENTITY_KINDS:
+            for premise in sorted(jg.predecessors(node)):
+                pdata = jg.nodes[premise]
+                if pdata["kind"] == "firing":
+                    g.add((iri, PROV.wasGeneratedBy, URIRef(premise)))
+                    for used in sorted(jg.predecessors(premise)):
+                        if jg.nodes[used]["kind"] not in ("rule",):
+                            g.add((iri, PROV.wasDerivedFrom, URIRef(used)))
+                else:
+                    g.add((iri, PROV.wasDerivedFrom, URIRef(premise)))
+    return g
+
+
+def to_turtle(ev: Evaluation, engine_version: str) -> str:
+    return provenance_graph(ev, engine_version).serialize(format="turtle")
+
+
+def to_jsonld(ev: Evaluation, engine_version: str) -> str:
+    text = provenance_graph(ev, engine_version).serialize(format="json-ld", context=CONTEXT, indent=2, sort_keys=True)
+    return text if text.endswith("\n") else text + "\n"
