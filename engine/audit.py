@@ -8,6 +8,7 @@ the facts — the decision is made again and compared.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -129,7 +130,13 @@ def _conclusions(record: dict) -> dict[str, object]:
         found[f"{key} assessments"] = sorted(f"{a['rule']} {a['favors']} {a['weight']}" for a in w["assessments"])
         found[f"{key} constraints"] = sorted(f"{c['rule']} requires {c['requires']}" for c in w["constraints"])
         found[f"{key} missing facts"] = sorted(m["fact"] for m in w["missing_facts"])
-    found["firings"] = sorted(f"{f['rule']} @ {f['subject']}" for f in record.get("firings", []))
+    found["firings"] = sorted(
+        f"{f['rule']} @ {f['subject']} using " + json.dumps([f["facts"], f["derived"], f["computed"]], sort_keys=True)
+        for f in record.get("firings", [])
+    )
+    graph = d.get("justification", {})
+    found["justification nodes"] = sorted(n["id"] for n in graph.get("nodes", []))
+    found["justification edges"] = sorted(f"{e['from']} → {e['to']}" for e in graph.get("edges", []))
     return found
 
 
@@ -167,6 +174,10 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
         if before.get(key) != after.get(key)
     ]
     drifted = ", ".join(drift) if drift else "no input drifted"
+    if inputs.get("facts") != now["facts"]:
+        return Check(
+            "re-derivation", False, f"the facts given are not those of the record: drifted: {drifted}", tuple(changes)
+        )
     if changes:
         return Check("re-derivation", False, f"the decision made again differs; drifted: {drifted}", tuple(changes))
     return Check("re-derivation", True, f"the decision made again matches ({drifted})")

@@ -147,6 +147,8 @@ def _supports(rule: Rule, asked: str, w: WorkloadDecision) -> tuple[str, int] | 
 
 
 def why_not_workload(ev: Evaluation, w: WorkloadDecision, policy: Policy, asked: str) -> WhyNot:
+    if w.stance == asked:
+        return WhyNot(w.id, w.profile.name, w.stance, asked, True, (), ())
     values = w.profile.values()
     derived = frozenset(d.name for d in w.derivations)
     fired = {f.rule for f in w.firings}
@@ -184,6 +186,8 @@ def why_not_workload(ev: Evaluation, w: WorkloadDecision, policy: Policy, asked:
 
 def why_not_organization(ev: Evaluation, policy: Policy, asked: str) -> WhyNot:
     d = ev.decision
+    if d.stance == asked:
+        return WhyNot(d.organization.id, d.organization.name, d.stance, asked, True, (), ())
     facts = organization_facts({w.id: w.stance for w in d.workloads})
     missed = []
     for rule in policy.organization_rules:

@@ -138,44 +138,48 @@ def verify_log(text: str) -> tuple[int, list[LogProblem]]:
         lines.pop()
     elif lines:
         problems.append(LogProblem(len(lines), "the last line is incomplete (the file was truncated mid-entry)"))
-    previous: str | None = None
-    expected_seq = 1
+    entries: list[dict | None] = []
     for number, line in enumerate(lines, start=1):
         try:
             entry = json.loads(line)
-            if not isinstance(entry, dict) or entry.get("format") != LOG_FORMAT:
-                raise ValueError
+            ok = isinstance(entry, dict) and entry.get("format") == LOG_FORMAT and isinstance(entry.get("seq"), int)
         except ValueError:
-            problems.append(LogProblem(number, f"line {number} is not a log entry (edited or truncated)"))
-            previous = line
-            expected_seq += 1
+            ok = False
+        if not ok:
+            if number != len(lines) or not problems:
+                problems.append(LogProblem(number, f"line {number} is not a log entry (edited or truncated)"))
+            entries.append(None)
+        else:
+            entries.append(entry)
+    present = {e["seq"] for e in entries if e is not None}
+    expected = 1
+    previous: tuple[int, str] | None = None  # (seq, line) of the entry before
+    for number, (line, entry) in enumerate(zip(lines, entries, strict=True), start=1):
+        if entry is None:
+            previous = None
+            expected += 1
             continue
-        seq = entry.get("seq")
-        if seq != expected_seq:
-            if isinstance(seq, int) and seq > expected_seq:
-                problems.append(
-                    LogProblem(
-                        number, f"entry {expected_seq} is missing before line {number} (found entry {seq}: removed)"
-                    )
-                )
-            else:
-                problems.append(
-                    LogProblem(
-                        number,
-                        f"line {number} holds entry {seq} where entry {expected_seq} belongs (reordered or duplicated)",
-                    )
-                )
-        expected = line_digest(previous) if previous is not None else None
-        if entry.get("prev") != expected and seq == expected_seq:
+        seq = entry["seq"]
+        if seq > expected and not any(k in present for k in range(expected, seq)):
+            gone = f"entry {expected}" if seq == expected + 1 else f"entries {expected}–{seq - 1}"
+            problems.append(LogProblem(number, f"{gone} is missing before line {number} (removed)"))
+        elif seq != expected:
             problems.append(
                 LogProblem(
-                    number - 1 if number > 1 else number,
-                    f"entry {expected_seq - 1 if number > 1 else 1} (line {max(number - 1, 1)}) "
-                    "was altered: the next entry's chain digest does not match it",
+                    number, f"line {number} holds entry {seq} where entry {expected} belongs (reordered or duplicated)"
                 )
             )
-        previous = line
-        expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
+        elif previous is not None and previous[0] == seq - 1 and entry.get("prev") != line_digest(previous[1]):
+            problems.append(
+                LogProblem(
+                    number - 1,
+                    f"entry {seq - 1} (line {number - 1}) was altered: the next entry's chain digest does not match it",
+                )
+            )
+        elif seq == 1 and entry.get("prev") is not None:
+            problems.append(LogProblem(number, "entry 1 claims a predecessor: entries before it were removed"))
+        previous = (seq, line)
+        expected = max(expected, seq) + 1 if seq >= expected else expected
     problems.sort(key=lambda p: p.line)
     return len(lines), problems
 
