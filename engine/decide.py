@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .errors import EngineError
-from .infer import ORGANIZATION_STAGE, STANCE_STAGE, RuleBackend, run_factor_rules
+from .infer import ORGANIZATION_STAGE, STANCE_STAGE, RuleBackend, fire_layers, run_factor_rules
 from .model import Assessment, Constraint, Derivation, Firing, MissingFact, WorkloadDecision
 from .profile import OrganizationProfile, WorkloadProfile
 from .ruleload import Policy
@@ -56,19 +56,16 @@ def _tally(assessments: list[Assessment], constraints: list[Constraint], policy:
 
 def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str = "") -> str:
     """Only the stance for plain facts (used to explore counterfactuals)."""
-    profile = WorkloadProfile(id=subject, name=subject, implicit=False, declaration=(None, None, None), facts={})
-    firings, _ = _run_values(profile, values, policy, backend)
-    assessments, constraints, _ = _conclusions(firings, policy)
-    t = _tally(assessments, constraints, policy)
+    assessments, requirements = [], []
+    for _, fired, _ in fire_layers(values, policy, backend):
+        for rule_id in fired:
+            then = policy.by_id[rule_id].then
+            if isinstance(then, Assess):
+                assessments.append((then.factor, then.favors, then.weight))
+            elif isinstance(then, Require):
+                requirements.append(then.side)
+    t = tally(assessments, requirements, int(policy.parameters["strong_weight"]))
     return _stance_rule(t, policy, backend, subject).then.stance
-
-
-def _run_values(profile, values, policy, backend):
-    from .profile import StatedFact
-
-    facts = {name: StatedFact(name, value, profile.id, (), False) for name, value in values.items()}
-    shadow = WorkloadProfile(profile.id, profile.name, profile.implicit, profile.declaration, facts)
-    return run_factor_rules(shadow, policy, backend)
 
 
 def _stance_rule(t: Tally, policy: Policy, backend: RuleBackend, subject: str) -> Rule:
@@ -84,7 +81,7 @@ def decide_workload(
     vocabulary: Vocabulary,
 ) -> WorkloadDecision:
     """The stance of one workload with everything that led to it."""
-    firings, _ = run_factor_rules(profile, policy, backend)
+    firings = run_factor_rules(profile, policy, backend)
     assessments, constraints, derivations = _conclusions(firings, policy)
     t = _tally(assessments, constraints, policy)
     rule = _stance_rule(t, policy, backend, profile.id)

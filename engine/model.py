@@ -111,7 +111,6 @@ class Decision:
     stance: str
     stance_firing: Firing
     inputs: Inputs
-    source: str  # the facts file as given
 
     @property
     def placement(self) -> tuple[tuple[str, str], ...]:

@@ -74,7 +74,6 @@ class Evaluator:
             stance=stance,
             stance_firing=firing,
             inputs=Inputs(facts=graph_digest(doc.graph), kb=self.kb_digest, rules=self.rules_digest),
-            source=str(doc.path),
         )
         justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
         return Evaluation(decision, justification, doc)
