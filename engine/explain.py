@@ -14,7 +14,21 @@ from .justify import organization_stance_iri, workload_stance_iri
 from .model import WorkloadDecision
 from .pipeline import Evaluation
 from .ruleload import Policy
-from .rules_ast import All, Any, Assess, Concluded, Condition, Not, Require, Rule, SetStance, Test, Value, evaluate
+from .rules_ast import (
+    All,
+    Any,
+    Assess,
+    Concluded,
+    Condition,
+    Not,
+    Require,
+    Rule,
+    SetStance,
+    Test,
+    Value,
+    evaluate,
+    value_text,
+)
 from .tally import STANCES, organization_facts
 
 # ---------------------------------------------------------------------------
@@ -35,17 +49,7 @@ class Failure:
             return f"{self.test}: not concluded"
         if not self.given:
             return f"{self.test}: {self.fact} was not given"
-        return f"{self.test}: {self.fact} is {_value(self.seen)}"
-
-
-def _value(value: Value | None) -> str:
-    if isinstance(value, tuple):
-        return ", ".join(_value(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        return f"{self.test}: {self.fact} is {value_text(self.seen)}"
 
 
 _OP_WORDS = {
@@ -68,7 +72,9 @@ def describe(condition: Condition, negated: bool = False) -> str:
         if condition.op in ("present", "absent"):
             return f"{prefix}{condition.fact} {_OP_WORDS[condition.op]}"
         operand = condition.operand
-        shown = "[" + ", ".join(_value(v) for v in operand) + "]" if isinstance(operand, tuple) else _value(operand)
+        shown = (
+            "[" + ", ".join(value_text(v) for v in operand) + "]" if isinstance(operand, tuple) else value_text(operand)
+        )
         return f"{prefix}{condition.fact} {_OP_WORDS[condition.op]} {shown}"
     if isinstance(condition, Concluded):
         return f"{prefix}concluded {condition.name}"

@@ -13,6 +13,7 @@ from .model import Assessment, Firing, WorkloadDecision
 from .pipeline import Evaluation
 from .profile import StatedFact, display
 from .ruleload import Policy
+from .rules_ast import value_text
 
 FORMAT = "infra-policy/decision@1"
 
@@ -119,22 +120,12 @@ def render_json(ev: Evaluation, policy: Policy) -> str:
 _STRENGTH = {1: "weak", 2: "moderate", 3: "strong"}
 
 
-def _value_text(value) -> str:
-    if isinstance(value, tuple):
-        return ", ".join(_value_text(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _fact_text(doc: FactsDocument, fact: StatedFact) -> str:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
     where = f", line {', '.join(map(str, lines))}" if lines else ""
     origin = "organization default, " if fact.inherited else ""
     subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
-    return f"{fact.property} = {_value_text(fact.value)} ({origin}{subject}{where})"
+    return f"{fact.property} = {value_text(fact.value)} ({origin}{subject}{where})"
 
 
 def _reason_lines(
@@ -193,7 +184,7 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
         if w.missing:
             out.append("  Missing facts that could change this:")
             for m in w.missing:
-                options = ", ".join(f"{s} (e.g. {_value_text(v)})" for s, v in m.outcomes)
+                options = ", ".join(f"{s} (e.g. {value_text(v)})" for s, v in m.outcomes)
                 out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
         elif not w.assessments and not w.constraints:
             out.append("  No rule applied: state more facts about this workload.")
