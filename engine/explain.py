@@ -199,6 +199,9 @@ def why_not_organization(ev: Evaluation, policy: Policy, asked: str) -> WhyNot:
     for rule in policy.organization_rules:
         if isinstance(rule.then, SetStance) and rule.then.stance == asked:
             failure = first_failure(rule.when, facts)
+            if failure is not None and failure.fact == "common_stance" and not failure.given:
+                mix = ", ".join(f"{w.profile.name} {w.stance}" for w in d.workloads)
+                failure = Failure(failure.test, failure.fact, f"not shared ({mix})", True)
             if failure is not None:
                 missed.append(Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure))
     return WhyNot(d.organization.id, d.organization.name, d.stance, asked, d.stance == asked, tuple(missed), ())
