@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from .cost import CostAnalysis, number_text
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .model import Assessment, Firing, WorkloadDecision
@@ -84,10 +85,38 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
                 "label": m.label,
                 "could_lead_to": [{"stance": s, "example_value": v} for s, v in m.outcomes],
                 "rules": list(m.rules),
+                **({"needed_for": m.needed_for} if m.needed_for else {}),
             }
             for m in w.missing
         ],
+        "cost": _cost(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
+    }
+
+
+def _cost(cost: CostAnalysis | None) -> dict:
+    """The cost model's results: a summary keyed by computed fact, and how each was computed."""
+    cost = cost or CostAnalysis(status="not-given")
+    summary: dict[str, object] = {v.name: v.value for v in cost.values}
+    if summary.get("breakEvenNever") is True:
+        summary["breakEvenMonths"] = "never"
+        summary.setdefault("breakEvenHours", "never")
+    return {
+        "status": cost.status,
+        "summary": dict(sorted(summary.items())),
+        "computed": [
+            {
+                "fact": v.name,
+                "value": v.value,
+                "formula": v.formula,
+                "inputs": list(v.inputs),
+                "computed_from": list(v.computed_from),
+                "parameters": [{"name": n, "value": x} for n, x in v.parameters],
+            }
+            for v in cost.values
+        ],
+        "missing": [{"fact": m.fact, "needed_for": m.needed_for} for m in cost.missing],
+        "assumptions": list(cost.assumptions),
     }
 
 
@@ -152,6 +181,23 @@ def _reason_lines(
     return lines
 
 
+def _cost_lines(cost: CostAnalysis | None) -> list[str]:
+    if cost is None or cost.status == "not-given":
+        return []
+    facts = cost.facts()
+    lines = [f"  Cost model ({cost.status}):"]
+    if facts.get("breakEvenNever") is True:
+        lines.append("    break-even: never (running in-house costs at least as much per month as the cloud)")
+    elif "breakEvenMonths" in facts:
+        hours = f", {number_text(facts['breakEvenHours'], 0)} utilized hours" if "breakEvenHours" in facts else ""
+        lines.append(f"    break-even: after {number_text(facts['breakEvenMonths'], 1)} months{hours}")
+    elif "breakEvenHours" in facts:
+        lines.append(f"    break-even: after {number_text(facts['breakEvenHours'], 0)} utilized hours")
+    lines.extend(f"    {v.formula}" for v in cost.values if v.name != "breakEvenNever")
+    lines.extend(f"    note: {a}" for a in cost.assumptions)
+    return lines
+
+
 def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int = 5) -> str:
     d = ev.decision
     out: list[str] = []
@@ -190,9 +236,13 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
                 "  Outweighed: "
                 + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})" for a in against)
             )
+        out.extend(_cost_lines(w.cost))
         if w.missing:
             out.append("  Missing facts that could change this:")
             for m in w.missing:
+                if m.needed_for and not m.outcomes:
+                    out.append(f"    • ip:{m.property} ({m.label}): needed for {m.needed_for}")
+                    continue
                 options = ", ".join(f"{s} (e.g. {_value_text(v)})" for s, v in m.outcomes)
                 out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
         elif not w.assessments and not w.constraints:

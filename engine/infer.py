@@ -52,10 +52,14 @@ def compile_policy(policy: Policy, multi_valued: frozenset[str]) -> CompiledPoli
 
 
 def run_factor_rules(
-    profile: WorkloadProfile, policy: Policy, backend: RuleBackend
+    profile: WorkloadProfile, policy: Policy, backend: RuleBackend, computed: Mapping[str, Value] | None = None
 ) -> tuple[list[Firing], frozenset[str]]:
-    """Fire the factor rules layer by layer; return firings and derived names."""
-    values = profile.values()
+    """Fire the factor rules layer by layer; return firings and derived names.
+
+    ``computed`` holds the facts the engine computed (the cost model's): the
+    rules see them beside the stated facts, and a firing records those it used.
+    """
+    values = {**profile.values(), **(computed or {})}
     derived: frozenset[str] = frozenset()
     firings: list[Firing] = []
     rules = policy.by_id
@@ -71,7 +75,8 @@ def run_factor_rules(
                     rule=rule_id,
                     subject=profile.id,
                     stage=stage,
-                    facts=tuple(profile.facts[name] for name in used),
+                    facts=tuple(profile.facts[name] for name in used if name in profile.facts),
+                    computed=tuple((name, values[name]) for name in used if name not in profile.facts),
                     derived=tuple(sorted({t.name for t in support if isinstance(t, Concluded)})),
                 )
             )
