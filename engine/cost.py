@@ -69,7 +69,10 @@ _RUN_NEED = (
     "the in-house running cost of the cost model: ip:inHouseRunCostPerMonthUSD, or "
     "ip:inHouseRunCostPerHourUSD with ip:utilizedHoursPerMonth"
 )
-_DIGITS = 4  # stored precision; formulas show the stored numbers, so they reproduce exactly
+# Stored precision: four decimals, and at least six significant digits for small numbers. The
+# formulas show the stored numbers, so each one reproduces from the numbers it shows.
+_DIGITS = 4
+_SIGNIFICANT = 6
 
 
 @dataclass(frozen=True)
@@ -118,14 +121,21 @@ class CostAnalysis:
         return tuple(sorted(found))
 
 
-def number_text(value: float, digits: int = _DIGITS) -> str:
-    """A number as the formulas show it: thousands separated, at most ``digits`` decimals."""
-    text = f"{value:,.{digits}f}"
+def _decimals(value: float) -> int:
+    """Four decimals, or more for small numbers so that six significant digits remain."""
+    if value == 0 or not math.isfinite(value):
+        return _DIGITS
+    return max(_DIGITS, _SIGNIFICANT - 1 - math.floor(math.log10(abs(value))))
+
+
+def number_text(value: float, digits: int | None = None) -> str:
+    """A number as the formulas show it: thousands separated, as precise as it is stored."""
+    text = f"{value:,.{_decimals(value) if digits is None else digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _round(value: float) -> float:
-    rounded = round(value, _DIGITS)
+    rounded = round(value, _decimals(value))
     return rounded + 0.0  # no negative zero in the output
 
 

@@ -45,6 +45,7 @@ def _conclusion(
         "claims": list(claims),
         "facts": _firing_facts(doc, firing),
         "derived_from": list(firing.derived),
+        **({"computed_from": [{"fact": n, "value": v} for n, v in firing.computed]} if firing.computed else {}),
         "grounds": [_fact(doc, f) for f in w.grounds(firing)],
     }
 
@@ -174,6 +175,7 @@ def _reason_lines(
     lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {_STRENGTH[a.weight]} · {factor} · {a.rule}"]
     given = "; ".join(_fact_text(ev.document, fact) for fact in w.grounds(a.firing))
     via = f" — via {', '.join(a.firing.derived)}" if a.firing.derived else ""
+    via += "".join(f" — computed {n} = {_value_text(v)}" for n, v in a.firing.computed)
     lines.append(f"{indent}  given: {given}{via}")
     sections = [kb.claims[c].section for c in a.claims if c in kb.claims and kb.claims[c].section]
     if sections:

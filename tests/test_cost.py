@@ -163,7 +163,9 @@ def test_cost_parameters_are_checked():
 
 def test_number_text():
     assert number_text(1234567) == "1,234,567"
-    assert number_text(0.12345) == "0.1235"
+    assert number_text(12.3456789) == "12.3457"  # four decimals …
+    assert number_text(0.123456789) == "0.123457"  # … but six significant digits when small
+    assert number_text(0.0014684287) == "0.00146843"
     assert number_text(11.2208, 1) == "11.2"
     assert number_text(8191.184, 0) == "8,191"
 

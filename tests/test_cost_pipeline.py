@@ -80,18 +80,18 @@ def test_cost_inputs_accept_integers_and_decimals_but_not_negatives(evaluator, f
 def test_cost_rules_fire_on_computed_facts_and_the_graph_shows_each_number(evaluator, facts_file):
     ev = evaluator.evaluate_file(facts_file(SERVER))
     (w,) = ev.decision.workloads
-    # 250,000 ÷ (40 × 730 − 4 × 730) = 9.5129 months: 0.26 of the default three years
-    assert w.cost.facts()["breakEvenMonths"] == 9.5129
+    # 250,000 ÷ (40 × 730 − 4 × 730) = 9.51294 months: 0.26 of the default three years
+    assert w.cost.facts()["breakEvenMonths"] == 9.51294
     (firing,) = [f for f in w.firings if f.rule == "cost.pays-back-early"]
     assert firing.facts == ()  # it tested a computed fact, not a stated one
-    assert dict(firing.computed) == {"breakEvenShareOfAmortization": 0.2642}
+    assert dict(firing.computed) == {"breakEvenShareOfAmortization": 0.264248}
     g = ev.justification.graph
     assert ev.justification.problems() == []
     share = conclusion_iri("computed", w.id, "breakEvenShareOfAmortization")
     months = conclusion_iri("computed", w.id, "breakEvenMonths")
     assert g.nodes[share]["kind"] == "computed"
     assert g.nodes[months]["label"] == (
-        "breakEvenMonths = inHouseHardwareUSD ÷ monthlySavingUSD = 250,000 ÷ 26,280 = 9.5129"
+        "breakEvenMonths = inHouseHardwareUSD ÷ monthlySavingUSD = 250,000 ÷ 26,280 = 9.51294"
     )
     assert g.has_edge(share, firing_iri(firing))
     assert g.has_edge(months, share)
@@ -201,7 +201,8 @@ def test_cost_defaults_come_from_the_rules(rules_copy, facts_file):
     kb = load_knowledge_base()
     evaluator = Evaluator(kb, load_policy(kb, rules_copy))
     (w,) = evaluator.evaluate_file(facts_file(SERVER)).decision.workloads
-    assert w.cost.facts()["breakEvenShareOfAmortization"] == round(9.5129 / 60, 4)
+    # 9.51294 ÷ (5 × 12) instead of ÷ (3 × 12)
+    assert w.cost.facts()["breakEvenShareOfAmortization"] == 0.158549
 
 
 def test_bad_cost_defaults_are_rejected_with_the_file(rules_copy):
