@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .cost import CostAnalysis, analyse_cost
+from .cost import CostAnalysis, analyse_cost, computed_facts
 from .errors import EngineError
 from .infer import ORGANIZATION_STAGE, STANCE_STAGE, RuleBackend, run_factor_rules
 from .model import Assessment, Constraint, Derivation, Firing, MissingFact, WorkloadDecision
@@ -70,7 +70,7 @@ def _run_values(profile, values, policy, backend):
     facts = {name: StatedFact(name, value, profile.id, (), False) for name, value in values.items()}
     shadow = WorkloadProfile(profile.id, profile.name, profile.implicit, profile.declaration, facts)
     # computed facts follow the candidate values, so a counterfactual cost input changes them too
-    return run_factor_rules(shadow, policy, backend, analyse_cost(values, policy.factor_parameters).facts())
+    return run_factor_rules(shadow, policy, backend, computed_facts(values, policy.factor_parameters))
 
 
 def _stance_rule(t: Tally, policy: Policy, backend: RuleBackend, subject: str) -> Rule:
