@@ -231,3 +231,15 @@ def test_json_stays_deterministic_with_costs():
     first = runner.invoke(main, ["evaluate", "--format", "json", str(NORTHWIND)]).output
     second = runner.invoke(main, ["evaluate", "--format", "json", str(NORTHWIND)]).output
     assert first == second and json.loads(first)["workloads"][0]["cost"]
+
+
+def test_cost_inputs_stated_on_the_organization_are_inherited(evaluator, facts_file):
+    on_workload = evaluator.evaluate_file(facts_file(SERVER)).decision.workloads[0]
+    moved = """\
+ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:w ;
+  ip:cloudCostPerHourUSD 40 ; ip:utilizedHoursPerMonth 730 ; ip:inHouseRunCostPerHourUSD 4 .
+ex:w a ip:Workload ; ip:name "W" ; ip:inHouseHardwareUSD 250000 .
+"""
+    on_organization = evaluator.evaluate_file(facts_file(moved)).decision.workloads[0]
+    assert on_organization.cost == on_workload.cost
+    assert on_organization.stance == on_workload.stance
