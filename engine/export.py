@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from .cost import CostAnalysis, number_text
+from .cost_output import cost_json, cost_lines
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .model import Assessment, Firing, WorkloadDecision
@@ -90,34 +90,8 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
             }
             for m in w.missing
         ],
-        "cost": _cost(w.cost),
+        "cost": cost_json(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
-    }
-
-
-def _cost(cost: CostAnalysis | None) -> dict:
-    """The cost model's results: a summary keyed by computed fact, and how each was computed."""
-    cost = cost or CostAnalysis(status="not-given")
-    summary: dict[str, object] = {v.name: v.value for v in cost.values}
-    if summary.get("breakEvenNever") is True:
-        summary["breakEvenMonths"] = "never"
-        summary.setdefault("breakEvenHours", "never")
-    return {
-        "status": cost.status,
-        "summary": dict(sorted(summary.items())),
-        "computed": [
-            {
-                "fact": v.name,
-                "value": v.value,
-                "formula": v.formula,
-                "inputs": list(v.inputs),
-                "computed_from": list(v.computed_from),
-                "parameters": [{"name": n, "value": x} for n, x in v.parameters],
-            }
-            for v in cost.values
-        ],
-        "missing": [{"fact": m.fact, "needed_for": m.needed_for} for m in cost.missing],
-        "assumptions": list(cost.assumptions),
     }
 
 
@@ -183,23 +157,6 @@ def _reason_lines(
     return lines
 
 
-def _cost_lines(cost: CostAnalysis | None) -> list[str]:
-    if cost is None or cost.status == "not-given":
-        return []
-    facts = cost.facts()
-    lines = [f"  Cost model ({cost.status}):"]
-    if facts.get("breakEvenNever") is True:
-        lines.append("    break-even: never (running in-house costs at least as much per month as the cloud)")
-    elif "breakEvenMonths" in facts:
-        hours = f", {number_text(facts['breakEvenHours'], 0)} utilized hours" if "breakEvenHours" in facts else ""
-        lines.append(f"    break-even: after {number_text(facts['breakEvenMonths'], 1)} months{hours}")
-    elif "breakEvenHours" in facts:
-        lines.append(f"    break-even: after {number_text(facts['breakEvenHours'], 0)} utilized hours")
-    lines.extend(f"    {v.formula}" for v in cost.values if v.name != "breakEvenNever")
-    lines.extend(f"    note: {a}" for a in cost.assumptions)
-    return lines
-
-
 def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int = 5) -> str:
     d = ev.decision
     out: list[str] = []
@@ -238,7 +195,7 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
                 "  Outweighed: "
                 + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})" for a in against)
             )
-        out.extend(_cost_lines(w.cost))
+        out.extend(cost_lines(w.cost))
         if w.missing:
             out.append("  Missing facts that could change this:")
             for m in w.missing:
