@@ -30,8 +30,8 @@ def within_one_percent(value: float, expected: float) -> bool:
 def test_hourly_break_even_in_the_form_of_published_on_premise_vs_cloud_analyses():
     # An 8-GPU server bought for $300,000 that costs $5.00 an hour to run (power,
     # cooling, maintenance), against renting an 8-GPU cloud instance at $98.32 an
-    # hour (the on-demand list price AWS published for p5.48xlarge in 2023, used
-    # here only as an input). In-house saves 98.32 − 5.00 = $93.32 per utilized
+    # hour (about AWS's 2023 on-demand list price for a p5.48xlarge, 8 × H100; an
+    # input of this worked example, not a figure the test vouches for). In-house saves 98.32 − 5.00 = $93.32 per utilized
     # hour, so the server has paid for itself after 300,000 ÷ 93.32 = 3,214.74 hours
     # — about 4.4 months of round-the-clock use (3,214.74 ÷ 730).
     cost = analyse_cost(
