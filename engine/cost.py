@@ -74,6 +74,7 @@ _RUN_NEED = (
 # formulas show the stored numbers, so each one reproduces from the numbers it shows.
 _DIGITS = 4
 _SIGNIFICANT = 6
+_MAX_DIGITS = 12  # below a millionth of a cent a number is 0
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _decimals(value: float) -> int:
     """Four decimals, or more for small numbers so that six significant digits remain."""
     if value == 0 or not math.isfinite(value):
         return _DIGITS
-    return max(_DIGITS, _SIGNIFICANT - 1 - math.floor(math.log10(abs(value))))
+    return min(_MAX_DIGITS, max(_DIGITS, _SIGNIFICANT - 1 - math.floor(math.log10(abs(value)))))
 
 
 def number_text(value: float, digits: int | None = None) -> str:
@@ -276,18 +277,20 @@ class _Model:
         )
         if self.has("monthlySavingUSD", "inHouseHardwareUSD"):
             saving = self.value("monthlySavingUSD")
+            hardware = self.value("inHouseHardwareUSD")
+            # a saving too small to ever repay the hardware (the quotient overflows) is never, too
+            months = hardware / saving if saving > 0 else math.inf
             self.add(
                 "breakEvenNever",
-                saving <= 0,
+                not math.isfinite(months),
                 "monthlySavingUSD ≤ 0",
                 f"{number_text(saving)} ≤ 0",
                 "monthlySavingUSD",
             )
-            if saving > 0:
-                hardware = self.value("inHouseHardwareUSD")
+            if math.isfinite(months):
                 self.add(
                     "breakEvenMonths",
-                    hardware / saving,
+                    months,
                     "inHouseHardwareUSD ÷ monthlySavingUSD",
                     f"{number_text(hardware)} ÷ {number_text(saving)}",
                     "inHouseHardwareUSD",
@@ -296,19 +299,20 @@ class _Model:
         if hourly_only:
             hardware = self.value("inHouseHardwareUSD")
             cloud, running = self.value("cloudCostPerHourUSD"), self.value("inHouseRunCostPerHourUSD")
+            hours = hardware / (cloud - running) if cloud > running else math.inf
             if "breakEvenNever" not in self.results:
                 self.add(
                     "breakEvenNever",
-                    cloud <= running,
+                    not math.isfinite(hours),
                     "cloudCostPerHourUSD ≤ inHouseRunCostPerHourUSD",
                     f"{number_text(cloud)} ≤ {number_text(running)}",
                     "cloudCostPerHourUSD",
                     "inHouseRunCostPerHourUSD",
                 )
-            if cloud > running:
+            if math.isfinite(hours):
                 self.add(
                     "breakEvenHours",
-                    hardware / (cloud - running),
+                    hours,
                     "inHouseHardwareUSD ÷ (cloudCostPerHourUSD − inHouseRunCostPerHourUSD)",
                     f"{number_text(hardware)} ÷ ({number_text(cloud)} − {number_text(running)})",
                     "inHouseHardwareUSD",

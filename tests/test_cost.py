@@ -31,9 +31,10 @@ def test_hourly_break_even_in_the_form_of_published_on_premise_vs_cloud_analyses
     # An 8-GPU server bought for $300,000 that costs $5.00 an hour to run (power,
     # cooling, maintenance), against renting an 8-GPU cloud instance at $98.32 an
     # hour (about AWS's 2023 on-demand list price for a p5.48xlarge, 8 × H100; an
-    # input of this worked example, not a figure the test vouches for). In-house saves 98.32 − 5.00 = $93.32 per utilized
-    # hour, so the server has paid for itself after 300,000 ÷ 93.32 = 3,214.74 hours
-    # — about 4.4 months of round-the-clock use (3,214.74 ÷ 730).
+    # input of this worked example, not a figure the test vouches for). In-house
+    # saves 98.32 − 5.00 = $93.32 per utilized hour, so the server has paid for
+    # itself after 300,000 ÷ 93.32 = 3,214.74 hours — about 4.4 months of
+    # round-the-clock use (3,214.74 ÷ 730).
     cost = analyse_cost(
         {"inHouseHardwareUSD": 300000, "inHouseRunCostPerHourUSD": 5.0, "cloudCostPerHourUSD": 98.32}, DEFAULTS
     )
@@ -239,7 +240,19 @@ def test_after_break_even_in_house_is_cheaper_and_before_it_dearer(hardware, clo
     monthly_cloud, monthly_run = facts["monthlyCloudCostUSD"], facts["monthlyInHouseRunCostUSD"]
     for m, cheaper in ((months * 1.02 + 0.01, True), (months * 0.98, False)):
         in_house, cloud_side = hardware + monthly_run * m, monthly_cloud * m
-        assert (in_house < cloud_side) == cheaper or math.isclose(in_house, cloud_side, rel_tol=1e-3)
+        # stored numbers keep six significant digits (and nothing below 1e-12), so allow a cent
+        assert (in_house < cloud_side) == cheaper or math.isclose(in_house, cloud_side, rel_tol=1e-3, abs_tol=0.01)
+
+
+def test_a_saving_too_small_to_repay_the_hardware_is_never_not_infinity():
+    facts = analyse_cost(
+        {"cloudCostPerMonthUSD": 1e-300, "inHouseHardwareUSD": 1e300, "inHouseRunCostPerMonthUSD": 0}, DEFAULTS
+    ).facts()
+    assert facts["breakEvenNever"] is True and "breakEvenMonths" not in facts
+    facts = analyse_cost(
+        {"cloudCostPerMonthUSD": 1e-3, "inHouseHardwareUSD": 1e308, "inHouseRunCostPerMonthUSD": 0}, {}
+    ).facts()
+    assert facts["breakEvenNever"] is True and "breakEvenMonths" not in facts
 
 
 @pytest.mark.parametrize(
