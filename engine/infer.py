@@ -70,9 +70,15 @@ def fire_layers(
     return layers
 
 
-def run_factor_rules(profile: WorkloadProfile, policy: Policy, backend: RuleBackend) -> list[Firing]:
-    """Fire the factor rules and record each firing with the facts it used."""
-    values = profile.values()
+def run_factor_rules(
+    profile: WorkloadProfile, policy: Policy, backend: RuleBackend, computed: Mapping[str, Value] | None = None
+) -> list[Firing]:
+    """Fire the factor rules and record each firing with the facts it used.
+
+    ``computed`` holds the facts the engine computed (the cost model's): the
+    rules see them beside the stated facts, and a firing records those it used.
+    """
+    values = {**profile.values(), **(computed or {})}
     firings: list[Firing] = []
     for stage, fired, derived in fire_layers(values, policy, backend):
         for rule_id in fired:
@@ -83,7 +89,8 @@ def run_factor_rules(profile: WorkloadProfile, policy: Policy, backend: RuleBack
                     rule=rule_id,
                     subject=profile.id,
                     stage=stage,
-                    facts=tuple(profile.facts[name] for name in used),
+                    facts=tuple(profile.facts[name] for name in used if name in profile.facts),
+                    computed=tuple((name, values[name]) for name in used if name not in profile.facts),
                     derived=tuple(sorted({t.name for t in support if isinstance(t, Concluded)})),
                 )
             )

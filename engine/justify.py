@@ -23,8 +23,8 @@ from .model import Decision, Firing, WorkloadDecision
 from .profile import display
 
 RULE_BASE = "https://w3id.org/infra-policy/rule/"
-CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "tally", "stance"})
-PREMISE_KINDS = frozenset({"fact", "claim", "rule"})
+CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "computed", "tally", "stance"})
+PREMISE_KINDS = frozenset({"fact", "claim", "rule", "parameter"})
 
 
 def _key(text: str) -> str:
@@ -58,6 +58,10 @@ def tally_iri(workload_id: str) -> str:
 
 def conclusion_iri(kind: str, workload_id: str, name: str) -> str:
     return f"urn:infra-policy:{kind}:{_key(workload_id)}:{name}"
+
+
+def parameter_iri(name: str) -> str:
+    return f"urn:infra-policy:parameter:{name}"
 
 
 @dataclass
@@ -127,8 +131,32 @@ class _Builder:
         return iri
 
 
+def _computed(b: _Builder, w: WorkloadDecision) -> dict[str, str]:
+    """A node per computed number (formula and value), fed by its inputs."""
+    nodes: dict[str, str] = {}
+    for value in w.cost.values if w.cost is not None else ():
+        node = b.node(
+            conclusion_iri("computed", w.id, value.name),
+            "computed",
+            value.formula,
+            property=value.name,
+            value=value.value,
+            subject=w.id,
+        )
+        for name in value.inputs:
+            for triple in w.profile.facts[name].triples:
+                b.edge(b.fact(triple), node, "used")
+        for name in value.computed_from:
+            b.edge(nodes[name], node, "used")
+        for name, number in value.parameters:
+            b.edge(b.node(parameter_iri(name), "parameter", f"{name} = {number:g} (rules)"), node, "used")
+        nodes[value.name] = node
+    return nodes
+
+
 def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
     wid = w.id
+    computed_nodes = _computed(b, w)
     derived_nodes: dict[str, str] = {}
     conclusions: dict[str, tuple[str, str]] = {}
     for d in w.derivations:
@@ -156,6 +184,7 @@ def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
     # Firings come in layer order, so a derivation exists before its users.
     for firing in w.firings:
         premises = [derived_nodes[name] for name in firing.derived]
+        premises += [computed_nodes[name] for name, _ in firing.computed if name in computed_nodes]
         fnode = b.firing(firing, premises)
         for claim in claims.get(firing.rule, ()):
             b.edge(b.node(claim, "claim", claim), fnode, "cites")

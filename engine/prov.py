@@ -29,13 +29,15 @@ CONTEXT = {
     "xsd": str(XSD),
 }
 
-_ENTITY_KINDS = {"assessment", "constraint", "derived", "tally", "stance"}
+_ENTITY_KINDS = {"assessment", "constraint", "derived", "computed", "tally", "stance"}
 _CLASS = {
     "fact": IP.Fact,
     "claim": IP.Claim,
     "assessment": IP.Assessment,
     "constraint": IP.Constraint,
     "derived": IP.Conclusion,
+    "computed": IP.Computation,
+    "parameter": IP.PolicyParameter,
     "tally": IP.Tally,
     "stance": IP.Stance,
 }
@@ -66,6 +68,10 @@ def provenance_graph(ev: Evaluation, engine_version: str) -> Graph:
         g.add((iri, RDFS.label, Literal(data["label"])))
         if kind == "rule":
             g.add((iri, RDF.type, PROV.Plan))
+            continue
+        if kind == "parameter":
+            g.add((iri, RDF.type, PROV.Entity))
+            g.add((iri, RDF.type, _CLASS[kind]))
             continue
         if kind == "firing":
             g.add((iri, RDF.type, PROV.Activity))

@@ -245,3 +245,10 @@ def test_record_body_is_pure(evaluator):
     first = record_body(ev, evaluator.policy)
     second = copy.deepcopy(record_body(ev, evaluator.policy))
     assert seal(first)["id"] == seal(second)["id"]
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.ttl")), ids=lambda p: p.stem)
+def test_every_example_records_and_audits_clean(evaluator, path):
+    record = seal(record_body(evaluator.evaluate_file(path), evaluator.policy))
+    checks = audit_record(record, evaluator, record["id"].removeprefix("sha256:"), load_facts(path))
+    assert all(c.ok for c in checks), [c.to_dict() for c in checks if not c.ok]

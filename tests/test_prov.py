@@ -69,3 +69,13 @@ def test_exports_are_deterministic(evaluator):
     first, second = evaluator.evaluate_file(MIXED), evaluator.evaluate_file(MIXED)
     assert to_turtle(first, "x") == to_turtle(second, "x")
     assert to_jsonld(first, "x") == to_jsonld(second, "x")
+
+
+def test_computed_numbers_are_entities_derived_from_their_inputs(evaluator):
+    ev = evaluator.evaluate_file(EXAMPLES / "northwind-cost-model.ttl")
+    g = Graph().parse(data=to_turtle(ev, "test"), format="turtle")
+    query = """PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX ip: <https://w3id.org/infra-policy#>
+        SELECT ?c WHERE { ?c a ip:Computation . FILTER NOT EXISTS { ?c prov:wasDerivedFrom+ ?f . ?f a ip:Fact } }"""
+    computations = list(g.query("PREFIX ip: <https://w3id.org/infra-policy#> SELECT ?c WHERE { ?c a ip:Computation }"))
+    assert computations, "the cost example must export its computations"
+    assert list(g.query(query)) == []
