@@ -169,5 +169,10 @@ def rules_list(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
         click.echo(render_catalogue(entries), nl=False)
 
 
+from .site import site_command  # noqa: E402  (the command reuses the helpers above)
+
+main.add_command(site_command(handle_errors, _kb_rules_options))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
