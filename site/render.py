@@ -69,6 +69,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["value"] = value_text
+    env.filters["stance_label"] = lambda stance: stance[:1].upper() + stance[1:]
     env.filters["rule_anchor"] = rule_anchor
     env.filters["claim_anchor"] = claim_anchor
     env.filters["node_anchor"] = node_anchor

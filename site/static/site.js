@@ -32,17 +32,18 @@
   var input = document.getElementById("search-input");
   var list = document.getElementById("search-results");
   if (!input || !list) { return; }
-  var requested = false;
+  var waiting = null;
 
+  // Load the index once; whoever asked last is called when it arrives.
   function loadIndex(then) {
     if (window.INFRA_POLICY_SEARCH) { then(); return; }
-    if (!requested) {
-      requested = true;
+    if (waiting === null) {
       var script = document.createElement("script");
       script.src = root + "search-index.js";
-      script.addEventListener("load", function () { then(); });
+      script.addEventListener("load", function () { waiting(); });
       document.head.appendChild(script);
     }
+    waiting = then;
   }
 
   function render() {
