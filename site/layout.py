@@ -1,10 +1,11 @@
 """Where each node of a justification graph goes in its SVG drawing.
 
-networkx gives the layering (longest path from the premises); premises are
-then pulled next to the first conclusion that uses them, and two sweeps of
-the barycenter heuristic order each layer so that edges cross less.  The
+networkx gives the order for the layering (longest path back from the
+conclusions, so premises sit beside the conclusion they support), and two
+sweeps of the barycenter heuristic order each layer so that edges cross less.  The
 result is plain numbers and strings for the SVG template: the drawing is made
-at build time, no diagram library runs in the browser.
+at build time, no diagram library runs in the browser.  Conclusions are drawn
+on the left, where a reader starts, and what they rest on to their right.
 """
 
 from __future__ import annotations
@@ -54,15 +55,17 @@ def shorten(text: str, limit: int = LABEL_CHARS) -> str:
 
 
 def layers_of(graph: nx.DiGraph) -> dict[str, int]:
-    """Layer of every node: longest path from a premise, premises moved next to their first use."""
-    layer = {}
-    for depth, generation in enumerate(nx.topological_generations(graph)):
-        for node in generation:
-            layer[node] = depth
-    for node in graph:
-        if graph.in_degree(node) == 0 and graph.out_degree(node) > 0:
-            layer[node] = min(layer[s] for s in graph.successors(node)) - 1
-    return layer
+    """Layer of every node, premises first: counted back from the conclusions.
+
+    A node sits one layer before the farthest thing it supports (the longest
+    path to a final conclusion), so the workloads' stances share a column and a
+    premise sits right beside the first conclusion that uses it.
+    """
+    depth: dict[str, int] = {}
+    for node in reversed(list(nx.topological_sort(graph))):
+        depth[node] = 1 + max((depth[s] for s in graph.successors(node)), default=-1)
+    deepest = max(depth.values(), default=0)
+    return {node: deepest - d for node, d in depth.items()}
 
 
 PREMISE_COLUMNS = ("fact", "claim", "rule")  # premises of a crowded layer, split by kind to keep columns short
@@ -106,7 +109,7 @@ def _order(graph: nx.DiGraph, columns: list[list[str]], labels: dict[str, str]) 
 
 
 def _place(column: list[str], desired: dict[str, float], pitch: int) -> dict[str, int]:
-    """Put each node near where its neighbours are, keeping the order and no overlap."""
+    """Put each node at or below where its neighbours are, keeping the order and no overlap."""
     ys: dict[str, int] = {}
     last = None
     for node in column:
@@ -114,10 +117,6 @@ def _place(column: list[str], desired: dict[str, float], pitch: int) -> dict[str
         if last is not None and y < last + pitch:
             y = last + pitch
         ys[node] = last = y
-    # Pull the whole column up by half its overflow so it stays centred on its neighbours.
-    if column:
-        drift = (ys[column[-1]] - round(desired[column[-1]])) // 2
-        ys = {n: y - drift for n, y in ys.items()}
     return ys
 
 
@@ -128,26 +127,19 @@ def draw(graph: nx.DiGraph) -> Drawing:
     _order(graph, columns, labels)
     pitch = NODE_HEIGHT + ROW_GAP
     y: dict[str, float] = {n: rank * pitch for col in columns for rank, n in enumerate(col)}
-    # Conclusions follow what they rest on, then premises move next to what they support.
-    for column in columns:
-        if any(graph.in_degree(n) for n in column):
-            desired = {
-                n: sum(y[p] for p in graph.predecessors(n)) / graph.in_degree(n) if graph.in_degree(n) else y[n]
-                for n in column
-            }
-            y.update(_place(column, desired, pitch))
+    # The organization's stance sits at the top left; everything else is placed
+    # next to what it supports, column by column towards the premises.
     for column in reversed(columns):
-        if all(graph.in_degree(n) == 0 for n in column):
-            desired = {
-                n: sum(y[s] for s in graph.successors(n)) / graph.out_degree(n) if graph.out_degree(n) else y[n]
-                for n in column
-            }
-            y.update(_place(column, desired, pitch))
+        desired = {
+            n: sum(y[s] for s in graph.successors(n)) / graph.out_degree(n) if graph.out_degree(n) else y[n]
+            for n in column
+        }
+        y.update(_place(column, desired, pitch))
     top = min(y.values(), default=0)
     xy: dict[str, tuple[int, int]] = {}
     nodes = []
     for i, column in enumerate(columns):
-        x = MARGIN + i * (NODE_WIDTH + COLUMN_GAP)
+        x = MARGIN + (len(columns) - 1 - i) * (NODE_WIDTH + COLUMN_GAP)
         for node in column:
             xy[node] = (x, int(y[node] - top) + MARGIN)
             nodes.append(
@@ -164,12 +156,13 @@ def draw(graph: nx.DiGraph) -> Drawing:
     edges = []
     for u, v, data in sorted(graph.edges(data=True)):
         (x1, y1), (x2, y2) = xy[u], xy[v]
-        sx, sy = x1 + NODE_WIDTH, y1 + NODE_HEIGHT // 2
-        tx, ty = x2, y2 + NODE_HEIGHT // 2
-        bend = max((tx - sx) // 2, 16)
+        # From the left side of a premise to the right side of what it supports.
+        sx, sy = x1, y1 + NODE_HEIGHT // 2
+        tx, ty = x2 + NODE_WIDTH, y2 + NODE_HEIGHT // 2
+        bend = max((sx - tx) // 2, 16)
         edges.append(
             PlacedEdge(
-                path=f"M{sx},{sy} C{sx + bend},{sy} {tx - bend},{ty} {tx},{ty}",
+                path=f"M{sx},{sy} C{sx - bend},{sy} {tx + bend},{ty} {tx},{ty}",
                 relation=str(data.get("relation", "")),
             )
         )
