@@ -313,6 +313,8 @@ class SiteRenderer:
             "trail": self._trail(p.graph, facts_page, p.decision.facts_text is not None),
             # Lines link into the facts file only when the site has its text.
             "line_page": facts_page if p.decision.facts_text is not None else None,
+            # Data twins offered for download, as (label, file name); the RDF twins
+            # (Turtle, JSON-LD) join this list once the engine exports PROV-O.
             "twins": [("JSON", f"{p.slug}.json")],
             "facts_page": facts_page,
         }
@@ -337,16 +339,25 @@ class SiteRenderer:
         published = _assign_slugs(decisions)
         counts = {s: sum(1 for p in published if p.stance == s) for s in STANCES}
         yield self._page(
-            "overview.html", "index.html", title="Decisions", nav="overview", decisions=published, counts=counts
+            "overview.html",
+            "index.html",
+            title="Decisions",
+            nav="overview",
+            decisions=published,
+            counts=counts,
+            page_twins=[("JSON", "index.json")],
         )
+        yield "index.json", _json([_overview_entry(p) for p in published])
         for p in published:
             yield from self.decision_pages(p)
         fired = self._fired(published)
+        yield "rules.json", _json([{**e, "fired": fired.get(e["id"], [])} for e in self.catalogue])
         yield self._page(
             "rules.html",
             "rules.html",
             title="Rules",
             nav="rules",
+            page_twins=[("JSON", "rules.json")],
             catalogue=self.catalogue,
             claims={c: self._claim(c) for e in self.catalogue for c in e["claims"]},
             fired=fired,
@@ -357,11 +368,27 @@ class SiteRenderer:
         for claim in self.kb.claims.values():
             if claim.factor:
                 claims_by_factor[claim.factor].append(claim)
+        yield (
+            "factors.json",
+            _json(
+                [
+                    {
+                        "id": f.id,
+                        "label": f.label,
+                        "description": f.description,
+                        "claims": [c.id for c in claims_by_factor.get(f.id, [])],
+                        "rules": [e["id"] for e in self.rules_by_factor.get(f.id, [])],
+                    }
+                    for f in self.kb.factors.values()
+                ]
+            ),
+        )
         yield self._page(
             "factors.html",
             "factors.html",
             title="Factors",
             nav="factors",
+            page_twins=[("JSON", "factors.json")],
             factors=list(self.kb.factors.values()),
             claims_by_factor=claims_by_factor,
             rules_by_factor=self.rules_by_factor,
@@ -378,7 +405,30 @@ class SiteRenderer:
                 claims_of={e["id"]: [self._claim(c) for c in e["claims"]] for e in self.catalogue},
                 fired=fired,
             )
-        yield self._page("sources.html", "sources.html", title="Sources", nav="sources", **self._sources())
+        sources = self._sources()
+        yield (
+            "sources.json",
+            _json(
+                [
+                    {
+                        "section": section["path"],
+                        "claims": [
+                            {"id": c.id, "label": c.label, "text": c.text, "factor": c.factor, "favors": c.favors}
+                            for c in section["claims"]
+                        ],
+                    }
+                    for section in sources["sections"]
+                ]
+            ),
+        )
+        yield self._page(
+            "sources.html",
+            "sources.html",
+            title="Sources",
+            nav="sources",
+            page_twins=[("JSON", "sources.json")],
+            **sources,
+        )
         yield "search-index.js", self._search_index(published)
         for name in ASSETS:
             yield f"assets/{name}", (resources.files("infra_policy.site") / "static" / name).read_bytes()
@@ -445,6 +495,23 @@ class SiteRenderer:
         # A script, not JSON: browsers refuse to fetch() files over file://.
         body = json.dumps(entries, ensure_ascii=True, separators=(",", ":"))
         return f"window.INFRA_POLICY_SEARCH = {body};\n".encode("ascii")
+
+
+def _json(value: object) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _overview_entry(p: _Published) -> dict:
+    return {
+        "organization": p.name,
+        "stance": p.stance,
+        "placement": [{"workload": w["name"], "stance": w.get("stance", "")} for w in p.data["workloads"]],
+        "page": f"decisions/{p.slug}.html",
+        "record": f"decisions/{p.slug}.json",
+        "source": p.decision.source,
+        "origin": p.decision.origin,
+        "inputs": p.data.get("inputs", {}),
+    }
 
 
 def _stance_node(graph: nx.DiGraph, subject: str | None) -> str | None:

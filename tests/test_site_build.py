@@ -32,6 +32,11 @@ def test_site_has_every_page(example_site):
     files = tree(example_site)
     for name in ("index.html", "rules.html", "factors.html", "sources.html", "search-index.js", MARKER):
         assert name in files
+    for twin in ("index.json", "rules.json", "factors.json", "sources.json"):
+        assert json.loads(files[twin]), twin
+    overview = json.loads(files["index.json"])
+    assert len(overview) == len(example_files())
+    assert all(e["page"] in files and e["record"] in files for e in overview)
     decisions = [p for p in files if p.startswith("decisions/") and p.endswith(".json")]
     assert len(decisions) == len(example_files())
     for twin in decisions:
