@@ -63,6 +63,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("infra_policy.site") / "templates")),
         autoescape=True,
+        auto_reload=False,  # templates ship with the package; no need to stat them per page
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -207,3 +207,32 @@ def test_installed_command_builds_the_site(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "published 1 decision" in run.stdout
     assert (out / "index.html").is_file()
+
+
+def _many_facts(directory: Path, copies: int) -> list[Path]:
+    directory.mkdir()
+    paths = []
+    for n in range(copies):
+        for example in example_files():
+            path = directory / f"{n}-{example.name}"
+            path.write_bytes(example.read_bytes())
+            paths.append(path)
+    return paths
+
+
+def test_parallel_evaluation_gives_the_same_site(tmp_path):
+    paths = _many_facts(tmp_path / "facts", 4)
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    assert build(serial, "--jobs", "1", *paths).exit_code == 0
+    assert build(parallel, "--jobs", "2", *paths).exit_code == 0
+    assert tree(serial) == tree(parallel)
+    assert len(list(serial.glob("decisions/*.json"))) == len(paths)
+
+
+def test_a_bad_file_fails_a_parallel_build_cleanly(tmp_path, facts_file):
+    paths = _many_facts(tmp_path / "facts", 4)
+    bad = facts_file("ex:org a ip:Organization ; ip:itStaffFTE -3 .", name="negative.ttl")
+    result = CliRunner().invoke(main, ["site", "--jobs", "2", *map(str, paths), str(bad), "-o", str(tmp_path / "s")])
+    assert result.exit_code == 2
+    assert "negative.ttl" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "s").exists()
