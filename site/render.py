@@ -122,6 +122,10 @@ class SiteRenderer:
         self.kb = kb
         self.policy = policy
         self.env = _environment()
+        # Recorded decisions may name rules, factors or claims this policy no longer has:
+        # those show as text instead of links that lead nowhere.
+        self.env.globals["known_rules"] = frozenset(policy.by_id)
+        self.env.globals["known_factors"] = frozenset(kb.factors)
         self.factor_labels = {fid: f.label for fid, f in kb.factors.items()}
         self.factor_order = {fid: f.order for fid, f in kb.factors.items()}
         self.claims_by_iri = {c.iri: c for c in kb.claims.values()}
@@ -147,6 +151,7 @@ class SiteRenderer:
             "anchor": claim_anchor(claim_id),
             "label": claim.label if claim else claim_id,
             "section": claim.section if claim else "",
+            "known": claim is not None,
         }
 
     def _fact(self, fact: dict) -> dict:

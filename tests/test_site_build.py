@@ -236,3 +236,23 @@ def test_a_bad_file_fails_a_parallel_build_cleanly(tmp_path, facts_file):
     assert result.exit_code == 2
     assert "negative.ttl" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_a_record_from_older_rules_links_only_to_what_exists(tmp_path):
+    example = next(p for p in example_files() if p.name.startswith("acme"))
+    records = tmp_path / "records"
+    records.mkdir()
+    result = CliRunner().invoke(main, ["evaluate", str(example), "--format", "json"])
+    assert result.exit_code == 0
+    older = (
+        result.output.replace("privacy.sensitive-data", "privacy.retired-rule")
+        .replace('"factor": "privacy"', '"factor": "retired-factor"')
+        .replace("inhouse-pro-data-privacy", "retired-claim")
+    )
+    (records / "older.json").write_text(older, encoding="utf-8")
+    out = tmp_path / "site"
+    assert CliRunner().invoke(main, ["site", "--records", str(records), "-o", str(out)]).exit_code == 0
+    assert broken_links(out) == []
+    page = next(out.glob("decisions/acme-*[0-9a-f].html")).read_text(encoding="utf-8")
+    assert 'privacy.retired-rule</code> <span class="muted small">(not in the current rules)' in page
+    assert "claim:retired-claim" in page
