@@ -1,4 +1,4 @@
-"""Render the policy site: engine results in, ``{relative path: bytes}`` out.
+"""Render the policy site: engine results in, ``(relative path, bytes)`` pairs out.
 
 Nothing here writes files or reaches the network; :mod:`.publish` puts the
 pages in place.  Every text that comes from facts, records or rules goes
@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import jinja2
 import networkx as nx
+from rdflib import RDFS
+from rdflib.namespace import DCTERMS
 
 from infra_policy.engine.justify import conclusion_iri
 from infra_policy.engine.knowledge import KnowledgeBase
@@ -28,7 +30,7 @@ from infra_policy.engine.vocabulary import IP
 
 from .anchors import claim_anchor, node_anchor, rule_anchor, slugify, workload_anchor
 from .chart import balance_chart
-from .layout import NODE_HEIGHT, NODE_WIDTH, draw
+from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
 from .records import SiteDecision, justification_graph
 
 MARKER = ".infra-policy-site"
@@ -461,9 +463,6 @@ class SiteRenderer:
 
     def _sources(self) -> dict:
         graph = self.kb.graph
-        from rdflib import RDFS
-        from rdflib.namespace import DCTERMS
-
         sections = []
         for section in graph.subjects(predicate=IP.sectionPath):
             path = str(graph.value(section, IP.sectionPath))
@@ -527,11 +526,7 @@ def _stance_node(graph: nx.DiGraph, subject: str | None) -> str | None:
     return found[0] if found else None
 
 
-def _relabel(node, label: str):
-    from dataclasses import replace
-
-    from .layout import shorten
-
+def _relabel(node: PlacedNode, label: str) -> PlacedNode:
     return replace(node, label=label, short=shorten(label))
 
 
