@@ -148,7 +148,10 @@ def draw(graph: nx.DiGraph) -> Drawing:
                     anchor=node_anchor(node),
                     kind=str(graph.nodes[node].get("kind", "node")),
                     label=labels[node],
-                    short=shorten(labels[node]),
+                    # Stances are set in bold, which takes more room per letter.
+                    short=shorten(
+                        labels[node], LABEL_CHARS - 4 if graph.nodes[node].get("kind") == "stance" else LABEL_CHARS
+                    ),
                     x=x,
                     y=xy[node][1],
                 )

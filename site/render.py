@@ -212,15 +212,19 @@ class SiteRenderer:
             for m in w.get("missing_facts", [])
         ]
         stance = w.get("stance", "")
+        tally = w.get("tally", {})
         why_not = []
         for other in STANCES:
-            if other == stance or other == "conflict":
+            if other in (stance, "conflict"):
                 continue
-            favoring = [a for a in assessments.values() if a["favors"] == other] if other in SIDES else []
-            favoring.sort(key=lambda a: (-a["weight"], a["rule"]))
+            favoring = sorted(
+                (a for a in assessments.values() if a["favors"] == other), key=lambda a: (-a["weight"], a["rule"])
+            )
             could = [m for m in missing if any(o["stance"] == other for o in m["could_lead_to"])]
-            why_not.append({"stance": other, "favoring": favoring, "missing": could})
-        tally = w.get("tally", {})
+            verdict, label = _why_not(other, stance, constraints, tally, w.get("stance_rule", {}))
+            why_not.append(
+                {"stance": other, "verdict": verdict, "label": label, "favoring": favoring, "missing": could}
+            )
         return {
             "id": w.get("id", ""),
             "anchor": workload_anchor(w.get("id", w["name"])),
@@ -500,6 +504,27 @@ class SiteRenderer:
         # A script, not JSON: browsers refuse to fetch() files over file://.
         body = json.dumps(entries, ensure_ascii=True, separators=(",", ":"))
         return f"window.INFRA_POLICY_SEARCH = {body};\n".encode("ascii")
+
+
+def _why_not(other: str, stance: str, constraints: list[dict], tally: dict, stance_rule: dict) -> tuple[str, str]:
+    """Why the workload is not ``other``: one sentence, and how to call the arguments for it."""
+    weights = f"in-house {tally.get('in_house_weight', 0)} · cloud {tally.get('cloud_weight', 0)}"
+    chose = f" The stance rule that applied: {stance_rule['title']}" if stance_rule.get("title") else ""
+    required = sorted({c["requires"] for c in constraints})
+    if stance == "conflict":
+        return (
+            f"Requirements contradict each other ({' and '.join(required)} both required), so no stance is "
+            "chosen until someone resolves them.",
+            "Arguments for it",
+        )
+    if required:
+        rules = ", ".join(c["rule"] for c in constraints)
+        return f"A requirement decides: {rules} requires {' and '.join(required)}.", "Set aside by the requirement"
+    if other in SIDES:
+        if stance == "hybrid":
+            return f"Neither side won on its own ({weights}).{chose}", "Arguments for it"
+        return f"The other side weighed more ({weights}).{chose}", "Outweighed"
+    return f"No rule for a hybrid applied ({weights}).{chose}", "Arguments for it"
 
 
 def _json(value: object) -> bytes:

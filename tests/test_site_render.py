@@ -15,7 +15,7 @@ from infra_policy.site.anchors import node_anchor, slugify
 from infra_policy.site.chart import balance_chart
 from infra_policy.site.layout import NODE_HEIGHT, draw, layers_of
 from infra_policy.site.records import RecordError, evaluated, justification_graph, read_record
-from infra_policy.site.render import SiteRenderer, value_text
+from infra_policy.site.render import SiteRenderer, _why_not, value_text
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +131,20 @@ def test_read_record_rejects_a_dangling_edge(tmp_path, acme):
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(RecordError, match="points to a node the graph does not have"):
         read_record(path)
+
+
+def test_why_not_says_what_actually_decided():
+    tally = {"in_house_weight": 2, "cloud_weight": 11}
+    rule = {"title": "Chosen by the rule."}
+    both = [{"rule": "c.air", "requires": "in-house"}, {"rule": "c.none", "requires": "cloud"}]
+    verdict, label = _why_not("cloud", "conflict", both, tally, rule)
+    assert "contradict" in verdict and "cloud and in-house" in verdict and label == "Arguments for it"
+    verdict, label = _why_not("cloud", "in-house", both[:1], tally, rule)
+    assert verdict == "A requirement decides: c.air requires in-house." and label == "Set aside by the requirement"
+    verdict, label = _why_not("in-house", "cloud", [], tally, rule)
+    assert verdict.startswith("The other side weighed more (in-house 2 · cloud 11).") and label == "Outweighed"
+    assert "Chosen by the rule." in verdict
+    verdict, _ = _why_not("cloud", "hybrid", [], tally, rule)
+    assert verdict.startswith("Neither side won on its own")
+    verdict, _ = _why_not("hybrid", "cloud", [], tally, rule)
+    assert verdict.startswith("No rule for a hybrid applied")
