@@ -129,6 +129,13 @@ def test_decision_page_graph_links_to_the_trail(site, browser):
     assert page.evaluate("location.hash") == target
     entry = page.locator(target)
     assert entry.is_visible() and "stance" in entry.inner_text()
+    # The same with the keyboard: graph nodes take focus and follow on Enter.
+    firing = page.locator("svg.justification a.node-firing").first
+    firing.focus()
+    assert page.evaluate("document.activeElement.getAttribute('href')") == firing.get_attribute("href")
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == firing.get_attribute("href")
+    assert page.locator(firing.get_attribute("href")).is_visible()
     w.assert_clean()
     w.close()
 
