@@ -163,14 +163,16 @@ def rules_list(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
         click.echo(render_catalogue(entries), nl=False)
 
 
-def _register_audit_commands() -> None:
+def _register_commands() -> None:
     from .audit_commands import audit, explain
+    from .site import site_command
 
     main.add_command(explain)
     main.add_command(audit)
+    main.add_command(site_command(handle_errors, _kb_rules_options))
 
 
-_register_audit_commands()
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
