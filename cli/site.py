@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import click
@@ -29,7 +30,8 @@ def _options(kb_rules_options: Decorator) -> Decorator:
             "--records",
             "records_dir",
             type=_path,
-            help="Also publish the recorded decisions in this folder (*.json, as `evaluate --format json` writes).",
+            help="Also publish the recorded decisions in this folder: *.json decision records "
+            "(`evaluate --record DIR`) or decision documents (`evaluate --format json`).",
         )(function)
         function = click.option(
             "--jobs",
@@ -49,17 +51,25 @@ _CHUNK = 16
 _EVALUATOR = None  # set before evaluating; forked workers inherit it
 
 
-def _evaluate(path: Path) -> tuple[dict, str]:
-    """One facts file → its decision document and the file's text (runs in a worker too)."""
-    from infra_policy.engine import export
+def _version() -> str:
+    # as `infra-policy --version` says it; it names the engine in the PROV-O twins
+    try:
+        return metadata.version("infra-policy")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def _evaluate(path: Path):
+    """One facts file → what the site shows of its evaluation (runs in a worker too)."""
     from infra_policy.engine.errors import FactsError
+    from infra_policy.site.records import from_evaluation
 
     evaluation = _EVALUATOR.evaluate_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:  # it was just parsed, so this is a race or an odd file
         raise FactsError(f"{path}: could not be read again to publish it ({exc}).") from exc
-    return export.decision_dict(evaluation, _EVALUATOR.policy), text
+    return from_evaluation(evaluation, _EVALUATOR.policy, text, _version())
 
 
 def _site(
@@ -74,7 +84,7 @@ def _site(
 
     The site has an overview, a page per decision (placement, factor balance,
     justification graph, full trail, why-not answers, missing facts, the facts
-    as given, a JSON twin), factor, rule and source pages, and a search. It
+    as given, JSON, Turtle and JSON-LD twins), factor, rule and source pages, and a search. It
     works offline from file:// or any static host. The same inputs give the
     same files; a failed build leaves the previous site in place.
     """
@@ -99,7 +109,7 @@ def _site(
             results = list(pool.map(_evaluate, facts, chunksize=_CHUNK))
     else:
         results = [_evaluate(path) for path in facts]
-    decisions = [evaluated(data, path.name, text) for path, (data, text) in zip(facts, results, strict=True)]
+    decisions = [evaluated(result, path.name) for path, result in zip(facts, results, strict=True)]
     if records_dir is not None:
         decisions.extend(read_records(records_dir))
     count = publish(render_site(decisions, evaluator.kb, evaluator.policy), output)

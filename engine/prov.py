@@ -11,6 +11,7 @@ context: reading it back never fetches anything.
 
 from __future__ import annotations
 
+import networkx as nx
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV
 from rdflib.util import from_n3
@@ -54,10 +55,18 @@ _ATTRIBUTES = {
 
 def provenance_graph(ev: Evaluation, engine_version: str) -> Graph:
     """The PROV-O graph of one evaluation."""
+    return provenance_of(ev.justification.graph, engine_version)
+
+
+def provenance_of(jg: nx.DiGraph, engine_version: str) -> Graph:
+    """The PROV-O graph of a justification graph: nodes with the attributes the engine gives them.
+
+    Works as well on the graph read back from a decision's JSON (``justification``
+    nodes and edges), so a recorded decision has the same provenance as a fresh one.
+    """
     g = Graph()
     for prefix, namespace in CONTEXT.items():
         g.bind(prefix, namespace)
-    jg = ev.justification.graph
     g.add((ENGINE, RDF.type, PROV.SoftwareAgent))
     g.add((ENGINE, RDFS.label, Literal("infra-policy")))
     g.add((ENGINE, IP.version, Literal(engine_version)))
@@ -117,9 +126,17 @@ def provenance_graph(ev: Evaluation, engine_version: str) -> Graph:
 
 
 def to_turtle(ev: Evaluation, engine_version: str) -> str:
-    return provenance_graph(ev, engine_version).serialize(format="turtle")
+    return turtle_text(provenance_graph(ev, engine_version))
 
 
 def to_jsonld(ev: Evaluation, engine_version: str) -> str:
-    text = provenance_graph(ev, engine_version).serialize(format="json-ld", context=CONTEXT, indent=2, sort_keys=True)
+    return jsonld_text(provenance_graph(ev, engine_version))
+
+
+def turtle_text(g: Graph) -> str:
+    return g.serialize(format="turtle")
+
+
+def jsonld_text(g: Graph) -> str:
+    text = g.serialize(format="json-ld", context=CONTEXT, indent=2, sort_keys=True)
     return text if text.endswith("\n") else text + "\n"

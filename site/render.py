@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from importlib import resources
 
@@ -20,34 +20,63 @@ import networkx as nx
 from rdflib import RDFS
 from rdflib.namespace import DCTERMS
 
+from infra_policy.engine.cost import number_text
 from infra_policy.engine.justify import conclusion_iri
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.rulecatalog import catalogue
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.rules_ast import Assess
-from infra_policy.engine.tally import SIDES, STANCES
+from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import IP
 
 from .anchors import claim_anchor, node_anchor, rule_anchor, slugify, workload_anchor
 from .chart import balance_chart
 from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
-from .records import SiteDecision, justification_graph
+from .records import ASKED, SiteDecision, justification_graph
 
 MARKER = ".infra-policy-site"
 ASSETS = ("site.css", "site.js")
 # Reading order of the trail: conclusions first, then what they rest on.
-TRAIL_KINDS = ("stance", "tally", "constraint", "assessment", "derived", "firing", "rule", "claim", "fact")
+TRAIL_KINDS = (
+    "stance",
+    "tally",
+    "constraint",
+    "assessment",
+    "derived",
+    "computed",
+    "firing",
+    "rule",
+    "parameter",
+    "claim",
+    "fact",
+)
 KIND_TITLES = {
     "stance": "Stances",
     "tally": "Tallies",
     "constraint": "Requirements",
     "assessment": "Assessments",
     "derived": "Intermediate conclusions",
+    "computed": "Computed cost facts",
+    "parameter": "Policy parameters",
     "firing": "Rule firings",
     "rule": "Rules applied",
     "claim": "Claims of the article",
     "fact": "Stated facts",
 }
+# The graph's legend, from the premises to the stances as the drawing reads right to left.
+LEGEND = (
+    "fact",
+    "claim",
+    "rule",
+    "parameter",
+    "firing",
+    "computed",
+    "derived",
+    "assessment",
+    "constraint",
+    "tally",
+    "stance",
+)
 _SHOWN_ATTRS = ("rule", "subject", "property", "value", "line", "stance", "cloud_weight", "in_house_weight")
 
 
@@ -182,7 +211,36 @@ class SiteRenderer:
             "node": node_anchor(node) if node in graph else None,
         }
 
-    def _workload(self, w: dict, graph: nx.DiGraph) -> dict:
+    def _property_label(self, name: str) -> str:
+        prop = self.kb.vocabulary.get(name)
+        return prop.label if prop is not None else name
+
+    def _why_not(
+        self,
+        subject: str | None,
+        stance: str,
+        answers: dict[str, list[dict]] | None,
+        assessments: dict[str, dict],
+        missing: list[dict],
+    ) -> list[dict]:
+        """Why not each other stance: the engine's answer, or for a record, what the record can tell."""
+        questions = []
+        for asked in ASKED:
+            if asked == stance:
+                continue
+            if answers is not None:
+                answer = next((a for a in answers.get(asked, []) if a["subject"] == subject), None)
+                if answer is not None:
+                    questions.append({"stance": asked, "answer": answer})
+                continue
+            favoring = sorted(
+                (a for a in assessments.values() if a["favors"] == asked), key=lambda a: (-a["weight"], a["rule"])
+            )
+            could = [m for m in missing if any(o["stance"] == asked for o in m["could_lead_to"])]
+            questions.append({"stance": asked, "answer": None, "favoring": favoring, "missing": could})
+        return questions
+
+    def _workload(self, w: dict, graph: nx.DiGraph, why_not: dict[str, list[dict]] | None) -> dict:
         assessments = {a["rule"]: self._assessment(w, a, graph) for a in w.get("assessments", [])}
         reasons = [assessments[r] for r in w.get("reasons", []) if r in assessments]
         outweighed = [a for rule, a in sorted(assessments.items()) if rule not in set(w.get("reasons", []))]
@@ -213,18 +271,6 @@ class SiteRenderer:
         ]
         stance = w.get("stance", "")
         tally = w.get("tally", {})
-        why_not = []
-        for other in STANCES:
-            if other in (stance, "conflict"):
-                continue
-            favoring = sorted(
-                (a for a in assessments.values() if a["favors"] == other), key=lambda a: (-a["weight"], a["rule"])
-            )
-            could = [m for m in missing if any(o["stance"] == other for o in m["could_lead_to"])]
-            verdict, label = _why_not(other, stance, constraints, tally, w.get("stance_rule", {}))
-            why_not.append(
-                {"stance": other, "verdict": verdict, "label": label, "favoring": favoring, "missing": could}
-            )
         return {
             "id": w.get("id", ""),
             "anchor": workload_anchor(w.get("id", w["name"])),
@@ -239,7 +285,8 @@ class SiteRenderer:
             "constraints": constraints,
             "derived": w.get("derived", []),
             "missing": missing,
-            "why_not": why_not,
+            "why_not": self._why_not(w.get("id"), stance, why_not, assessments, missing),
+            "cost": _cost(w.get("cost"), self._property_label),
             "facts": [self._fact(f) for f in w.get("facts", [])],
             "stance_node": node_anchor(n) if (n := _stance_node(graph, w.get("id"))) is not None else None,
         }
@@ -313,25 +360,36 @@ class SiteRenderer:
     def decision_pages(self, p: _Published) -> Iterator[tuple[str, bytes]]:
         data = p.data
         facts_page = f"{p.slug}.facts.html"
-        workloads = [self._workload(w, p.graph) for w in data["workloads"]]
-        org_node = _stance_node(p.graph, data["organization"].get("id"))
+        why_not = p.decision.why_not
+        workloads = [self._workload(w, p.graph, why_not) for w in data["workloads"]]
+        org_id = data["organization"].get("id")
+        org_node = _stance_node(p.graph, org_id)
+        org_why_not = self._why_not(org_id, p.stance, why_not, {}, []) if why_not is not None else []
+        turtle, jsonld = p.decision.rdf_twins()
         context = {
             "decision": p,
             "org": data["organization"],
             "org_node": node_anchor(org_node) if org_node else None,
             "workloads": workloads,
             "inputs": data.get("inputs", {}),
+            "org_why_not": org_why_not,
+            "legend": [k for k in LEGEND if any(a.get("kind") == k for _, a in p.graph.nodes(data=True))],
             "drawing": self._drawing(p.graph),
             "trail": self._trail(p.graph, facts_page, p.decision.facts_text is not None),
             # Lines link into the facts file only when the site has its text.
             "line_page": facts_page if p.decision.facts_text is not None else None,
-            # Data twins offered for download, as (label, file name); the RDF twins
-            # (Turtle, JSON-LD) join this list once the engine exports PROV-O.
-            "twins": [("JSON", f"{p.slug}.json")],
+            # Data twins offered for download: (label, file name, what it holds).
+            "twins": [
+                ("JSON", f"{p.slug}.json", "the decision record" if p.decision.record_id else "the decision"),
+                ("Turtle", f"{p.slug}.prov.ttl", "its derivation in W3C PROV-O"),
+                ("JSON-LD", f"{p.slug}.prov.jsonld", "its derivation in W3C PROV-O"),
+            ],
             "facts_page": facts_page,
         }
         yield self._page("decision.html", f"decisions/{p.slug}.html", title=p.name, nav="overview", **context)
         yield f"decisions/{p.slug}.json", p.decision.twin
+        yield f"decisions/{p.slug}.prov.ttl", turtle
+        yield f"decisions/{p.slug}.prov.jsonld", jsonld
         lines = p.decision.facts_text.splitlines() if p.decision.facts_text is not None else None
         yield self._page(
             "facts.html",
@@ -506,25 +564,54 @@ class SiteRenderer:
         return f"window.INFRA_POLICY_SEARCH = {body};\n".encode("ascii")
 
 
-def _why_not(other: str, stance: str, constraints: list[dict], tally: dict, stance_rule: dict) -> tuple[str, str]:
-    """Why the workload is not ``other``: one sentence, and how to call the arguments for it."""
-    weights = f"in-house {tally.get('in_house_weight', 0)} · cloud {tally.get('cloud_weight', 0)}"
-    chose = f" The stance rule that applied: {stance_rule['title']}" if stance_rule.get("title") else ""
-    required = sorted({c["requires"] for c in constraints})
-    if stance == "conflict":
-        return (
-            f"Requirements contradict each other ({' and '.join(required)} both required), so no stance is "
-            "chosen until someone resolves them.",
-            "Arguments for it",
+def _cost(cost: dict | None, label: Callable[[str], str]) -> dict | None:
+    """A workload's cost object as the page shows it (None when no cost input was given)."""
+    if not isinstance(cost, dict) or cost.get("status", "not-given") == "not-given":
+        return None
+    summary = cost.get("summary", {})
+    if summary.get("breakEvenNever") is True or summary.get("breakEvenMonths") == "never":
+        break_even = "never: running in-house costs at least as much per month as the cloud"
+    elif isinstance(summary.get("breakEvenMonths"), int | float):
+        hours = summary.get("breakEvenHours")
+        break_even = f"after {number_text(summary['breakEvenMonths'], 1)} months" + (
+            f" ({number_text(hours, 0)} utilized hours)" if isinstance(hours, int | float) else ""
         )
-    if required:
-        rules = ", ".join(c["rule"] for c in constraints)
-        return f"A requirement decides: {rules} requires {' and '.join(required)}.", "Set aside by the requirement"
-    if other in SIDES:
-        if stance == "hybrid":
-            return f"Neither side won on its own ({weights}).{chose}", "Arguments for it"
-        return f"The other side weighed more ({weights}).{chose}", "Outweighed"
-    return f"No rule for a hybrid applied ({weights}).{chose}", "Arguments for it"
+    elif isinstance(summary.get("breakEvenHours"), int | float):
+        break_even = f"after {number_text(summary['breakEvenHours'], 0)} utilized hours"
+    else:
+        break_even = None
+    return {
+        "status": cost.get("status", ""),
+        "break_even": break_even,
+        "computed": [
+            {
+                "fact": c.get("fact", ""),
+                "label": label(c.get("fact", "")),
+                "value": _number(c.get("value")),
+                # the formula reads "fact = symbols = numbers": the page shows the part after the name
+                "formula": str(c.get("formula", "")).removeprefix(f"{c.get('fact', '')} = "),
+                "inputs": c.get("inputs", []) + c.get("computed_from", []),
+                "parameters": [f"{x.get('name', '')} = {_number(x.get('value'))}" for x in c.get("parameters", [])],
+            }
+            for c in cost.get("computed", [])
+            if c.get("fact") != "breakEvenNever"
+        ],
+        "missing": [
+            {
+                "fact": m.get("fact", ""),
+                "label": label(m.get("fact", "")),
+                "needed_for": value_text(m.get("needed_for", "")),
+            }
+            for m in cost.get("missing", [])
+        ],
+        "assumptions": [str(a) for a in cost.get("assumptions", [])],
+    }
+
+
+def _number(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value_text(value)
+    return number_text(value)
 
 
 def _json(value: object) -> bytes:

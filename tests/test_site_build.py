@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import example_files
+from rdflib import Graph
 from sitecheck import Page, broken_links, build, pages, tree
 
 from infra_policy.cli.main import main
@@ -44,6 +45,54 @@ def test_site_has_every_page(example_site):
         assert f"{stem}.html" in files and f"{stem}.facts.html" in files
         assert json.loads(files[twin])["format"] == "infra-policy/decision@1"
     assert any(p.startswith("factors/") for p in files)
+
+
+def _twins(site: Path, page_path: Path) -> dict[str, Path]:
+    """The downloads a decision page offers, by file extension."""
+    page = Page(page_path.read_text(encoding="utf-8"))
+    found = {}
+    for tag, attrs in page.tags:
+        if tag == "a" and "download" in attrs:
+            target = page_path.parent / attrs["href"]
+            found[target.name.split(".", 1)[1]] = target
+    return found
+
+
+def test_every_decision_page_offers_json_turtle_and_jsonld_that_parse_back(example_site):
+    decision_pages = [p for p in sorted((example_site / "decisions").glob("*.html")) if ".facts." not in p.name]
+    assert len(decision_pages) == len(example_files())
+    for page_path in decision_pages:
+        twins = _twins(example_site, page_path)
+        assert set(twins) == {"json", "prov.ttl", "prov.jsonld"}, page_path.name
+        assert all(t.is_file() for t in twins.values())
+        decision = json.loads(twins["json"].read_text(encoding="utf-8"))
+        turtle = Graph().parse(twins["prov.ttl"], format="turtle")
+        jsonld = Graph().parse(twins["prov.jsonld"], format="json-ld")
+        assert set(turtle) == set(jsonld) and len(turtle) > 0
+        subjects = {str(s) for s in turtle.subjects()}
+        assert {n["id"] for n in decision["justification"]["nodes"]} <= subjects
+
+
+def test_decision_records_publish_with_their_twins(tmp_path):
+    example = next(p for p in example_files() if p.name.startswith("northwind"))
+    records = tmp_path / "records"
+    runner = CliRunner()
+    result = runner.invoke(main, ["evaluate", str(example), "--record", str(records), "-o", str(tmp_path / "x.txt")])
+    assert result.exit_code == 0, result.output
+    (record_file,) = records.glob("*.json")
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    site = tmp_path / "site"
+    result = runner.invoke(main, ["site", "--records", str(records), "-o", str(site)])
+    assert result.exit_code == 0, result.output
+    assert broken_links(site) == []
+    (page_path,) = [p for p in (site / "decisions").glob("*.html") if ".facts." not in p.name]
+    twins = _twins(site, page_path)
+    assert twins["json"].read_bytes() == record_file.read_bytes()
+    turtle = Graph().parse(twins["prov.ttl"], format="turtle")
+    assert set(turtle) == set(Graph().parse(twins["prov.jsonld"], format="json-ld"))
+    text = " ".join(" ".join(Page(page_path.read_text(encoding="utf-8")).text).split())
+    assert record["id"] in text and record["decision"]["organization"]["name"] in text
+    assert "Break-even" in text and "can only be told with the facts" in text
 
 
 def test_every_internal_link_and_anchor_resolves(example_site):

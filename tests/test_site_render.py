@@ -11,11 +11,21 @@ from conftest import EXAMPLES
 from sitecheck import Page
 
 from infra_policy.engine import export
+from infra_policy.engine.explain import why_not
+from infra_policy.engine.prov import to_jsonld, to_turtle
+from infra_policy.engine.record import record_body, seal
 from infra_policy.site.anchors import node_anchor, slugify
 from infra_policy.site.chart import balance_chart
 from infra_policy.site.layout import NODE_HEIGHT, draw, layers_of
-from infra_policy.site.records import RecordError, evaluated, justification_graph, read_record
-from infra_policy.site.render import SiteRenderer, _why_not, value_text
+from infra_policy.site.records import (
+    RecordError,
+    evaluated,
+    from_evaluation,
+    justification_graph,
+    read_record,
+    read_records,
+)
+from infra_policy.site.render import SiteRenderer, value_text
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +107,7 @@ def test_value_text():
 def test_decision_page_shows_placement_reasons_missing_facts_and_trail(kb, policy, acme):
     ev, data = acme
     renderer = SiteRenderer(kb, policy)
-    files = dict(renderer.render([evaluated(data, "acme.ttl", "@prefix ip: <x> .\n")]))
+    files = dict(renderer.render([evaluated(from_evaluation(ev, policy, "@prefix ip: <x> .\n", "test"), "acme.ttl")]))
     slug = next(p for p in files if p.startswith("decisions/") and p.endswith(".json")).removesuffix(".json")
     page = Page(files[f"{slug}.html"].decode())
     text = " ".join(" ".join(page.text).split())
@@ -133,18 +143,99 @@ def test_read_record_rejects_a_dangling_edge(tmp_path, acme):
         read_record(path)
 
 
-def test_why_not_says_what_actually_decided():
-    tally = {"in_house_weight": 2, "cloud_weight": 11}
-    rule = {"title": "Chosen by the rule."}
-    both = [{"rule": "c.air", "requires": "in-house"}, {"rule": "c.none", "requires": "cloud"}]
-    verdict, label = _why_not("cloud", "conflict", both, tally, rule)
-    assert "contradict" in verdict and "cloud and in-house" in verdict and label == "Arguments for it"
-    verdict, label = _why_not("cloud", "in-house", both[:1], tally, rule)
-    assert verdict == "A requirement decides: c.air requires in-house." and label == "Set aside by the requirement"
-    verdict, label = _why_not("in-house", "cloud", [], tally, rule)
-    assert verdict.startswith("The other side weighed more (in-house 2 · cloud 11).") and label == "Outweighed"
-    assert "Chosen by the rule." in verdict
-    verdict, _ = _why_not("cloud", "hybrid", [], tally, rule)
-    assert verdict.startswith("Neither side won on its own")
-    verdict, _ = _why_not("hybrid", "cloud", [], tally, rule)
-    assert verdict.startswith("No rule for a hybrid applied")
+def _page_of(files: dict[str, bytes]) -> tuple[str, Page, str]:
+    slug = next(p for p in files if p.startswith("decisions/") and p.endswith(".html") and ".facts" not in p)
+    page = Page(files[slug].decode())
+    return slug.removesuffix(".html"), page, " ".join(" ".join(page.text).split())
+
+
+def test_why_not_answers_are_the_engines(kb, policy, evaluator):
+    ev = evaluator.evaluate_file(EXAMPLES / "acme-mixed-workloads.ttl")
+    files = dict(SiteRenderer(kb, policy).render([evaluated(from_evaluation(ev, policy, "", "t"), "acme.ttl")]))
+    _, _, text = _page_of(files)
+    shown = 0
+    for asked in ("cloud", "in-house", "hybrid"):
+        for answer in why_not(ev, policy, asked):
+            if answer.already:
+                continue
+            for missed in answer.stance_rules + answer.factor_rules[:5]:
+                failed = missed.failure.sentence() if missed.failure.fact is not None else missed.failure.test
+                assert failed in text, f"why not {asked} for {answer.name}: {failed!r} is not on the page"
+                shown += 1
+    assert shown > 5
+    assert "needs the facts" not in text and "can only be told with the facts" not in text
+
+
+def test_a_recorded_decision_says_why_not_needs_the_facts(kb, policy, evaluator, tmp_path):
+    ev = evaluator.evaluate_file(EXAMPLES / "acme-mixed-workloads.ttl")
+    (tmp_path / "acme.json").write_text(export.render_json(ev, policy), encoding="utf-8")
+    files = dict(SiteRenderer(kb, policy).render(read_records(tmp_path)))
+    _, _, text = _page_of(files)
+    assert "can only be told with the facts" in text
+    assert "infra-policy explain FACTS --why-not" in text
+    # no failed test is claimed without the facts
+    assert "did not decide" not in text
+
+
+def test_rdf_twins_are_the_engines_prov_and_records_give_the_same(kb, policy, evaluator, tmp_path):
+    ev = evaluator.evaluate_file(EXAMPLES / "northwind-cost-model.ttl")
+    fresh = dict(SiteRenderer(kb, policy).render([evaluated(from_evaluation(ev, policy, "", "9.9"), "nw.ttl")]))
+    slug, _, _ = _page_of(fresh)
+    assert fresh[f"{slug}.prov.ttl"].decode() == to_turtle(ev, "9.9")
+    assert fresh[f"{slug}.prov.jsonld"].decode() == to_jsonld(ev, "9.9")
+    record = seal(record_body(ev, policy, {"infra-policy": "9.9"}))
+    (tmp_path / "nw.json").write_text(json.dumps(record), encoding="utf-8")
+    recorded = dict(SiteRenderer(kb, policy).render(read_records(tmp_path)))
+    slug, _, _ = _page_of(recorded)
+    # built from the record's justification graph, with the version of the engine that recorded it
+    assert recorded[f"{slug}.prov.ttl"].decode() == to_turtle(ev, "9.9")
+    assert recorded[f"{slug}.prov.jsonld"].decode() == to_jsonld(ev, "9.9")
+    assert json.loads(recorded[f"{slug}.json"]) == record
+
+
+def test_an_altered_record_is_refused(tmp_path, policy, evaluator):
+    ev = evaluator.evaluate_file(EXAMPLES / "acme-mixed-workloads.ttl")
+    record = seal(record_body(ev, policy, {"infra-policy": "1"}))
+    record["decision"]["organization"]["stance"] = "cloud" if ev.decision.stance != "cloud" else "in-house"
+    path = tmp_path / "altered.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(RecordError, match=r"altered\.json: the record's id .* does not match its content"):
+        read_record(path)
+
+
+def test_cost_section_shows_status_break_even_formulas_and_missing_inputs(kb, policy, evaluator):
+    ev = evaluator.evaluate_file(EXAMPLES / "northwind-cost-model.ttl")
+    data = export.decision_dict(ev, policy)
+    files = dict(SiteRenderer(kb, policy).render([evaluated(from_evaluation(ev, policy, "", "t"), "nw.ttl")]))
+    _, page, text = _page_of(files)
+    costed = [w for w in data["workloads"] if w["cost"]["status"] != "not-given"]
+    assert costed, "the cost example must have costed workloads"
+    sections = [a for tag, a in page.tags if tag == "section" and a.get("class") == "cost"]
+    assert len(sections) == len(costed)
+    for w in costed:
+        for c in w["cost"]["computed"]:
+            if c["fact"] != "breakEvenNever":
+                assert c["formula"].removeprefix(c["fact"] + " = ") in text
+        for m in w["cost"]["missing"]:
+            assert f"ip:{m['fact']}" in text
+    if any(w["cost"]["summary"].get("breakEvenMonths") == "never" for w in costed):
+        assert "Break-even never" in text
+    # computed facts and policy parameters have their own groups in the trail
+    assert "Computed cost facts" in text and "Policy parameters" in text
+
+
+def test_cost_section_of_an_incomplete_model_lists_what_is_missing(kb, policy, evaluator, facts_file):
+    path = facts_file(
+        """
+ex:Org a ip:Organization ; ip:name "Half costed" ; ip:hasWorkload ex:W .
+ex:W a ip:Workload ; ip:name "Drafts" ; ip:tokensPerMonth 200000000 .
+"""
+    )
+    ev = evaluator.evaluate_file(path)
+    cost = export.decision_dict(ev, policy)["workloads"][0]["cost"]
+    assert cost["status"] == "incomplete" and cost["missing"]
+    files = dict(SiteRenderer(kb, policy).render([evaluated(from_evaluation(ev, policy, "", "t"), "h.ttl")]))
+    _, _, text = _page_of(files)
+    assert "Incomplete" in text and "Cost inputs not given" in text
+    for m in cost["missing"]:
+        assert f"ip:{m['fact']}" in text
