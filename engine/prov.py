@@ -11,6 +11,8 @@ context: reading it back never fetches anything.
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV
@@ -138,5 +140,17 @@ def turtle_text(g: Graph) -> str:
 
 
 def jsonld_text(g: Graph) -> str:
-    text = g.serialize(format="json-ld", context=CONTEXT, indent=2, sort_keys=True)
-    return text if text.endswith("\n") else text + "\n"
+    # rdflib lists nodes and values in the graph's iteration order, which follows string
+    # hashing and so changes from one process to the next; JSON-LD lists here are sets
+    # (no @list is written), so sorting them gives the same bytes for the same graph.
+    document = json.loads(g.serialize(format="json-ld", context=CONTEXT))
+    return json.dumps(_sorted_lists(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _sorted_lists(value):
+    if isinstance(value, dict):
+        return {key: _sorted_lists(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_lists(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, ensure_ascii=False))
+    return value

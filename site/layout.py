@@ -59,13 +59,27 @@ def layers_of(graph: nx.DiGraph) -> dict[str, int]:
 
     A node sits one layer before the farthest thing it supports (the longest
     path to a final conclusion), so the workloads' stances share a column and a
-    premise sits right beside the first conclusion that uses it.
+    premise sits right beside the first conclusion that uses it.  A node that
+    supports no stance (a cost figure computed but tested by no rule) sits one
+    layer after its premises instead of beside the stances, which it does not
+    explain; a premise of such nodes only sits in the first layer.
     """
+    order = list(nx.topological_sort(graph))
+    sinks = [n for n in graph if graph.out_degree(n) == 0]
+    conclusions = {n for n in sinks if graph.nodes[n].get("kind") == "stance"} or set(sinks)
+    useful = set(conclusions)
+    for node in conclusions:
+        useful |= nx.ancestors(graph, node)
     depth: dict[str, int] = {}
-    for node in reversed(list(nx.topological_sort(graph))):
-        depth[node] = 1 + max((depth[s] for s in graph.successors(node)), default=-1)
+    for node in reversed(order):
+        if node in useful:
+            depth[node] = 1 + max((depth[s] for s in graph.successors(node) if s in useful), default=-1)
     deepest = max(depth.values(), default=0)
-    return {node: deepest - d for node, d in depth.items()}
+    layers = {node: deepest - d for node, d in depth.items()}
+    for node in order:
+        if node not in useful:
+            layers[node] = 1 + max((layers[p] for p in graph.predecessors(node)), default=-1)
+    return layers
 
 
 PREMISE_COLUMNS = ("fact", "claim", "rule")  # premises of a crowded layer, split by kind to keep columns short

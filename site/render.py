@@ -311,7 +311,19 @@ class SiteRenderer:
             return self.claims_by_iri[node].label
         return str(graph.nodes[node].get("label", node))
 
-    def _trail(self, graph: nx.DiGraph, facts_page: str, line_anchors: bool) -> list[dict]:
+    def _trail(
+        self, graph: nx.DiGraph, facts_page: str, line_anchors: bool, names: dict[str, str] | None = None
+    ) -> list[dict]:
+        names = names or {}
+
+        def shown(key: str, value: object) -> str:
+            # subjects are IRIs in the graph; people know the workload by its name
+            return (
+                names.get(value, value_text(value))
+                if key == "subject" and isinstance(value, str)
+                else value_text(value)
+            )
+
         groups: dict[str, list[dict]] = defaultdict(list)
         for node in graph:
             attrs = graph.nodes[node]
@@ -322,7 +334,7 @@ class SiteRenderer:
                     "id": node,
                     "kind": kind,
                     "label": self._label(graph, node),
-                    "attrs": [(k, value_text(attrs[k])) for k in _SHOWN_ATTRS if k in attrs],
+                    "attrs": [(k, shown(k, attrs[k])) for k in _SHOWN_ATTRS if k in attrs],
                     "link": self._node_link(kind, attrs, node, facts_page, line_anchors),
                     "inputs": sorted(
                         (graph.edges[p, node].get("relation", ""), self._label(graph, p), node_anchor(p))
@@ -375,7 +387,12 @@ class SiteRenderer:
             "org_why_not": org_why_not,
             "legend": [k for k in LEGEND if any(a.get("kind") == k for _, a in p.graph.nodes(data=True))],
             "drawing": self._drawing(p.graph),
-            "trail": self._trail(p.graph, facts_page, p.decision.facts_text is not None),
+            "trail": self._trail(
+                p.graph,
+                facts_page,
+                p.decision.facts_text is not None,
+                {w["id"]: w["name"] for w in data["workloads"] if "id" in w} | ({org_id: p.name} if org_id else {}),
+            ),
             # Lines link into the facts file only when the site has its text.
             "line_page": facts_page if p.decision.facts_text is not None else None,
             # Data twins offered for download: (label, file name, what it holds).

@@ -187,3 +187,27 @@ def test_hostile_names_stay_text_in_the_browser(site, browser):
     assert page.locator("#search-results script, #search-results img").count() == 0
     w.assert_clean()
     w.close()
+
+
+def test_decision_page_with_costs_and_data_twins(site, browser):
+    w = Watched(browser).open(_decision(site, "northwind-analytics"))
+    page = w.page
+    cost = page.locator("section.cost").first
+    cost.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "decision-cost.png"), full_page=True)
+    cost.screenshot(path=str(ARTIFACTS / "decision-cost-section.png"))
+    assert cost.is_visible() and "Break-even" in cost.inner_text()
+    assert cost.locator("tbody tr").count() >= 3
+    twins = page.locator(".downloads a[download]")
+    assert [t.inner_text().split()[0] for t in twins.all()] == ["JSON", "Turtle", "JSON-LD"]
+    w.assert_clean()
+    w.close()
+    # On a phone the cost table stacks: nothing is wider than the screen.
+    phone = Watched(browser, width=390, height=844).open(_decision(site, "northwind-analytics"))
+    table = phone.page.locator("section.cost table").first
+    table.scroll_into_view_if_needed()
+    phone.page.screenshot(path=str(ARTIFACTS / "decision-cost-phone.png"))
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth")
+    phone.assert_clean()
+    phone.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -256,6 +257,25 @@ def test_installed_command_builds_the_site(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "published 1 decision" in run.stdout
     assert (out / "index.html").is_file()
+
+
+def test_same_bytes_from_separate_processes(tmp_path):
+    """String hashing differs per process: nothing published may follow it (the PROV-O twins once did)."""
+    examples = [p for p in example_files() if p.name.startswith(("acme", "northwind"))]
+    trees = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"site-{seed}"
+        command = [str(Path(sys.executable).parent / "infra-policy"), "site", "--jobs", "1", "-o", str(out)]
+        run = subprocess.run(
+            [*command, *map(str, examples)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert run.returncode == 0, run.stderr
+        trees.append(tree(out))
+    assert any(name.endswith(".prov.jsonld") for name in trees[0])
+    assert trees[0] == trees[1]
 
 
 def _many_facts(directory: Path, copies: int) -> list[Path]:
