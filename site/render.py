@@ -642,6 +642,7 @@ def _overview_entry(p: _Published) -> dict:
         "placement": [{"workload": w["name"], "stance": w.get("stance", "")} for w in p.data["workloads"]],
         "page": f"decisions/{p.slug}.html",
         "record": f"decisions/{p.slug}.json",
+        "provenance": {"turtle": f"decisions/{p.slug}.prov.ttl", "jsonld": f"decisions/{p.slug}.prov.jsonld"},
         "source": p.decision.source,
         "origin": p.decision.origin,
         "inputs": p.data.get("inputs", {}),

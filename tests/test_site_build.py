@@ -39,6 +39,7 @@ def test_site_has_every_page(example_site):
     overview = json.loads(files["index.json"])
     assert len(overview) == len(example_files())
     assert all(e["page"] in files and e["record"] in files for e in overview)
+    assert all(e["provenance"]["turtle"] in files and e["provenance"]["jsonld"] in files for e in overview)
     decisions = [p for p in files if p.startswith("decisions/") and p.endswith(".json")]
     assert len(decisions) == len(example_files())
     for twin in decisions:
