@@ -12,6 +12,7 @@ context: reading it back never fetches anything.
 from __future__ import annotations
 
 import json
+import re
 
 import networkx as nx
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
@@ -135,16 +136,93 @@ def to_jsonld(ev: Evaluation, engine_version: str) -> str:
     return jsonld_text(provenance_graph(ev, engine_version))
 
 
+# A site publishes thousands of these documents: rdflib's general serializers take
+# 10-15 ms each, so the two formats are written here directly.  The graphs are
+# simple (IRIs and literals, no blank nodes), the output is sorted (the same graph
+# gives the same bytes in every process) and the tests parse both back with rdflib.
+
+_PN_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_SAFE_IRI = re.compile(r'^[^\x00-\x20<>"{}|^`\\]*$')
+_BARE = {XSD.integer, XSD.boolean}
+
+
+def _compact(iri: str) -> str | None:
+    for prefix, namespace in CONTEXT.items():
+        if iri.startswith(namespace) and _PN_LOCAL.match(iri[len(namespace) :]):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return None
+
+
+def _turtle_term(term) -> str:
+    if isinstance(term, URIRef):
+        return _compact(str(term)) or f"<{term}>"
+    if isinstance(term, Literal) and term.datatype in _BARE and term.language is None:
+        return str(term)
+    return term.n3()
+
+
+def _simple(g: Graph) -> bool:
+    return all(
+        isinstance(t, (URIRef, Literal)) and (not isinstance(t, URIRef) or _SAFE_IRI.match(str(t)))
+        for triple in g
+        for t in triple
+    )
+
+
 def turtle_text(g: Graph) -> str:
-    return g.serialize(format="turtle")
+    if not _simple(g):
+        return g.serialize(format="turtle")
+    by_subject: dict[str, dict[str, list[str]]] = {}
+    for s, p, o in g:
+        predicate = "a" if p == RDF.type else _turtle_term(p)
+        by_subject.setdefault(_turtle_term(s), {}).setdefault(predicate, []).append(_turtle_term(o))
+    lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in sorted(CONTEXT.items())]
+    for subject in sorted(by_subject):
+        predicates = by_subject[subject]
+        order = sorted(predicates, key=lambda p: (p != "a", p))
+        parts = [f"{p} {', '.join(sorted(predicates[p]))}" for p in order]
+        lines.append("")
+        lines.append(f"{subject} " + " ;\n    ".join(parts) + " .")
+    return "\n".join(lines) + "\n"
+
+
+def _jsonld_value(term):
+    if isinstance(term, URIRef):
+        return {"@id": _compact(str(term)) or str(term)}
+    if term.language is not None:
+        return {"@value": str(term), "@language": term.language}
+    if term.datatype is None or term.datatype == XSD.string:
+        return str(term)
+    if term.datatype == XSD.boolean:
+        return term.toPython()
+    if term.datatype == XSD.integer:
+        value = term.toPython()
+        if isinstance(value, int):
+            return value
+    return {"@value": str(term), "@type": _compact(str(term.datatype)) or str(term.datatype)}
 
 
 def jsonld_text(g: Graph) -> str:
-    # rdflib lists nodes and values in the graph's iteration order, which follows string
-    # hashing and so changes from one process to the next; JSON-LD lists here are sets
-    # (no @list is written), so sorting them gives the same bytes for the same graph.
-    document = json.loads(g.serialize(format="json-ld", context=CONTEXT))
-    return json.dumps(_sorted_lists(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if not _simple(g):
+        document = json.loads(g.serialize(format="json-ld", context=CONTEXT))
+        return json.dumps(_sorted_lists(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    nodes: dict[str, dict] = {}
+    for s, p, o in g:
+        node = nodes.setdefault(str(s), {"@id": _compact(str(s)) or str(s)})
+        if p == RDF.type:
+            node.setdefault("@type", []).append(_compact(str(o)) or str(o))
+        else:
+            node.setdefault(_compact(str(p)) or str(p), []).append(_jsonld_value(o))
+    graph = []
+    for key in sorted(nodes):
+        node = nodes[key]
+        graph.append({k: (sorted(v, key=_sort_key) if isinstance(v, list) else v) for k, v in node.items()})
+    document = {"@context": dict(sorted(CONTEXT.items())), "@graph": graph}
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _sort_key(item) -> str:
+    return json.dumps(item, sort_keys=True, ensure_ascii=False)
 
 
 def _sorted_lists(value):
@@ -152,5 +230,5 @@ def _sorted_lists(value):
         return {key: _sorted_lists(item) for key, item in value.items()}
     if isinstance(value, list):
         items = [_sorted_lists(item) for item in value]
-        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, ensure_ascii=False))
+        return sorted(items, key=_sort_key)
     return value

@@ -79,3 +79,13 @@ def test_computed_numbers_are_entities_derived_from_their_inputs(evaluator):
     computations = list(g.query("PREFIX ip: <https://w3id.org/infra-policy#> SELECT ?c WHERE { ?c a ip:Computation }"))
     assert computations, "the cost example must export its computations"
     assert list(g.query(query)) == []
+
+
+def test_the_written_documents_are_exactly_the_provenance_graph_for_every_example(evaluator):
+    from rdflib.compare import isomorphic
+
+    for path in sorted(EXAMPLES.glob("*.ttl")):
+        ev = evaluator.evaluate_file(path)
+        expected = provenance_graph(ev, "test")
+        assert isomorphic(Graph().parse(data=to_turtle(ev, "test"), format="turtle"), expected), path.name
+        assert isomorphic(Graph().parse(data=to_jsonld(ev, "test"), format="json-ld"), expected), path.name
