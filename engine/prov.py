@@ -70,6 +70,21 @@ def provenance_of(jg: nx.DiGraph, engine_version: str) -> Graph:
     g = Graph()
     for prefix, namespace in CONTEXT.items():
         g.bind(prefix, namespace)
+    for triple in provenance_triples(jg, engine_version):
+        g.add(triple)
+    return g
+
+
+class _Triples(set):
+    """A set of triples with Graph's ``add`` (building an rdflib Graph costs more than we need)."""
+
+    def add(self, triple) -> None:
+        super().add(triple)
+
+
+def provenance_triples(jg: nx.DiGraph, engine_version: str) -> frozenset:
+    """The triples of :func:`provenance_of`, without building an rdflib Graph."""
+    g = _Triples()
     g.add((ENGINE, RDF.type, PROV.SoftwareAgent))
     g.add((ENGINE, RDFS.label, Literal("infra-policy")))
     g.add((ENGINE, IP.version, Literal(engine_version)))
@@ -125,15 +140,15 @@ def provenance_of(jg: nx.DiGraph, engine_version: str) -> Graph:
                             g.add((iri, PROV.wasDerivedFrom, URIRef(used)))
                 else:
                     g.add((iri, PROV.wasDerivedFrom, URIRef(premise)))
-    return g
+    return frozenset(g)
 
 
 def to_turtle(ev: Evaluation, engine_version: str) -> str:
-    return turtle_text(provenance_graph(ev, engine_version))
+    return turtle_text(provenance_triples(ev.justification.graph, engine_version))
 
 
 def to_jsonld(ev: Evaluation, engine_version: str) -> str:
-    return jsonld_text(provenance_graph(ev, engine_version))
+    return jsonld_text(provenance_triples(ev.justification.graph, engine_version))
 
 
 # A site publishes thousands of these documents: rdflib's general serializers take
@@ -161,17 +176,28 @@ def _turtle_term(term) -> str:
     return term.n3()
 
 
-def _simple(g: Graph) -> bool:
+def _simple(triples) -> bool:
     return all(
-        isinstance(t, (URIRef, Literal)) and (not isinstance(t, URIRef) or _SAFE_IRI.match(str(t)))
-        for triple in g
-        for t in triple
+        isinstance(t, Literal) or (isinstance(t, URIRef) and _SAFE_IRI.match(t)) for triple in triples for t in triple
     )
 
 
-def turtle_text(g: Graph) -> str:
+def _as_graph(triples) -> Graph:
+    if isinstance(triples, Graph):
+        return triples
+    g = Graph()
+    for prefix, namespace in CONTEXT.items():
+        g.bind(prefix, namespace)
+    for triple in triples:
+        g.add(triple)
+    return g
+
+
+def turtle_text(triples) -> str:
+    """Turtle of a Graph or of a collection of triples."""
+    g = list(triples)
     if not _simple(g):
-        return g.serialize(format="turtle")
+        return _as_graph(g).serialize(format="turtle")
     by_subject: dict[str, dict[str, list[str]]] = {}
     for s, p, o in g:
         predicate = "a" if p == RDF.type else _turtle_term(p)
@@ -202,9 +228,11 @@ def _jsonld_value(term):
     return {"@value": str(term), "@type": _compact(str(term.datatype)) or str(term.datatype)}
 
 
-def jsonld_text(g: Graph) -> str:
+def jsonld_text(triples) -> str:
+    """JSON-LD (inline context) of a Graph or of a collection of triples."""
+    g = list(triples)
     if not _simple(g):
-        document = json.loads(g.serialize(format="json-ld", context=CONTEXT))
+        document = json.loads(_as_graph(g).serialize(format="json-ld", context=CONTEXT))
         return json.dumps(_sorted_lists(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     nodes: dict[str, dict] = {}
     for s, p, o in g:
@@ -216,7 +244,7 @@ def jsonld_text(g: Graph) -> str:
     graph = []
     for key in sorted(nodes):
         node = nodes[key]
-        graph.append({k: (sorted(v, key=_sort_key) if isinstance(v, list) else v) for k, v in node.items()})
+        graph.append({k: (sorted(v, key=repr) if isinstance(v, list) else v) for k, v in node.items()})
     document = {"@context": dict(sorted(CONTEXT.items())), "@graph": graph}
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

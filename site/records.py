@@ -25,7 +25,7 @@ from infra_policy.engine.errors import InputError
 from infra_policy.engine.explain import Missed, WhyNot, why_not
 from infra_policy.engine.export import FORMAT, decision_dict
 from infra_policy.engine.pipeline import Evaluation
-from infra_policy.engine.prov import jsonld_text, provenance_graph, provenance_of, turtle_text
+from infra_policy.engine.prov import jsonld_text, provenance_triples, turtle_text
 from infra_policy.engine.record import RECORD_FORMAT, record_id_of
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.tally import STANCES
@@ -56,7 +56,7 @@ class SiteDecision:
         """The PROV-O derivation as Turtle and JSON-LD."""
         if self.turtle is not None and self.jsonld is not None:
             return self.turtle, self.jsonld
-        graph = provenance_of(justification_graph(self.data), self.engine_version)
+        graph = provenance_triples(justification_graph(self.data), self.engine_version)
         return turtle_text(graph).encode("utf-8"), jsonld_text(graph).encode("utf-8")
 
 
@@ -173,7 +173,7 @@ def _answer(a: WhyNot) -> dict:
 
 def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_version: str) -> Evaluated:
     """Everything the site needs from one evaluation, computed by the engine."""
-    provenance = provenance_graph(ev, engine_version)
+    provenance = provenance_triples(ev.justification.graph, engine_version)
     return Evaluated(
         data=decision_dict(ev, policy),
         facts_text=facts_text,
