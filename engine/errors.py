@@ -3,9 +3,22 @@
 Every error carries a complete, human sentence (or paragraph): the CLI prints
 ``str(error)`` as is and maps the class to an exit status, so the message must
 name the file, the line or subject, what is wrong and what is allowed.
+
+An input with several problems gets one error listing all of them
+(:func:`problem_list`), each problem also kept on its own in ``problems`` so
+callers (records, logs, editors) can use them without parsing the text.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def problem_list(source: object, problems: Sequence[str], what: str) -> str:
+    """``"<source>: 2 problems <what>:"`` followed by one indented line per problem."""
+    count = len(problems)
+    head = f"{source}: {count} problem{'s' if count != 1 else ''} {what}:"
+    return "\n".join([head, *(f"  - {problem}" for problem in problems)])
 
 
 class InfraPolicyError(Exception):
@@ -15,21 +28,26 @@ class InfraPolicyError(Exception):
 class InputError(InfraPolicyError):
     """The user's input (facts, rules, knowledge base) cannot be used."""
 
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        # Each problem on its own; a single-problem error lists its message.
+        self.problems = problems or (message,)
+
 
 class FactsError(InputError):
     """A facts file is unreadable, unparsable or invalid."""
 
-    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.problems = problems
+    @classmethod
+    def listing(cls, source: object, problems: Sequence[str]) -> FactsError:
+        return cls(problem_list(source, problems, "in the facts"), tuple(problems))
 
 
 class RulesError(InputError):
     """A rule file is unreadable or breaks the schema or the vocabulary."""
 
-    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.problems = problems
+    @classmethod
+    def listing(cls, source: object, problems: Sequence[str]) -> RulesError:
+        return cls(problem_list(source, problems, "in the rule files"), tuple(problems))
 
 
 class KnowledgeBaseError(InputError):
@@ -37,4 +55,11 @@ class KnowledgeBaseError(InputError):
 
 
 class EngineError(InfraPolicyError):
-    """The rule engine failed while evaluating (a bug or a broken policy)."""
+    """The rule engine failed while evaluating (a bug or a broken policy).
+
+    ``rule`` names the rule whose action failed, when it is known.
+    """
+
+    def __init__(self, message: str, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule

@@ -343,6 +343,59 @@ def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...],
     return tuple(tuple(sorted((r for r in rules if layer[r.id] == k), key=lambda r: r.id)) for k in range(count))
 
 
+# A rule file is a few kilobytes; this bound only stops a runaway or hostile file.
+MAX_RULE_FILE_BYTES = 2_000_000
+
+
+def _shares_nodes(data) -> bool:
+    """Whether a loaded YAML document reuses a node (an alias ``*name``).
+
+    Aliases let a small file expand into an exponentially large tree (the
+    "billion laughs"), which the schema check would then walk.
+    """
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                return True
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def _read_rule_file(file: Path) -> tuple[object, str | None]:
+    """The parsed YAML of a rule file, or a sentence saying why it cannot be used."""
+    try:
+        if file.stat().st_size > MAX_RULE_FILE_BYTES:
+            return None, f"{file.name}: is larger than {MAX_RULE_FILE_BYTES:,} bytes; a rule file is a few kilobytes."
+        raw = file.read_bytes()
+    except OSError as exc:
+        return None, f"{file.name}: cannot be read ({exc.strerror})."
+    if b"\x00" in raw[:8192]:
+        return None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"{file.name}: is not valid UTF-8 (byte {exc.start}); rule files must be UTF-8."
+    try:
+        data = yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = str(getattr(exc, "problem", None) or exc).strip().rstrip(".")
+        return None, f"{file.name}{where}: not valid YAML — {why}."
+    except RecursionError:
+        return None, f"{file.name}: not valid YAML for a rule file — it is nested too deeply to read."
+    if _shares_nodes(data):
+        return None, (
+            f"{file.name}: uses YAML anchors and aliases (&name / *name), which rule files may not; "
+            "write each rule out in full."
+        )
+    return data, None
+
+
 def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
     """Read every ``*.yaml`` rule file of ``directory`` (default: the packaged rules)."""
     directory = Path(directory) if directory is not None else PACKAGED_RULES
@@ -354,15 +407,9 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
     problems = _Problems()
     rulesets: list[Ruleset] = []
     for file in files:
-        try:
-            data = yaml.load(file.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problems.items.append(f"{file.name}{where}: not valid YAML — {getattr(exc, 'problem', exc)}.")
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.items.append(f"{file.name}: cannot be read ({exc}).")
+        data, problem = _read_rule_file(file)
+        if problem is not None:
+            problems.items.append(problem)
             continue
         if _schema_problems(file, data, problems):
             rulesets.append(_RulesetBuilder(file, data, kb, problems).build())
@@ -406,9 +453,7 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
 
 
 def _rules_error(directory: Path, items: list[str]) -> RulesError:
-    count = len(items)
-    head = f"{directory}: {count} problem{'s' if count != 1 else ''} in the rule files:"
-    return RulesError(head + "\n" + "\n".join(f"  - {item}" for item in items), tuple(items))
+    return RulesError.listing(directory, items)
 
 
 __all__ = ["OPERATORS", "Policy", "load_policy"]

@@ -17,7 +17,7 @@ from rdflib.term import Node
 from .errors import FactsError
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
-from .profile import display
+from .profile import display, located, structure_problems
 from .vocabulary import HAS_WORKLOAD, IP, local_name
 
 
@@ -68,9 +68,10 @@ def _sentence(
 
     allowed = prop.describe_allowed() if prop is not None else "see kb/shapes.ttl"
     if component == _component("MaxCount"):
-        values = sorted(display(doc, o) for o in doc.graph.objects(focus, path))
+        stated = sorted((doc.line_of((focus, path, o)) or 0, display(doc, o)) for o in doc.graph.objects(focus, path))
+        values = ", ".join(text + (f" on line {line}" if line else "") for line, text in stated)
         return (
-            f"{subject}: {prop_text} is stated {len(values)} times ({', '.join(values)}), "
+            f"{subject}: {prop_text} is stated {len(stated)} times with different values ({values}), "
             "but it takes a single value; keep one."
         )
     if component == _component("Class"):
@@ -134,7 +135,11 @@ def _line(doc: FactsDocument, focus: Node, path: Node | None, value: Node | None
 
 
 def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
-    """Every SHACL violation of the facts, as sentences, in file order."""
+    """Every problem of the facts, as sentences, in file order.
+
+    The SHACL violations and the structural problems (no organization, a
+    workload not linked, ...) are reported together, so one run shows all.
+    """
     import pyshacl
 
     conforms, results, _ = pyshacl.validate(
@@ -144,9 +149,9 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         inplace=True,
         allow_warnings=False,
     )
+    violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
     if conforms:
-        return []
-    violations = set()
+        return sorted(violations)
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
         path = results.value(result, SH.resultPath)
@@ -154,9 +159,7 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         component = results.value(result, SH.sourceConstraintComponent)
         fallback = str(results.value(result, SH.resultMessage) or "violates the shapes")
         line = _line(doc, focus, path, value)
-        message = _sentence(doc, kb, focus, path, value, component, fallback)
-        if line:
-            message = f"line {line}: {message}"
+        message = located(line, _sentence(doc, kb, focus, path, value, component, fallback))
         violations.add(Violation(line or 0, str(focus), str(path), message))
     return sorted(violations)
 
@@ -169,10 +172,7 @@ def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:
 
 
 def violations_error(doc: FactsDocument, violations: list[Violation]) -> FactsError:
-    count = len(violations)
-    head = f"{doc.path}: {count} problem{'s' if count != 1 else ''} in the facts:"
-    lines = [head, *(f"  - {v.message}" for v in violations)]
-    return FactsError("\n".join(lines), tuple(v.message for v in violations))
+    return FactsError.listing(doc.path, [v.message for v in violations])
 
 
 __all__ = ["Violation", "find_violations", "validate_facts"]

@@ -1,0 +1,79 @@
+"""What a facts file may be: its formats, its size limits, and quiet libraries.
+
+Kept free of heavy imports so the command line can offer the formats and show
+the default limits without loading rdflib.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# Format names a user may give (--input-format) → rdflib parser name, and how
+# the format is called in messages.
+INPUT_FORMATS: dict[str, tuple[str, str]] = {
+    "turtle": ("turtle", "Turtle"),
+    "n-triples": ("nt", "N-Triples"),
+    "n-quads": ("nquads", "N-Quads"),
+    "trig": ("trig", "TriG"),
+    "json-ld": ("json-ld", "JSON-LD"),
+    "rdf-xml": ("xml", "RDF/XML"),
+}
+
+# Extension → format name.  Anything else is refused rather than guessed.
+EXTENSIONS: dict[str, str] = {
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".nt": "n-triples",
+    ".nq": "n-quads",
+    ".trig": "trig",
+    ".jsonld": "json-ld",
+    ".json-ld": "json-ld",
+    ".rdf": "rdf-xml",
+    ".owl": "rdf-xml",
+    ".xml": "rdf-xml",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one facts file.
+
+    A facts file describes one organization: the examples are a few kilobytes
+    and under a hundred triples, so the defaults leave room for thousands of
+    workloads while refusing a file that would take minutes or gigabytes.
+    """
+
+    max_bytes: int = 5_000_000
+    max_triples: int = 50_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+_CHATTY_LOGGERS = ("rdflib", "pyshacl", "durable")
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Keep the libraries' own warnings and log lines off the terminal.
+
+    rdflib and pySHACL report through ``warnings`` and ``logging``; every
+    problem they see reaches the user as one of our messages instead.
+    """
+    levels = {name: logging.getLogger(name).level for name in _CHATTY_LOGGERS}
+    try:
+        for name in _CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+__all__ = ["DEFAULT_LIMITS", "EXTENSIONS", "INPUT_FORMATS", "Limits", "quiet_libraries"]
