@@ -212,6 +212,7 @@ class CompiledPolicy:
                 if self._failures
                 else (self._fired[-1] if self._fired else "?", state.get("exception"))
             )
+            error = str(error).split(", traceback", 1)[0]  # durable appends its own stack
             raise EngineError(f"rule {rule_id} raised an error inside the rule engine: {error}", rule=rule_id)
         return sorted(set(self._fired))
 

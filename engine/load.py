@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import XSD, Graph, Literal
 from rdflib.term import Node
 
 from .errors import FactsError, KnowledgeBaseError
@@ -102,6 +102,9 @@ def _read_text(path: Path, limits: Limits) -> str:
         raise FactsError(f"{path}: is not valid UTF-8 (byte {exc.start}); RDF text files must be UTF-8.") from exc
 
 
+_BOOLEAN_FORMS = ("true", "false", "1", "0")
+
+
 class _TooManyTriplesError(Exception):
     pass
 
@@ -137,6 +140,13 @@ def _parse_turtle_with_lines(text: str, path: Path, limits: Limits) -> tuple[Gra
                 key = (self.normalise(formula, s), self.normalise(formula, p), self.normalise(formula, o))
                 lines.setdefault(key, self.parser.lines + 1)
             super().makeStatement(quadruple, why)
+
+        def newLiteral(self, s, dt, lang):  # noqa: N802 (rdflib's name)
+            # rdflib rewrites an invalid boolean such as "maybe" to "false";
+            # keep what was written so the error message can show it.
+            if dt == XSD.boolean and s not in _BOOLEAN_FORMS:
+                return Literal(s, datatype=dt, normalize=False)
+            return super().newLiteral(s, dt, lang)
 
     sink = LineRecordingSink(graph)
     parser = SinkParser(sink, baseURI=path.resolve().as_uri(), turtle=True)

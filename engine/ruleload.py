@@ -151,6 +151,7 @@ def _schema_problems(file: Path, data, problems: _Problems) -> bool:
             )
         elif best.validator == "additionalProperties":
             message += "; see rules/schema.json for the allowed keys"
+        message = message if message.endswith(".") else message + "."
         key = (rule_id, where, message)
         if key not in seen:
             seen.add(key)
@@ -330,7 +331,8 @@ def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...],
             return layer[rule.id]
         if rule.id in visiting:
             cycle = " → ".join((*chain, rule.id))
-            raise RulesError(f"{rule.source}: rule {rule.id}: intermediate conclusions form a cycle: {cycle}.")
+            problems.items.append(f"{rule.source}: rule {rule.id}: intermediate conclusions form a cycle: {cycle}.")
+            return 0
         visiting.add(rule.id)
         below = [depth(p, (*chain, rule.id)) for n in rule.concluded_names() for p in producers.get(n, ())]
         visiting.discard(rule.id)

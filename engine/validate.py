@@ -152,6 +152,11 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
     if conforms:
         return sorted(violations)
+    literal_for_iri = {
+        (results.value(r, SH.focusNode), results.value(r, SH.resultPath), results.value(r, SH.value))
+        for r in results.subjects(SH.sourceConstraintComponent, _component("NodeKind"))
+        if isinstance(results.value(r, SH.value), Literal)
+    }
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
         path = results.value(result, SH.resultPath)
@@ -160,6 +165,8 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         fallback = str(results.value(result, SH.resultMessage) or "violates the shapes")
         line = _line(doc, focus, path, value)
         message = located(line, _sentence(doc, kb, focus, path, value, component, fallback))
+        if component == _component("In") and (focus, path, value) in literal_for_iri:
+            continue  # already said: "has the literal …, but it takes an IRI"
         violations.add(Violation(line or 0, str(focus), str(path), message))
     return sorted(violations)
 
