@@ -249,6 +249,23 @@ def _check_rdfxml(text: str, path: Path) -> None:
         )
 
 
+def _check_characters(graph: Graph, lines: dict[Triple, int], path: Path) -> None:
+    # Turtle's \uD800-style escapes can produce lone UTF-16 surrogates, which
+    # are not characters: nothing could print or hash them later.
+    for triple in graph:
+        for term in triple:
+            try:
+                str(term).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                line = lines.get(triple)
+                where = f"{path}, line {line}" if line else str(path)
+                code = ord(str(term)[exc.start])
+                raise FactsError(
+                    f"{where}: the escape \\u{code:04X} stands for half of a UTF-16 surrogate pair, which is not "
+                    "a character. Write the character itself, or escape it whole as \\UXXXXXXXX."
+                ) from None
+
+
 def load_facts(path: str | Path, input_format: str | None = None, limits: Limits = DEFAULT_LIMITS) -> FactsDocument:
     """Parse a facts file; raise :class:`FactsError` with a readable message.
 
@@ -281,6 +298,7 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
         raise _syntax_error(path, text, exc, label) from exc
     if len(graph) > limits.max_triples:
         raise _too_many_triples(path, limits)
+    _check_characters(graph, lines, path)
     if len(graph) == 0:
         raise FactsError(
             f"{path}: contains no RDF statements (only comments or prefixes). Describe one "
