@@ -572,7 +572,7 @@ def _render_input(name: str, content: object) -> str:
     if isinstance(content, Packaged) or content is DIRECTORY:
         return ""
     if isinstance(content, bytes):
-        shown, lang = repr(content), "python"
+        shown, lang = repr(content), "text"
         return f"`{name}` (bytes):\n\n```{lang}\n{shown}\n```\n\n"
     text = str(content)
     lang = _LANG.get(Path(name).suffix, "text")
