@@ -25,7 +25,9 @@ from conftest import REPO
 from test_errors_engine import action_failure_message
 
 from infra_policy.cli.main import main
+from infra_policy.engine.inputs import DEFAULT_LIMITS
 from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES
+from infra_policy.engine.ruleload import MAX_RULE_FILE_BYTES
 
 DOC = REPO / "docs" / "errors.md"
 
@@ -120,14 +122,14 @@ CASES: list[Case] = [
     ),
     facts_case(
         "too-many-bytes",
-        "A file larger than --max-bytes (default 5,000,000)",
+        f"A file larger than --max-bytes (default {DEFAULT_LIMITS.max_bytes:,})",
         GOOD_FACTS,
         "more than the limit of 100 bytes",
         args=("evaluate", "facts.ttl", "--max-bytes", "100"),
     ),
     facts_case(
         "too-many-triples",
-        "More triples than --max-triples (default 50,000)",
+        f"More triples than --max-triples (default {DEFAULT_LIMITS.max_triples:,})",
         GOOD_FACTS,
         "more than 3 triples",
         args=("evaluate", "facts.ttl", "--max-triples", "3"),
@@ -616,8 +618,8 @@ How errors work:
 - Nothing in any input makes infra-policy read another file or the network: JSON-LD contexts must be
   inline, RDF/XML may not have a document type declaration (so no entities and no DTD), and the
   knowledge base and rules are read only from the packaged folders or `--kb` / `--rules`.
-- Limits: a facts file may have at most 5,000,000 bytes (`--max-bytes`) and 50,000 triples
-  (`--max-triples`); a rule file at most 2,000,000 bytes.
+- Limits: a facts file may have at most {facts_bytes:,} bytes (`--max-bytes`) and {facts_triples:,} triples
+  (`--max-triples`); a rule file at most {rule_bytes:,} bytes.
 - One facts file describes exactly one organization. A file with two is refused, not evaluated per
   organization: a decision, its record and its digests are about one organization, and one file per
   organization keeps that unambiguous.
@@ -645,7 +647,10 @@ def render_catalogue(results: dict[str, tuple[int, str]]) -> str:
         sections.setdefault(case.section, []).append(render_case(case, status, output))
     index = "".join(f"- [{c.title}](#{c.id})\n" for c in CASES) + "- [A rule's action fails](#rule-action-failed)\n"
     body = "".join(f"## {name}\n\n" + "".join(items) for name, items in sections.items())
-    return PREAMBLE + "## Index\n\n" + index + "\n" + body + render_engine_section()
+    preamble = PREAMBLE.format(
+        facts_bytes=DEFAULT_LIMITS.max_bytes, facts_triples=DEFAULT_LIMITS.max_triples, rule_bytes=MAX_RULE_FILE_BYTES
+    )
+    return preamble + "## Index\n\n" + index + "\n" + body + render_engine_section()
 
 
 @pytest.fixture(scope="module")

@@ -196,6 +196,11 @@ def test_limits_have_sensible_defaults():
     assert biggest_example * 100 < DEFAULT_LIMITS.max_triples
 
 
+def test_the_readme_states_the_real_default_limits():
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    assert f"at most {DEFAULT_LIMITS.max_bytes:,} bytes and {DEFAULT_LIMITS.max_triples:,} triples" in readme
+
+
 def _many_workloads(count: int) -> str:
     lines = ["@prefix ip: <https://w3id.org/infra-policy#> .", "@prefix ex: <https://example.com/big/> ."]
     lines.append('ex:org a ip:Organization ; ip:name "Big" .')
