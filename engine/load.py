@@ -97,7 +97,8 @@ def _read_text(path: Path, limits: Limits) -> str:
     if b"\x00" in data[:8192]:
         raise FactsError(f"{path}: looks like a binary file, not RDF text (it contains NUL bytes).")
     try:
-        return data.decode("utf-8")
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte order mark; it is not content.
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FactsError(f"{path}: is not valid UTF-8 (byte {exc.start}); RDF text files must be UTF-8.") from exc
 

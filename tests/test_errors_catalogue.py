@@ -316,6 +316,15 @@ CASES: list[Case] = [
         {"facts.ttl": GOOD_FACTS},
     ),
     Case(
+        "output-is-a-directory",
+        "Usage",
+        "--output naming a directory (nothing is written)",
+        ("evaluate", "facts.ttl", "--output", "out"),
+        2,
+        "it is a directory",
+        {"facts.ttl": GOOD_FACTS, "out": DIRECTORY},
+    ),
+    Case(
         "unknown-input-format",
         "Usage",
         "An unknown --input-format",
@@ -563,7 +572,8 @@ def run_case(case: Case) -> tuple[int, str]:
         result = runner.invoke(main, list(case.args), prog_name="infra-policy", catch_exceptions=False)
         output = result.output
         assert str(Path(here).resolve()) not in output and here not in output, "a message names a temporary path"
-        assert not Path(here, "out").exists()
+        out = Path(here, "out")
+        assert not out.exists() or (out.is_dir() and not any(out.iterdir())), "a failed run wrote output"
     return result.exit_code, output
 
 

@@ -111,6 +111,19 @@ def test_input_format_overrides_the_extension_on_evaluate_and_validate(run, tmp_
     assert wrong.exit_code == 2 and "not valid JSON" in wrong.output
 
 
+def test_a_byte_order_mark_and_windows_line_endings_are_accepted(run, tmp_path):
+    for suffix in (".ttl", ".jsonld"):
+        source = MIXED if suffix == ".ttl" else None
+        path = tmp_path / f"facts{suffix}"
+        if source is not None:
+            text = source.read_text(encoding="utf-8").replace("\n", "\r\n")
+        else:
+            text = Graph().parse(MIXED).serialize(format="json-ld")
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        result = run("validate", path)
+        assert result.exit_code == 0, result.output
+
+
 # --- nothing outside the file is read or fetched -------------------------------------------
 
 
