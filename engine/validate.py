@@ -8,6 +8,7 @@ messages cannot drift from the shapes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -17,7 +18,7 @@ from rdflib.term import Node
 from .errors import FactsError
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
-from .profile import display, located, structure_problems
+from .profile import display, located, python_value, structure_problems
 from .vocabulary import HAS_WORKLOAD, IP, local_name
 
 
@@ -134,6 +135,36 @@ def _line(doc: FactsDocument, focus: Node, path: Node | None, value: Node | None
     return min(lines, default=0)
 
 
+# The rule engine (durable-rules) reads numbers from JSON without exponents, so
+# a float Python would print with one (1e+16, 1e-05, inf) cannot be compared.
+# Integers of any size are fine.
+_SMALLEST, _LARGEST = 1e-4, 1e15
+
+
+def _comparable(value: object) -> bool:
+    if not isinstance(value, float) or math.isnan(value):
+        return True  # NaN fails the shapes' bounds and is reported there
+    return value == 0 or _SMALLEST <= abs(value) < _LARGEST
+
+
+def _number_problems(doc: FactsDocument, kb: KnowledgeBase, reported: set) -> set[Violation]:
+    found = set()
+    for s, p, o in doc.graph:
+        prop = kb.vocabulary.get(local_name(p)) if isinstance(p, URIRef) and str(p).startswith(str(IP)) else None
+        if prop is None or not prop.numeric or not isinstance(o, Literal) or o.ill_typed or (s, p) in reported:
+            continue
+        if _comparable(python_value(o)):
+            continue
+        line = doc.line_of((s, p, o)) or 0
+        message = (
+            f"{display(doc, s)}: {display(doc, p)} has the value {display(doc, o)}, which infra-policy cannot "
+            f"compare: a number must be finite, below {_LARGEST:,.0f} and, unless it is 0, at least {_SMALLEST}. "
+            f"Expected {prop.describe_allowed()}."
+        )
+        found.add(Violation(line, str(s), str(p), located(line, message)))
+    return found
+
+
 def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     """Every problem of the facts, as sentences, in file order.
 
@@ -151,7 +182,7 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     )
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
     if conforms:
-        return sorted(violations)
+        return sorted(violations | _number_problems(doc, kb, set()))
     literal_for_iri = {
         (results.value(r, SH.focusNode), results.value(r, SH.resultPath), results.value(r, SH.value))
         for r in results.subjects(SH.sourceConstraintComponent, _component("NodeKind"))
@@ -168,7 +199,8 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         if component == _component("In") and (focus, path, value) in literal_for_iri:
             continue  # already said: "has the literal …, but it takes an IRI"
         violations.add(Violation(line or 0, str(focus), str(path), message))
-    return sorted(violations)
+    reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
+    return sorted(violations | _number_problems(doc, kb, reported))
 
 
 def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:

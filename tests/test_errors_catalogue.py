@@ -225,6 +225,12 @@ CASES: list[Case] = [
         "expected a number ≥ 0",
     ),
     facts_case(
+        "number-not-comparable",
+        "A number too large, too small or infinite for the rule engine",
+        ttl("ex:acme a ip:Organization ; ip:gpuHoursPerMonth 1e400 ; ip:itStaffFTE 0.000001 .\n"),
+        "cannot compare: a number must be finite",
+    ),
+    facts_case(
         "ill-typed-literal",
         "A literal that is not valid for its datatype (shown as written)",
         ttl('ex:acme a ip:Organization ; ip:hasDataCenter "maybe"^^<http://www.w3.org/2001/XMLSchema#boolean> .\n'),
