@@ -173,7 +173,10 @@ class CompiledPolicy:
             ruleset[_CATCH_ALL] = {"all": [{"m": {"stage": stage}}], "run": _ignore}
             definitions[stage] = ruleset
         self.definitions = definitions
-        self.host = PrivateHost(definitions)
+        try:
+            self.host = PrivateHost(definitions)
+        except Exception as exc:  # durable reports only an error code
+            raise EngineError(f"the rule engine could not compile the rules ({exc}).") from exc
 
     def _conclude(self, rule_id: str) -> Callable:
         """What the action of ``rule_id`` does when the rule fires."""

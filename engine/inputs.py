@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +55,22 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+# The rule engine (durable-rules) reads numbers from JSON without exponents, so
+# a float Python would write with one (1e+16, 1e-05, inf) cannot be compared.
+# Integers of any size are fine.
+SMALLEST_NUMBER, LARGEST_NUMBER = 1e-4, 1e15
+COMPARABLE_NUMBERS = (
+    f"a number must be finite, below {LARGEST_NUMBER:,.0f} and, unless it is 0, at least {SMALLEST_NUMBER}"
+)
+
+
+def comparable_number(value: object) -> bool:
+    """Whether the rule engine can compare ``value`` (non-numbers and NaN are someone else's concern)."""
+    if isinstance(value, bool) or not isinstance(value, float) or math.isnan(value):
+        return True
+    return value == 0 or SMALLEST_NUMBER <= abs(value) < LARGEST_NUMBER
+
+
 _CHATTY_LOGGERS = ("rdflib", "pyshacl", "durable")
 
 
@@ -76,4 +93,12 @@ def quiet_libraries() -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
-__all__ = ["DEFAULT_LIMITS", "EXTENSIONS", "INPUT_FORMATS", "Limits", "quiet_libraries"]
+__all__ = [
+    "COMPARABLE_NUMBERS",
+    "DEFAULT_LIMITS",
+    "EXTENSIONS",
+    "INPUT_FORMATS",
+    "Limits",
+    "comparable_number",
+    "quiet_libraries",
+]

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import RulesError
+from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
 from .paths import PACKAGED_RULES, RULES_SCHEMA
 from .rules_ast import (
@@ -284,12 +285,14 @@ class _RulesetBuilder:
         if op in COMPARISONS:
             if kind not in ("number", "integer"):
                 self.fail(where, f"'{test.fact}' is not a number; '{op}' compares numbers only.")
+            elif not comparable_number(operand):
+                self.fail(where, f"{operand!r} cannot be compared by the rule engine: {COMPARABLE_NUMBERS}.")
             return
         operands = operand if op == "in" else (operand,)
         for item in operands:
             if kind in ("number", "integer"):
-                ok = isinstance(item, (int, float)) and not isinstance(item, bool)
-                expected = "a number"
+                ok = isinstance(item, (int, float)) and not isinstance(item, bool) and comparable_number(item)
+                expected = f"a number ({COMPARABLE_NUMBERS})"
             elif kind == "boolean":
                 ok = isinstance(item, bool)
                 expected = "true or false"

@@ -8,7 +8,6 @@ messages cannot drift from the shapes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -16,6 +15,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from .errors import FactsError
+from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .profile import display, located, python_value, structure_problems
@@ -135,31 +135,18 @@ def _line(doc: FactsDocument, focus: Node, path: Node | None, value: Node | None
     return min(lines, default=0)
 
 
-# The rule engine (durable-rules) reads numbers from JSON without exponents, so
-# a float Python would print with one (1e+16, 1e-05, inf) cannot be compared.
-# Integers of any size are fine.
-_SMALLEST, _LARGEST = 1e-4, 1e15
-
-
-def _comparable(value: object) -> bool:
-    if not isinstance(value, float) or math.isnan(value):
-        return True  # NaN fails the shapes' bounds and is reported there
-    return value == 0 or _SMALLEST <= abs(value) < _LARGEST
-
-
 def _number_problems(doc: FactsDocument, kb: KnowledgeBase, reported: set) -> set[Violation]:
     found = set()
     for s, p, o in doc.graph:
         prop = kb.vocabulary.get(local_name(p)) if isinstance(p, URIRef) and str(p).startswith(str(IP)) else None
         if prop is None or not prop.numeric or not isinstance(o, Literal) or o.ill_typed or (s, p) in reported:
             continue
-        if _comparable(python_value(o)):
+        if comparable_number(python_value(o)):
             continue
         line = doc.line_of((s, p, o)) or 0
         message = (
             f"{display(doc, s)}: {display(doc, p)} has the value {display(doc, o)}, which infra-policy cannot "
-            f"compare: a number must be finite, below {_LARGEST:,.0f} and, unless it is 0, at least {_SMALLEST}. "
-            f"Expected {prop.describe_allowed()}."
+            f"compare: {COMPARABLE_NUMBERS}. Expected {prop.describe_allowed()}."
         )
         found.add(Violation(line, str(s), str(p), located(line, message)))
     return found

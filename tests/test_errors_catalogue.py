@@ -422,6 +422,12 @@ CASES: list[Case] = [
         "compares numbers only",
     ),
     rules_case(
+        "number-not-comparable-in-rule",
+        "A number the rule engine cannot compare",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("less_than: 50", "less_than: 1.0e+20"))},
+        "cannot be compared by the rule engine",
+    ),
+    rules_case(
         "unknown-factor",
         "An unknown factor",
         {"rules/latency.yaml": rule_file(GOOD_RULE, "ruleset: latency\nkind: factor\nfactor: speed\n")},
