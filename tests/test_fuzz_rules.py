@@ -39,6 +39,7 @@ leaves = st.one_of(
     st.booleans(),
     st.integers(-5, 1000),
     st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e20, 1e-7, -0.0, 2**70, 0.5]),
     st.text(max_size=15),
     st.sampled_from(sorted(KB.vocabulary.properties)),
     st.sampled_from(sorted(KB.vocabulary.individuals)),
@@ -60,12 +61,34 @@ def _children(node) -> list:
     return []
 
 
+def _tests(node):
+    """Every test (a mapping with 'fact') inside a parsed rule file."""
+    if isinstance(node, dict):
+        if "fact" in node and len(node) == 2:
+            yield node
+        for value in node.values():
+            yield from _tests(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _tests(item)
+
+
 @st.composite
 def mutated_rules(draw) -> tuple[str, bytes]:
     """(file name, new content) for one packaged rule file."""
     name = draw(st.sampled_from(sorted(PARSED)))
     data = copy.deepcopy(PARSED[name])
-    kind = draw(st.sampled_from(["delete", "replace", "rename-key", "duplicate", "truncate", "bytes", "valid"]))
+    kind = draw(
+        st.sampled_from(["delete", "replace", "rename-key", "duplicate", "operand", "truncate", "bytes", "valid"])
+    )
+    if kind == "operand":
+        tests = list(_tests(data))
+        if tests:
+            test = draw(st.sampled_from(tests))
+            op = next(k for k in test if k != "fact")
+            test[draw(st.sampled_from([op, *OPERATORS]))] = draw(values)
+            if draw(st.booleans()):
+                del test[op]
     if kind in ("delete", "replace", "rename-key", "duplicate"):
         parent, key = None, None
         node = data
