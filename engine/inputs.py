@@ -12,6 +12,9 @@ import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FactsError, InputError
 
 # Format names a user may give (--input-format) → rdflib parser name, and how
 # the format is called in messages.
@@ -71,6 +74,53 @@ def comparable_number(value: object) -> bool:
     return value == 0 or SMALLEST_NUMBER <= abs(value) < LARGEST_NUMBER
 
 
+def read_text_input(
+    path: Path,
+    max_bytes: int,
+    *,
+    what: str = "facts file",
+    example: str = "facts.ttl",
+    text_kind: str = "RDF text",
+    error: type[InputError] = FactsError,
+    flag: str = "--max-bytes",
+) -> str:
+    """The UTF-8 text of an input file, or ``error`` with a message saying why not.
+
+    Refuses, each with its own sentence: a missing path, a directory, an
+    unreadable file, one larger than ``max_bytes`` (read no further), a binary
+    file and text that is not UTF-8.  Records and logs can reuse it with their
+    own ``what``, ``error`` and ``flag``.
+    """
+    if not path.exists():
+        raise error(f"{path}: no such file.")
+    if path.is_dir():
+        raise error(f"{path}: is a directory; give the path of a {what} (for example {example}).")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise error(
+                f"{path}: the file is {size:,} bytes, more than the limit of {max_bytes:,} bytes. "
+                f"A {what} describing one organization is usually a few kilobytes; if this one is "
+                f"right, raise the limit ({flag})."
+            )
+        with path.open("rb") as handle:
+            # Read one byte past the limit: a special file may not know its size.
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror}).") from exc
+    if len(data) > max_bytes:
+        raise error(
+            f"{path}: the file is more than the limit of {max_bytes:,} bytes; if it is right, raise the limit ({flag})."
+        )
+    if b"\x00" in data[:8192]:
+        raise error(f"{path}: looks like a binary file, not {text_kind} (it contains NUL bytes).")
+    try:
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte order mark; it is not content.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: is not valid UTF-8 (byte {exc.start}); {text_kind} files must be UTF-8.") from exc
+
+
 _CHATTY_LOGGERS = ("rdflib", "pyshacl", "durable")
 
 
@@ -101,4 +151,5 @@ __all__ = [
     "Limits",
     "comparable_number",
     "quiet_libraries",
+    "read_text_input",
 ]

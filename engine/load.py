@@ -22,7 +22,7 @@ from rdflib import XSD, Graph, Literal
 from rdflib.term import Node
 
 from .errors import FactsError, KnowledgeBaseError
-from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits
+from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits, read_text_input
 
 # Kept for callers that map extensions straight to rdflib parser names.
 FORMATS: dict[str, str] = {ext: INPUT_FORMATS[name][0] for ext, name in EXTENSIONS.items()}
@@ -72,35 +72,7 @@ def detect_format(path: Path) -> str:
 
 
 def _read_text(path: Path, limits: Limits) -> str:
-    if not path.exists():
-        raise FactsError(f"{path}: no such file.")
-    if path.is_dir():
-        raise FactsError(f"{path}: is a directory; give the path of a facts file (for example facts.ttl).")
-    try:
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise FactsError(
-                f"{path}: the file is {size:,} bytes, more than the limit of {limits.max_bytes:,} bytes. "
-                "A facts file describing one organization is usually a few kilobytes; if this one is "
-                "right, raise the limit (--max-bytes)."
-            )
-        with path.open("rb") as handle:
-            # Read one byte past the limit: a special file may not know its size.
-            data = handle.read(limits.max_bytes + 1)
-    except OSError as exc:
-        raise FactsError(f"{path}: cannot be read ({exc.strerror}).") from exc
-    if len(data) > limits.max_bytes:
-        raise FactsError(
-            f"{path}: the file is more than the limit of {limits.max_bytes:,} bytes; "
-            "if it is right, raise the limit (--max-bytes)."
-        )
-    if b"\x00" in data[:8192]:
-        raise FactsError(f"{path}: looks like a binary file, not RDF text (it contains NUL bytes).")
-    try:
-        # utf-8-sig: editors on Windows start UTF-8 files with a byte order mark; it is not content.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FactsError(f"{path}: is not valid UTF-8 (byte {exc.start}); RDF text files must be UTF-8.") from exc
+    return read_text_input(path, limits.max_bytes)
 
 
 _BOOLEAN_FORMS = ("true", "false", "1", "0")
