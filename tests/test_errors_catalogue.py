@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import REPO
-from test_errors_engine import action_failure_message
+from test_errors_engine import action_failure_output
 
 from infra_policy.cli.main import main
 from infra_policy.engine.inputs import DEFAULT_LIMITS
@@ -650,15 +650,15 @@ How errors work:
 
 
 def render_engine_section() -> str:
-    message = action_failure_message()
+    status, output = action_failure_output()
     return (
         "## The rule engine\n\n"
         "### A rule's action fails inside durable-rules\n\n"
         '<a id="rule-action-failed"></a>Case `rule-action-failed` (tests/test_errors_engine.py). durable-rules '
         "swallows exceptions raised in actions; infra-policy checks every session and stops with an error "
         "naming the rule instead of silently missing its conclusion. The test makes the action of a real rule "
-        "raise, through the real durable engine; the command line prints, with exit status 2:\n\n"
-        f"```text\nerror: the policy could not be evaluated: {message}\n```\n"
+        f"raise, through the real durable engine; the command line prints, with exit status {status}:\n\n"
+        f"```text\n{output.rstrip()}\n```\n"
     )
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import click
 import pytest
+from click.testing import CliRunner
 from conftest import EXAMPLES
 
+from infra_policy.cli.main import handle_errors
 from infra_policy.engine.compile import CompiledPolicy
 from infra_policy.engine.errors import EngineError
 from infra_policy.engine.infer import policy_stages
@@ -50,13 +53,23 @@ def _evaluator_with_failing_rule(failing_rule: str = FAILING_RULE) -> Evaluator:
     return evaluator
 
 
-def action_failure_message() -> str:
-    """The message of the error a failing action produces (for the error catalogue)."""
-    try:
+def action_failure_output() -> tuple[int, str]:
+    """(exit status, output) of the CLI's own error handling for a failing action (for the catalogue)."""
+
+    @click.command()
+    @handle_errors
+    def evaluate_with_failing_rule() -> None:
         _evaluator_with_failing_rule().evaluate_document(load_facts(FACTS))
-    except EngineError as exc:
-        return str(exc)
-    raise AssertionError("a failing action went unnoticed")
+
+    result = CliRunner().invoke(evaluate_with_failing_rule, [])
+    return result.exit_code, result.output
+
+
+def test_the_cli_reports_a_failing_action_as_bad_policy_without_a_traceback():
+    status, output = action_failure_output()
+    assert status == 2
+    assert output.startswith(f"error: the policy could not be evaluated: rule {FAILING_RULE} raised an error")
+    assert "Traceback" not in output
 
 
 def test_the_rule_really_fires_on_the_example(evaluator):
