@@ -130,6 +130,27 @@ def _parse_turtle_with_lines(text: str, path: Path, limits: Limits) -> tuple[Gra
     return graph, lines
 
 
+# Formats that can put statements in named graphs.
+_DATASET_FORMATS = ("trig", "nquads", "json-ld")
+
+
+def _parse_dataset(text: str, fmt: str, path: Path) -> Graph:
+    # A graph name only says where statements were kept (a triple store's
+    # export puts everything in named graphs): every statement of every graph
+    # is a fact, as if it were in the default graph.  Parsing into a plain
+    # Graph would silently drop them.
+    from rdflib import Dataset
+
+    dataset = Dataset()
+    dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+    graph = Graph()
+    for prefix, namespace in dataset.namespaces():
+        graph.bind(prefix, namespace, override=False)
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    return graph
+
+
 def _position(text: str, index: int) -> tuple[int, int]:
     """(line, column), both from 1, of a character index."""
     line_start = text.rfind("\n", 0, index) + 1
@@ -262,6 +283,8 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
             warnings.simplefilter("ignore")  # rdflib's deprecation chatter is not the user's concern
             if fmt == "turtle":
                 graph, lines = _parse_turtle_with_lines(text, path, limits)
+            elif fmt in _DATASET_FORMATS:
+                graph, lines = _parse_dataset(text, fmt, path), {}
             else:
                 graph, lines = Graph(), {}
                 graph.parse(data=text, format=fmt, publicID=path.resolve().as_uri())

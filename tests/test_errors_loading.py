@@ -100,6 +100,43 @@ def test_every_format_gives_the_same_decision_as_turtle(run, tmp_path, fmt):
     assert [w["stance"] for w in got["workloads"]] == [w["stance"] for w in expected["workloads"]]
 
 
+NAMED_GRAPHS = {
+    ".trig": """\
+@prefix ip: <https://w3id.org/infra-policy#> .
+@prefix ex: <https://example.com/acme/> .
+ex:acme a ip:Organization ; ip:name "Acme" .
+ex:site { ex:acme ip:connectivity ip:AirGapped . }
+""",
+    ".nq": "<https://example.com/acme/acme> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+    f"<{IP}Organization> <https://example.com/g> .\n"
+    f"<https://example.com/acme/acme> <{IP}connectivity> <{IP}AirGapped> <https://example.com/g> .\n",
+    ".jsonld": json.dumps(
+        {
+            "@context": {"ip": IP},
+            "@id": "https://example.com/g",
+            "@graph": [
+                {
+                    "@id": "https://example.com/acme/acme",
+                    "@type": "ip:Organization",
+                    "ip:connectivity": {"@id": "ip:AirGapped"},
+                }
+            ],
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(NAMED_GRAPHS))
+def test_statements_in_named_graphs_are_facts_not_silently_dropped(run, tmp_path, suffix):
+    path = tmp_path / f"facts{suffix}"
+    path.write_text(NAMED_GRAPHS[suffix], encoding="utf-8")
+    result = run("evaluate", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.output)
+    # An air-gapped site requires in-house: the fact in the named graph was read.
+    assert decision["organization"]["stance"] == "in-house"
+
+
 def test_input_format_overrides_the_extension_on_evaluate_and_validate(run, tmp_path):
     hidden = tmp_path / "facts.data"
     shutil.copy(MIXED, hidden)
