@@ -155,12 +155,15 @@ def structure_problems(doc: FactsDocument) -> list[tuple[int, str]]:
         if workload in linked or not organizations:
             continue
         org = display(doc, organizations[0])
-        link = f"'{org} ip:hasWorkload {display(doc, workload)} .'"
+        if isinstance(workload, BNode) or isinstance(organizations[0], BNode):
+            advice = "give it an IRI and link it from the organization with ip:hasWorkload"
+        else:
+            advice = f"add '{org} ip:hasWorkload {display(doc, workload)} .'"
         target = f"the organization {org}" if len(organizations) == 1 else "any organization"
         problems.append(
             (
                 _first_line(doc, workload, (workload, RDF.type, WORKLOAD)),
-                f"workload {display(doc, workload)} is not linked to {target}; add {link} (or remove the workload).",
+                f"workload {display(doc, workload)} is not linked to {target}; {advice} (or remove the workload).",
             )
         )
     known = {*organizations, *declared}

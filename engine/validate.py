@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
@@ -67,7 +67,7 @@ def _sentence(
     if component is None or component not in _KNOWN_COMPONENTS:
         return f"{subject}: {prop_text}: {fallback}"
 
-    allowed = prop.describe_allowed() if prop is not None else "see kb/shapes.ttl"
+    allowed = prop.describe_allowed() if prop is not None else "what kb/shapes.ttl allows"
     if component == _component("MaxCount"):
         stated = sorted((doc.line_of((focus, path, o)) or 0, display(doc, o)) for o in doc.graph.objects(focus, path))
         values = ", ".join(text + (f" on line {line}" if line else "") for line, text in stated)
@@ -85,6 +85,11 @@ def _sentence(
         suggestion = f" Did you mean ip:{hint}?" if hint else ""
         return (
             f"{subject}: {prop_text} has the value {value_text}, which is not allowed.{suggestion} Allowed: {allowed}."
+        )
+    if isinstance(value, BNode) and component in (_component("NodeKind"), _component("Class")):
+        return (
+            f"{subject}: {prop_text} points to a blank node ([ … ]); give it an IRI (for example ex:chat) so "
+            "decisions and their justification can name it."
         )
     if component == _component("NodeKind") and isinstance(value, Literal):
         return f"{subject}: {prop_text} has the literal {value_text}, but it takes an IRI: {allowed}."

@@ -254,6 +254,12 @@ CASES: list[Case] = [
         "not declared as an ip:Workload",
     ),
     facts_case(
+        "blank-node-workload",
+        "A workload without an IRI (a blank node)",
+        ttl('ex:acme a ip:Organization ; ip:hasWorkload [ a ip:Workload ; ip:name "Chat" ] .\n'),
+        "points to a blank node",
+    ),
+    facts_case(
         "workload-with-workloads",
         "A workload that has workloads",
         ttl("""\
