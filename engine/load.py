@@ -157,6 +157,17 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - line_start + 1
 
 
+def _ntriples_line(text: str, why: str) -> int | None:
+    """The index of the line an N-Triples error is about (rdflib only quotes what is left of it)."""
+    rest = why.split("Invalid line: ", 1)[-1].strip().strip("'\"").rstrip(" .")
+    if not rest:
+        return None
+    for index, line in enumerate(text.splitlines()):
+        if line.rstrip(" .\t").endswith(rest):
+            return index
+    return None
+
+
 def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> FactsError:
     if isinstance(exc, RecursionError):
         return FactsError(
@@ -172,6 +183,14 @@ def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> F
     else:
         why = getattr(exc, "_why", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     why = str(why).rstrip(".")
+    if format_label == "JSON-LD" and isinstance(exc, (AttributeError, TypeError, KeyError, NameError, ValueError)):
+        # rdflib's JSON-LD reader fails on a malformed document with Python's own words.
+        return FactsError(
+            f"{path}: not valid JSON-LD — a keyword has a value of the wrong kind (the reader stopped with: "
+            f"{why}). Check that @context is an object, and @id, @type and @vocab are strings."
+        )
+    if not isinstance(line_index, int) and format_label in ("N-Triples", "N-Quads"):
+        line_index = _ntriples_line(text, why)
     if not isinstance(line_index, int):
         return FactsError(f"{path}: not valid {format_label} — {why}.")
     source_lines = text.splitlines()
@@ -296,6 +315,12 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
         raise _too_many_triples(path, limits)
     _check_characters(graph, lines, path)
     if len(graph) == 0:
+        if fmt == "json-ld":
+            raise FactsError(
+                f"{path}: the JSON-LD document gives no RDF statements: a key becomes a property only when "
+                "@context maps it to an IRI (or it is a full IRI itself), and a node needs an @id. Describe one "
+                "ip:Organization (see the README) and run again."
+            )
         raise FactsError(
             f"{path}: contains no RDF statements (only comments or prefixes). Describe one "
             "ip:Organization (see examples/ or the README) and run again."

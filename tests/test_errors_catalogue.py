@@ -166,6 +166,20 @@ CASES: list[Case] = [
         name="facts.jsonld",
     ),
     facts_case(
+        "jsonld-wrong-kind",
+        "JSON-LD whose keywords have values of the wrong kind",
+        '{"@context": 5, "@id": "https://example.com/acme/acme"}\n',
+        "a keyword has a value of the wrong kind",
+        name="facts.jsonld",
+    ),
+    facts_case(
+        "jsonld-no-statements",
+        "JSON-LD that gives no statements (keys not mapped to IRIs)",
+        '{"@id": "https://example.com/acme/acme", "name": "Acme"}\n',
+        "the JSON-LD document gives no RDF statements",
+        name="facts.jsonld",
+    ),
+    facts_case(
         "jsonld-remote-context",
         "JSON-LD with a remote context (never fetched)",
         '{"@context": "https://schema.org/", "@id": "https://example.com/acme/acme", "name": "Acme"}\n',
