@@ -11,7 +11,17 @@ callers (records, logs, editors) can use them without parsing the text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+# Control characters other than newline and tab: a hostile file could move the
+# cursor or retitle the terminal through a message that quotes it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (but newlines and tabs) written as escapes such as ``\\x1b``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def problem_list(source: object, problems: Sequence[str], what: str) -> str:
@@ -29,9 +39,10 @@ class InputError(InfraPolicyError):
     """The user's input (facts, rules, knowledge base) cannot be used."""
 
     def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        message = printable(message)
         super().__init__(message)
         # Each problem on its own; a single-problem error lists its message.
-        self.problems = problems or (message,)
+        self.problems = tuple(printable(p) for p in problems) or (message,)
 
 
 class FactsError(InputError):
@@ -61,5 +72,5 @@ class EngineError(InfraPolicyError):
     """
 
     def __init__(self, message: str, rule: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))
         self.rule = rule

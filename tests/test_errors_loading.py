@@ -368,3 +368,17 @@ def test_invalid_odd_input_prints_only_our_message(tmp_path):
         assert result.stderr.count("error: ") == 1
         for leak in ("Traceback", "WARNING", "Warning", "Failed to convert", "rdflib", "does not look like"):
             assert leak not in result.stderr, result.stderr
+
+
+def test_control_characters_from_a_file_never_reach_the_terminal_raw(run, tmp_path):
+    # An escape sequence in a quoted line or value could retitle or clear the terminal.
+    path = tmp_path / "facts.ttl"
+    for body in (
+        '<https://e.com/a> a ip:Organization ; ip:name "\x1b]0;pwned\x07" ; ip:connectivity "\x1b[2J" .\n',
+        '<https://e.com/a> a ip:Organization ; ip:name "\x1b]0;pwned\x07" ; ip:connectivity ip:W\x1b[2Jx .\n',
+    ):
+        path.write_text("@prefix ip: <https://w3id.org/infra-policy#> .\n" + body, encoding="utf-8")
+        result = run("validate", path)
+        assert result.exit_code == 2
+        assert "\x1b" not in result.output and "\x07" not in result.output
+        assert "\\x1b" in result.output
