@@ -8,18 +8,13 @@ become one message and an exit status (DESIGN §9): 2 for bad input or usage,
 
 from __future__ import annotations
 
-import functools
-import sys
-import traceback
 from importlib import metadata
 from pathlib import Path
 
 import click
 
+from .errors import handle_errors
 from .output import write_output
-
-EXIT_INPUT = 2
-EXIT_INTERNAL = 3
 
 _path = click.Path(path_type=Path)
 
@@ -29,45 +24,6 @@ def _version() -> str:
         return metadata.version("infra-policy")
     except metadata.PackageNotFoundError:  # running from a source tree
         return "0+unknown"
-
-
-def handle_errors(command):
-    """Turn engine errors into a message and an exit status."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        ctx = click.get_current_context()
-        debug = bool(ctx.find_root().params.get("debug"))
-        from infra_policy.engine.errors import EngineError, InputError
-        from infra_policy.engine.inputs import quiet_libraries
-
-        try:
-            if debug:
-                return command(*args, **kwargs)
-            with quiet_libraries():
-                return command(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except InputError as exc:
-            _fail(str(exc), EXIT_INPUT, debug)
-        except EngineError as exc:
-            _fail(f"the policy could not be evaluated: {exc}", EXIT_INPUT, debug)
-        except Exception as exc:  # a bug: say so plainly
-            _fail(
-                f"internal error ({type(exc).__name__}: {exc}). Please report it; "
-                "rerun with --debug for the traceback.",
-                EXIT_INTERNAL,
-                debug,
-            )
-
-    return wrapper
-
-
-def _fail(message: str, status: int, debug: bool) -> None:
-    if debug:
-        traceback.print_exc(file=sys.stderr)
-    click.echo(f"error: {message}", err=True)
-    sys.exit(status)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -134,17 +90,31 @@ def _evaluator(kb_dir: Path | None, rules_dir: Path | None):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "turtle", "jsonld"]),
     default="text",
     show_default=True,
-    help="text for people, json for programs (schema: DESIGN §9).",
+    help="text for people, json for programs (DESIGN §9), turtle or jsonld for the W3C PROV-O derivation.",
 )
 @click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
+@click.option(
+    "--record",
+    "record_dir",
+    type=_path,
+    help="Also write the decision record to DIR/<id>.json (content-addressed; see `audit`).",
+)
+@click.option("--log", "log_file", type=_path, help="Also append the decision to this hash-chained decision log.")
 @_kb_rules_options
 @_input_options
 @handle_errors
 def evaluate(
-    facts: Path, fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, **reading
+    facts: Path,
+    fmt: str,
+    output: Path | None,
+    record_dir: Path | None,
+    log_file: Path | None,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+    **reading,
 ) -> None:
     """Evaluate FACTS and print the stance per workload and for the organization."""
     evaluator = _evaluator(kb_dir, rules_dir)
@@ -153,9 +123,28 @@ def evaluate(
 
     if fmt == "json":
         text = export.render_json(evaluation, evaluator.policy)
+    elif fmt in ("turtle", "jsonld"):
+        from infra_policy.engine import prov
+
+        render = prov.to_turtle if fmt == "turtle" else prov.to_jsonld
+        text = render(evaluation, _version())
     else:
         text = export.render_text(evaluation, evaluator.kb, evaluator.policy)
+    record = None
+    if record_dir is not None or log_file is not None:
+        from infra_policy.engine.record import record_body, seal
+
+        record = seal(record_body(evaluation, evaluator.policy))
     write_output(text, output)
+    if record is not None:
+        from .audit_commands import append_to_log, write_record
+
+        if record_dir is not None:
+            path = write_record(record, record_dir)
+            click.echo(f"record: {path}", err=True)
+        if log_file is not None:
+            append_to_log(record, log_file)
+            click.echo(f"logged: {record['id']} → {log_file}", err=True)
 
 
 @main.command()
@@ -207,6 +196,17 @@ def rules_list(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
     else:
         click.echo(render_catalogue(entries), nl=False)
 
+
+def _register_commands() -> None:
+    from .audit_commands import audit, explain
+    from .site import site_command
+
+    main.add_command(explain)
+    main.add_command(audit)
+    main.add_command(site_command(handle_errors, _kb_rules_options))
+
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .cost import CostAnalysis, analyse_cost, computed_facts
 from .errors import EngineError
-from .infer import ORGANIZATION_STAGE, STANCE_STAGE, RuleBackend, run_factor_rules
+from .infer import ORGANIZATION_STAGE, STANCE_STAGE, RuleBackend, fire_layers, run_factor_rules
 from .model import Assessment, Constraint, Derivation, Firing, MissingFact, WorkloadDecision
 from .profile import OrganizationProfile, WorkloadProfile
 from .ruleload import Policy
@@ -56,19 +57,18 @@ def _tally(assessments: list[Assessment], constraints: list[Constraint], policy:
 
 def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str = "") -> str:
     """Only the stance for plain facts (used to explore counterfactuals)."""
-    profile = WorkloadProfile(id=subject, name=subject, implicit=False, declaration=(None, None, None), facts={})
-    firings, _ = _run_values(profile, values, policy, backend)
-    assessments, constraints, _ = _conclusions(firings, policy)
-    t = _tally(assessments, constraints, policy)
+    # computed facts follow the candidate values, so a counterfactual cost input changes them too
+    values = {**values, **computed_facts(values, policy.factor_parameters)}
+    assessments, requirements = [], []
+    for _, fired, _ in fire_layers(values, policy, backend):
+        for rule_id in fired:
+            then = policy.by_id[rule_id].then
+            if isinstance(then, Assess):
+                assessments.append((then.factor, then.favors, then.weight))
+            elif isinstance(then, Require):
+                requirements.append(then.side)
+    t = tally(assessments, requirements, int(policy.parameters["strong_weight"]))
     return _stance_rule(t, policy, backend, subject).then.stance
-
-
-def _run_values(profile, values, policy, backend):
-    from .profile import StatedFact
-
-    facts = {name: StatedFact(name, value, profile.id, (), False) for name, value in values.items()}
-    shadow = WorkloadProfile(profile.id, profile.name, profile.implicit, profile.declaration, facts)
-    return run_factor_rules(shadow, policy, backend)
 
 
 def _stance_rule(t: Tally, policy: Policy, backend: RuleBackend, subject: str) -> Rule:
@@ -84,7 +84,8 @@ def decide_workload(
     vocabulary: Vocabulary,
 ) -> WorkloadDecision:
     """The stance of one workload with everything that led to it."""
-    firings, _ = run_factor_rules(profile, policy, backend)
+    cost = analyse_cost(profile.values(), policy.factor_parameters)
+    firings = run_factor_rules(profile, policy, backend, cost.facts())
     assessments, constraints, derivations = _conclusions(firings, policy)
     t = _tally(assessments, constraints, policy)
     rule = _stance_rule(t, policy, backend, profile.id)
@@ -93,6 +94,7 @@ def decide_workload(
     stance = rule.then.stance
     assert isinstance(rule.then, SetStance)
     missing = missing_facts(profile, stance, policy, explorer, vocabulary)
+    missing = _with_cost_inputs(missing, cost, policy, vocabulary)
     return WorkloadDecision(
         profile=profile,
         firings=tuple(firings),
@@ -103,6 +105,7 @@ def decide_workload(
         stance=stance,
         stance_firing=stance_firing,
         missing=missing,
+        cost=cost,
     )
 
 
@@ -150,7 +153,8 @@ def missing_facts(
     tests = policy.tests_by_fact
     values = profile.values()
     result = []
-    for name in sorted(set(tests) - set(values)):
+    # Computed facts are never explored directly: they follow from the inputs.
+    for name in sorted(set(tests) - set(values) - vocabulary.computed):
         prop = vocabulary.properties[name]
         outcomes: dict[str, Value] = {}
         for candidate in _candidates(prop, tests[name]):
@@ -161,3 +165,17 @@ def missing_facts(
             rules = sorted({r.id for r in policy.factor_rules if name in r.when.facts()})
             result.append(MissingFact(name, prop.label, tuple(sorted(outcomes.items())), tuple(rules)))
     return tuple(result)
+
+
+def _with_cost_inputs(
+    missing: tuple[MissingFact, ...], cost: CostAnalysis, policy: Policy, vocabulary: Vocabulary
+) -> tuple[MissingFact, ...]:
+    """Add the inputs the cost model still needs (no outcome is claimed for them)."""
+    listed = {m.property for m in missing}
+    cost_rules = tuple(sorted(r.id for r in policy.factor_rules if set(r.when.facts()) & vocabulary.computed))
+    extra = [
+        MissingFact(m.fact, vocabulary.properties[m.fact].label, (), cost_rules, needed_for=m.needed_for)
+        for m in cost.missing
+        if m.fact not in listed
+    ]
+    return tuple(sorted((*missing, *extra), key=lambda m: m.property))

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 
+from .cost_output import cost_json, cost_lines
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .model import Assessment, Firing, WorkloadDecision
 from .pipeline import Evaluation
 from .profile import StatedFact, display
 from .ruleload import Policy
+from .rules_ast import value_text
 
 FORMAT = "infra-policy/decision@1"
 
@@ -44,6 +46,7 @@ def _conclusion(
         "claims": list(claims),
         "facts": _firing_facts(doc, firing),
         "derived_from": list(firing.derived),
+        **({"computed_from": [{"fact": n, "value": v} for n, v in firing.computed]} if firing.computed else {}),
         "grounds": [_fact(doc, f) for f in w.grounds(firing)],
     }
 
@@ -84,9 +87,11 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
                 "label": m.label,
                 "could_lead_to": [{"stance": s, "example_value": v} for s, v in m.outcomes],
                 "rules": list(m.rules),
+                **({"needed_for": m.needed_for} if m.needed_for else {}),
             }
             for m in w.missing
         ],
+        "cost": cost_json(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
     }
 
@@ -119,22 +124,12 @@ def render_json(ev: Evaluation, policy: Policy) -> str:
 _STRENGTH = {1: "weak", 2: "moderate", 3: "strong"}
 
 
-def _value_text(value) -> str:
-    if isinstance(value, tuple):
-        return ", ".join(_value_text(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _fact_text(doc: FactsDocument, fact: StatedFact) -> str:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
     where = f", line {', '.join(map(str, lines))}" if lines else ""
     origin = "organization default, " if fact.inherited else ""
     subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
-    return f"{fact.property} = {_value_text(fact.value)} ({origin}{subject}{where})"
+    return f"{fact.property} = {value_text(fact.value)} ({origin}{subject}{where})"
 
 
 def _reason_lines(
@@ -145,6 +140,7 @@ def _reason_lines(
     lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {_STRENGTH[a.weight]} · {factor} · {a.rule}"]
     given = "; ".join(_fact_text(ev.document, fact) for fact in w.grounds(a.firing))
     via = f" — via {', '.join(a.firing.derived)}" if a.firing.derived else ""
+    via += "".join(f" — computed {n} = {value_text(v)}" for n, v in a.firing.computed)
     lines.append(f"{indent}  given: {given}{via}")
     sections = [kb.claims[c].section for c in a.claims if c in kb.claims and kb.claims[c].section]
     if sections:
@@ -190,10 +186,14 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
                 "  Outweighed: "
                 + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})" for a in against)
             )
+        out.extend(cost_lines(w.cost))
         if w.missing:
             out.append("  Missing facts that could change this:")
             for m in w.missing:
-                options = ", ".join(f"{s} (e.g. {_value_text(v)})" for s, v in m.outcomes)
+                if m.needed_for and not m.outcomes:
+                    out.append(f"    • ip:{m.property} ({m.label}): needed for {m.needed_for}")
+                    continue
+                options = ", ".join(f"{s} (e.g. {value_text(v)})" for s, v in m.outcomes)
                 out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
         elif not w.assessments and not w.constraints:
             out.append("  No rule applied: state more facts about this workload.")

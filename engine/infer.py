@@ -51,32 +51,47 @@ def compile_policy(policy: Policy, multi_valued: frozenset[str]) -> CompiledPoli
     return CompiledPolicy(policy_stages(policy), multi_valued)
 
 
-def run_factor_rules(
-    profile: WorkloadProfile, policy: Policy, backend: RuleBackend
-) -> tuple[list[Firing], frozenset[str]]:
-    """Fire the factor rules layer by layer; return firings and derived names."""
-    values = profile.values()
+def fire_layers(
+    values: Mapping[str, Value], policy: Policy, backend: RuleBackend
+) -> list[tuple[str, list[str], frozenset[str]]]:
+    """Fire the factor rules layer by layer.
+
+    Returns, per layer, the stage name, the ids of the rules that fired and the
+    intermediate conclusions that were available to them.
+    """
     derived: frozenset[str] = frozenset()
-    firings: list[Firing] = []
-    rules = policy.by_id
+    layers = []
     for layer in range(len(policy.strata)):
         stage = factor_stage(layer)
-        new = set()
-        for rule_id in backend.fire(stage, values, derived):
-            rule = rules[rule_id]
-            support = supporting_tests(rule.when, values, derived)
+        fired = backend.fire(stage, values, derived)
+        layers.append((stage, fired, derived))
+        names = {getattr(policy.by_id[rule_id].then, "name", None) for rule_id in fired}
+        derived = derived | {name for name in names if name is not None}
+    return layers
+
+
+def run_factor_rules(
+    profile: WorkloadProfile, policy: Policy, backend: RuleBackend, computed: Mapping[str, Value] | None = None
+) -> list[Firing]:
+    """Fire the factor rules and record each firing with the facts it used.
+
+    ``computed`` holds the facts the engine computed (the cost model's): the
+    rules see them beside the stated facts, and a firing records those it used.
+    """
+    values = {**profile.values(), **(computed or {})}
+    firings: list[Firing] = []
+    for stage, fired, derived in fire_layers(values, policy, backend):
+        for rule_id in fired:
+            support = supporting_tests(policy.by_id[rule_id].when, values, derived)
             used = sorted({t.fact for t in support if not isinstance(t, Concluded)})
             firings.append(
                 Firing(
                     rule=rule_id,
                     subject=profile.id,
                     stage=stage,
-                    facts=tuple(profile.facts[name] for name in used),
+                    facts=tuple(profile.facts[name] for name in used if name in profile.facts),
+                    computed=tuple((name, values[name]) for name in used if name not in profile.facts),
                     derived=tuple(sorted({t.name for t in support if isinstance(t, Concluded)})),
                 )
             )
-            derive_name = getattr(rule.then, "name", None)
-            if derive_name is not None:
-                new.add(derive_name)
-        derived = derived | new
-    return firings, derived
+    return firings

@@ -23,8 +23,8 @@ from .model import Decision, Firing, WorkloadDecision
 from .profile import display
 
 RULE_BASE = "https://w3id.org/infra-policy/rule/"
-CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "tally", "stance"})
-PREMISE_KINDS = frozenset({"fact", "claim", "rule"})
+CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "computed", "tally", "stance"})
+PREMISE_KINDS = frozenset({"fact", "claim", "rule", "parameter"})
 
 
 def _key(text: str) -> str:
@@ -60,6 +60,10 @@ def conclusion_iri(kind: str, workload_id: str, name: str) -> str:
     return f"urn:infra-policy:{kind}:{_key(workload_id)}:{name}"
 
 
+def parameter_iri(name: str) -> str:
+    return f"urn:infra-policy:parameter:{name}"
+
+
 @dataclass
 class JustificationGraph:
     """A DiGraph whose nodes carry ``kind`` and ``label`` attributes."""
@@ -91,12 +95,14 @@ class JustificationGraph:
 
 
 class _Builder:
-    def __init__(self, doc: FactsDocument | None) -> None:
+    def __init__(self, doc: FactsDocument | None, labels: dict[str, str] | None = None) -> None:
         self.doc = doc
+        self.labels = labels or {}
         self.g = nx.DiGraph()
 
     def node(self, iri: str, kind: str, label: str, **attrs) -> str:
         if iri not in self.g:
+            label = self.labels.get(iri, label)
             self.g.add_node(iri, kind=kind, label=label, **{k: v for k, v in attrs.items() if v is not None})
         return iri
 
@@ -110,7 +116,9 @@ class _Builder:
             line = self.doc.line_of(triple)
         else:
             text, line = f"{s} {p} {o}", None
-        return self.node(fact_iri(triple), "fact", text, subject=str(s), property=str(p), value=str(o), line=line)
+        return self.node(
+            fact_iri(triple), "fact", text, subject=str(s), property=str(p), value=str(o), object=o.n3(), line=line
+        )
 
     def firing(self, firing: Firing, premises: Iterable[str]) -> str:
         iri = self.node(firing_iri(firing), "firing", f"{firing.rule} fired", rule=firing.rule, subject=firing.subject)
@@ -123,8 +131,32 @@ class _Builder:
         return iri
 
 
+def _computed(b: _Builder, w: WorkloadDecision) -> dict[str, str]:
+    """A node per computed number (formula and value), fed by its inputs."""
+    nodes: dict[str, str] = {}
+    for value in w.cost.values if w.cost is not None else ():
+        node = b.node(
+            conclusion_iri("computed", w.id, value.name),
+            "computed",
+            value.formula,
+            property=value.name,
+            value=value.value,
+            subject=w.id,
+        )
+        for name in value.inputs:
+            for triple in w.profile.facts[name].triples:
+                b.edge(b.fact(triple), node, "used")
+        for name in value.computed_from:
+            b.edge(nodes[name], node, "used")
+        for name, number in value.parameters:
+            b.edge(b.node(parameter_iri(name), "parameter", f"{name} = {number:g} (rules)"), node, "used")
+        nodes[value.name] = node
+    return nodes
+
+
 def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
     wid = w.id
+    computed_nodes = _computed(b, w)
     derived_nodes: dict[str, str] = {}
     conclusions: dict[str, tuple[str, str]] = {}
     for d in w.derivations:
@@ -152,6 +184,7 @@ def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
     # Firings come in layer order, so a derivation exists before its users.
     for firing in w.firings:
         premises = [derived_nodes[name] for name in firing.derived]
+        premises += [computed_nodes[name] for name, _ in firing.computed if name in computed_nodes]
         fnode = b.firing(firing, premises)
         for claim in claims.get(firing.rule, ()):
             b.edge(b.node(claim, "claim", claim), fnode, "cites")
@@ -174,9 +207,10 @@ def build_justification(
     claims_by_rule: dict[str, tuple[str, ...]],
     claim_iris: dict[str, str],
     doc: FactsDocument | None = None,
+    labels: dict[str, str] | None = None,
 ) -> JustificationGraph:
     """The justification graph of ``decision``; raises if it is unsound."""
-    b = _Builder(doc)
+    b = _Builder(doc, labels)
     claims = {rule: tuple(claim_iris.get(c, c) for c in ids) for rule, ids in claims_by_rule.items()}
     stances = [_workload(b, w, claims) for w in decision.workloads]
     org_firing = b.firing(decision.stance_firing, stances)

@@ -15,7 +15,7 @@ from .vocabulary import IP, Vocabulary, build_vocabulary
 FACTOR = Namespace("https://w3id.org/infra-policy/factor/")
 CLAIM = Namespace("https://w3id.org/infra-policy/claim/")
 
-KB_FILES = ("ontology.ttl", "factors.ttl", "claims.ttl")
+KB_FILES = ("ontology.ttl", "factors.ttl", "claims.ttl", "provenance.ttl")
 SHAPES_FILE = "shapes.ttl"
 
 _SIDES = {IP.Cloud: "cloud", IP.InHouse: "in-house"}

@@ -340,8 +340,8 @@ def load_kb_graph(directory: Path, names: tuple[str, ...]) -> Graph:
         file = directory / name
         if not file.is_file():
             raise KnowledgeBaseError(
-                f"{file}: the knowledge base file is missing. A knowledge base directory holds "
-                "ontology.ttl, factors.ttl, claims.ttl and shapes.ttl; start from a copy of the packaged kb/ folder."
+                f"{file}: the knowledge base file is missing. A knowledge base directory needs every file "
+                "of the packaged kb/ folder; start from a copy of it."
             )
         try:
             text = _read_text(file, KB_LIMITS)

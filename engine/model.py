@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .cost import CostAnalysis
 from .profile import OrganizationProfile, StatedFact, WorkloadProfile
 from .rules_ast import Value
 from .tally import Tally
@@ -22,7 +23,7 @@ class Firing:
     stage: str
     facts: tuple[StatedFact, ...] = ()  # stated facts the condition used
     derived: tuple[str, ...] = ()  # intermediate conclusions the condition used
-    computed: tuple[tuple[str, Value], ...] = ()  # tally/organization facts it matched
+    computed: tuple[tuple[str, Value], ...] = ()  # computed (cost, tally, organization) facts it matched
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class MissingFact:
     label: str
     outcomes: tuple[tuple[str, Value], ...]  # (stance it could lead to, an example value)
     rules: tuple[str, ...]  # rules that test it
+    needed_for: str = ""  # set for an input the cost model needs (outcomes are then not explored)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class WorkloadDecision:
     stance: str
     stance_firing: Firing
     missing: tuple[MissingFact, ...]
+    cost: CostAnalysis | None = None
 
     @property
     def id(self) -> str:
@@ -85,6 +88,10 @@ class WorkloadDecision:
             current = pending.pop()
             for fact in current.facts:
                 found.setdefault(fact.property, fact)
+            if self.cost is not None:
+                for name, _ in current.computed:
+                    for stated in self.cost.stated_inputs(name):
+                        found.setdefault(stated, self.profile.facts[stated])
             pending.extend(producers[name] for name in current.derived if name in producers)
         return tuple(found[name] for name in sorted(found))
 
@@ -111,7 +118,6 @@ class Decision:
     stance: str
     stance_firing: Firing
     inputs: Inputs
-    source: str  # the facts file as given
 
     @property
     def placement(self) -> tuple[tuple[str, str], ...]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from .decide import decide_organization, decide_workload
 from .digest import graph_digest, text_digest
 from .infer import DirectPolicy, compile_policy, policy_stages
-from .justify import JustificationGraph, build_justification
+from .justify import JustificationGraph, build_justification, rule_iri
 from .knowledge import KnowledgeBase, load_knowledge_base
 from .load import FactsDocument, load_facts
 from .model import Decision, Inputs
@@ -40,6 +40,9 @@ class Evaluator:
         self.explorer = DirectPolicy(policy_stages(policy))
         self.claims_by_rule = {rule.id: rule.claims for rule in policy.rules}
         self.claim_iris = {cid: claim.iri for cid, claim in kb.claims.items()}
+        # readable labels for the knowledge-base nodes of every justification graph
+        self.node_labels = {rule_iri(rule.id): f"{rule.id}: {rule.title}" for rule in policy.rules}
+        self.node_labels |= {claim.iri: f"{cid} — {claim.label} ({claim.section})" for cid, claim in kb.claims.items()}
 
     @classmethod
     def load(cls, kb_dir: Path | None = None, rules_dir: Path | None = None) -> Evaluator:
@@ -71,9 +74,8 @@ class Evaluator:
             stance=stance,
             stance_firing=firing,
             inputs=Inputs(facts=graph_digest(doc.graph), kb=self.kb_digest, rules=self.rules_digest),
-            source=str(doc.path),
         )
-        justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc)
+        justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
         return Evaluation(decision, justification, doc)
 
     def evaluate_file(self, path: str | Path) -> Evaluation:

@@ -97,7 +97,7 @@ def _collect(doc: FactsDocument, subject: Node, vocabulary: Vocabulary, inherite
     grouped: dict[str, list[Triple]] = {}
     for p, o in doc.graph.predicate_objects(subject):
         name = local_name(p)
-        if p in (NAME, HAS_WORKLOAD) or name not in vocabulary.properties:
+        if p in (NAME, HAS_WORKLOAD) or name not in vocabulary.properties or vocabulary.properties[name].computed:
             continue
         grouped.setdefault(name, []).append((subject, p, o))
     facts = {}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from .cost import parameter_problems
 from .errors import RulesError
 from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
@@ -46,6 +47,8 @@ class Policy:
     stance_rules: tuple[Rule, ...]
     organization_rules: tuple[Rule, ...]
     parameters: dict[str, object] = field(default_factory=dict)
+    # the parameters of the factor rule sets, merged (e.g. the cost model's defaults in cost.yaml)
+    factor_parameters: dict[str, object] = field(default_factory=dict)
 
     @property
     def factor_rules(self) -> tuple[Rule, ...]:
@@ -436,6 +439,18 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
     if problems.items:
         raise _rules_error(directory, problems.items)
 
+    factor_parameters: dict[str, object] = {}
+    for rs in rulesets:
+        if rs.kind != "factor":
+            continue
+        for name, value in rs.parameters:
+            if name in factor_parameters:
+                problems.items.append(f"{rs.source}: parameters.{name} is also set by another factor rule set.")
+            factor_parameters[name] = value
+        problems.items.extend(f"{rs.source}: {p}" for p in parameter_problems(dict(rs.parameters)))
+    if problems.items:
+        raise _rules_error(directory, problems.items)
+
     factor_rules = [r for rs in rulesets if rs.kind == "factor" for r in rs.rules]
     strata = _stratify(factor_rules, problems)
     if problems.items:
@@ -454,6 +469,7 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
         stance_rules=ordered(stance),
         organization_rules=ordered(by_kind["organization"]),
         parameters=dict(stance.parameters),
+        factor_parameters=dict(sorted(factor_parameters.items())),
     )
 
 

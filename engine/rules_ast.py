@@ -22,6 +22,18 @@ from dataclasses import dataclass
 Scalar = str | float | int | bool
 Value = Scalar | tuple[Scalar, ...]
 
+
+def value_text(value: Value | None) -> str:
+    """A fact value as people write it (true, 4, Confidential; several joined by commas)."""
+    if isinstance(value, tuple):
+        return ", ".join(value_text(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 COMPARISONS = ("less_than", "at_most", "greater_than", "at_least")
 OPERATORS = ("equals", "not_equals", "in", *COMPARISONS, "present", "absent")
 

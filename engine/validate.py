@@ -57,8 +57,13 @@ def _sentence(
 
     if path == HAS_WORKLOAD and component in (_component("Closed"), _component("MaxCount")):
         return f"{subject}: only the organization may have workloads (ip:hasWorkload); a workload cannot."
+    if component == _component("Closed") and prop is not None and prop.computed:
+        return (
+            f"{subject}: {prop_text} is computed by infra-policy's cost model and cannot be stated in a facts "
+            'file; state the cost inputs it is computed from instead (see the README, "Cost model").'
+        )
     if component == _component("Closed"):
-        hint = vocab.closest(local_name(path)) if isinstance(path, URIRef) else None
+        hint = vocab.closest(local_name(path), include_computed=False) if isinstance(path, URIRef) else None
         suggestion = f" Did you mean ip:{hint}?" if hint else ""
         return (
             f"{subject}: {prop_text} is not a facts property of the infra-policy vocabulary.{suggestion} "
@@ -165,9 +170,11 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     """
     import pyshacl
 
+    shapes = Graph()
+    shapes += kb.shapes  # pySHACL adds triples to the shapes graph it is given; keep the KB as loaded
     conforms, results, _ = pyshacl.validate(
         vocabulary_view(doc.graph),
-        shacl_graph=kb.shapes,
+        shacl_graph=shapes,
         inference="none",
         inplace=True,
         allow_warnings=False,

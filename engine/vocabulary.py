@@ -2,7 +2,9 @@
 
 A :class:`Vocabulary` answers what the rule loader, the profile and the
 explanations need to know about a facts property: its local name, label, kind
-of value, allowed values, numeric bounds and whether it is single-valued.
+of value, allowed values, numeric bounds, whether it is single-valued and
+whether it is *computed* (typed ``ip:ComputedProperty``: derived by the engine,
+e.g. the cost model's results, tested by rules but never stated in facts).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ IP = Namespace("https://w3id.org/infra-policy#")
 
 ORGANIZATION = IP.Organization
 WORKLOAD = IP.Workload
+COMPUTED_PROPERTY = IP.ComputedProperty
 HAS_WORKLOAD = IP.hasWorkload
 NAME = IP.name
 
@@ -46,6 +49,7 @@ class Property:
     minimum: float | None = None
     minimum_exclusive: bool = False
     domain: str = ""  # "Organization" | "Workload" | ""
+    computed: bool = False  # derived by the engine; rules may test it, facts may not state it
 
     @property
     def numeric(self) -> bool:
@@ -81,9 +85,14 @@ class Vocabulary:
     def get(self, name: str) -> Property | None:
         return self.properties.get(name)
 
-    def closest(self, name: str) -> str | None:
+    @property
+    def computed(self) -> frozenset[str]:
+        """Names of the properties the engine computes (not stated in facts)."""
+        return frozenset(name for name, prop in self.properties.items() if prop.computed)
+
+    def closest(self, name: str, include_computed: bool = True) -> str | None:
         """The known property name nearest to a misspelt one, if any is close."""
-        lowered = {p.lower(): p for p in self.properties}
+        lowered = {p.lower(): p for p, prop in self.properties.items() if include_computed or not prop.computed}
         match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
         return lowered[match[0]] if match else None
 
@@ -168,6 +177,7 @@ def build_vocabulary(ontology: Graph, shapes: Graph) -> Vocabulary:
             minimum=minimum,
             minimum_exclusive=exclusive,
             domain=facts_domains.get(domain, ""),
+            computed=(iri, RDF.type, COMPUTED_PROPERTY) in ontology,
         )
     if not properties:
         raise KnowledgeBaseError("ontology: no facts properties found (domain ip:Organization or ip:Workload).")

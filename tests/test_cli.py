@@ -101,7 +101,9 @@ def test_rules_list_shows_every_rule(run, policy):
     assert {e["id"] for e in as_json} == set(policy.by_id)
 
 
-@pytest.mark.parametrize("command", [[], ["evaluate"], ["validate"], ["rules"], ["rules", "list"]])
+@pytest.mark.parametrize(
+    "command", [[], ["evaluate"], ["validate"], ["rules"], ["rules", "list"], ["explain"], ["audit"]]
+)
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Usage:" in result.output

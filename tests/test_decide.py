@@ -114,3 +114,11 @@ def test_a_workload_without_applicable_facts_is_balanced_and_says_what_to_add(ev
     assert w.assessments == () and w.stance == "hybrid"
     assert w.stance_firing.rule == "stance.close-balance"
     assert len(w.missing) >= 5
+
+
+def test_evaluating_leaves_the_knowledge_base_as_loaded(kb, evaluator, facts_file):
+    from infra_policy.engine.digest import graph_digest
+
+    before = graph_digest(kb.graph + kb.shapes)
+    evaluate(evaluator, facts_file, "ex:o a ip:Organization ; ip:connectivity ip:AirGapped .\n")
+    assert graph_digest(kb.graph + kb.shapes) == before == evaluator.kb_digest

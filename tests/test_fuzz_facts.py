@@ -30,7 +30,7 @@ from infra_policy.engine.vocabulary import Property
 
 KB = load_knowledge_base()
 EVALUATOR = Evaluator(KB, load_policy(KB))
-PROPERTIES = [p for name, p in sorted(KB.vocabulary.properties.items()) if name != "name"]
+PROPERTIES = [p for name, p in sorted(KB.vocabulary.properties.items()) if name != "name" and not p.computed]
 
 PREFIXES = (
     "@prefix ip: <https://w3id.org/infra-policy#> .\n"

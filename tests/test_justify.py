@@ -25,7 +25,7 @@ def test_every_example_has_a_sound_justification(evaluator, path):
                 for triple in stated.triples:
                     assert nx.has_path(g, fact_iri(triple), org)
         cited = {c for a in w.assessments for c in a.claims}
-        claim_nodes = {g.nodes[n]["label"] for n in nx.ancestors(g, org) if g.nodes[n]["kind"] == "claim"}
+        claim_nodes = {n for n in nx.ancestors(g, org) if g.nodes[n]["kind"] == "claim"}
         assert {evaluator.kb.claims[c].iri for c in cited} <= claim_nodes
 
 

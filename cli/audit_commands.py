@@ -1,0 +1,222 @@
+"""`explain` and `audit`, and the record and log writing of `evaluate`."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from .errors import handle_errors
+from .output import write_output
+
+_path = click.Path(path_type=Path)
+
+
+def write_record(record: dict, directory: Path) -> Path:
+    """Write a record as DIR/<id>.json (atomically; rewriting the same record is harmless)."""
+    from infra_policy.engine.record import record_file_name, record_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / record_file_name(record["id"])
+    write_output(record_text(record), target)
+    return target
+
+
+def append_to_log(record: dict, log: Path) -> str:
+    """Append one chained entry under an exclusive lock; return the line written.
+
+    The lock makes concurrent appends from several processes take turns, so no
+    line interleaves and none is lost; the head file beside the log records the
+    number of entries and the last digest, so removing trailing entries shows.
+    """
+    from infra_policy.engine.record import log_entry, log_head
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            text = handle.read()
+            lines = [line for line in text.split("\n") if line]
+            previous = lines[-1] if lines else None
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            line = log_entry(previous, len(lines) + 1, record, stamp)
+            handle.seek(0, os.SEEK_END)
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+            head = log_head(text + line + "\n")
+            write_output(json.dumps(head, sort_keys=True) + "\n", log.with_name(log.name + ".head"))
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return line
+
+
+@click.command()
+@click.argument("facts", type=_path)
+@click.option("--why", "why", metavar="NODE", help="Explain one conclusion: a workload, a factor or a rule id.")
+@click.option(
+    "--why-not",
+    "why_not",
+    type=click.Choice(["cloud", "in-house", "hybrid", "conflict"]),
+    help="Why the organization and each workload did not get this stance.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
+@click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@handle_errors
+def explain(
+    facts: Path, why: str | None, why_not: str | None, fmt: str, kb_dir: Path | None, rules_dir: Path | None
+) -> None:
+    """Show the justification of the decision on FACTS as a tree, from the stance down to the facts."""
+    from infra_policy.engine import explain as ex
+    from infra_policy.engine.pipeline import Evaluator
+
+    evaluator = Evaluator.load(kb_dir, rules_dir)
+    evaluation = evaluator.evaluate_file(facts)
+    if why_not:
+        answers = ex.why_not(evaluation, evaluator.policy, why_not)
+        text = (
+            json.dumps(ex.why_not_dict(answers), indent=2, ensure_ascii=False) + "\n"
+            if fmt == "json"
+            else ex.render_why_not(answers)
+        )
+        click.echo(text, nl=False)
+        return
+    roots = [None]
+    if why:
+        roots = ex.resolve_node(evaluation, evaluator.policy, why)
+        if not roots:
+            names = ", ".join(w.profile.name for w in evaluation.decision.workloads)
+            raise click.UsageError(
+                f"--why {why!r} names nothing in this decision; give a workload ({names}), a factor "
+                f"(for example {next(iter(evaluator.kb.factors))}) or a rule id that fired (see `rules list`)."
+            )
+    trees = [ex.tree(evaluation, root) for root in roots]
+    if fmt == "json":
+        click.echo(json.dumps([t.to_dict() for t in trees], indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(ex.render_tree(t) for t in trees), nl=False)
+
+
+@click.command()
+@click.argument("record_file", metavar="RECORD", required=False, type=_path)
+@click.option(
+    "--facts", type=_path, help="The facts the record was made from: the decision is made again and compared."
+)
+@click.option("--log", "log_file", type=_path, help="Verify a decision log's hash chain instead of a record.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
+@click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@handle_errors
+def audit(
+    record_file: Path | None,
+    facts: Path | None,
+    log_file: Path | None,
+    fmt: str,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+) -> None:
+    """Verify a decision RECORD (or a decision log with --log); exit 1 if a check fails.
+
+    A record is checked for its own digest, a sound justification graph, citations present in the rules
+    and knowledge base in use, and — with --facts — a re-derivation that matches.
+    """
+    if (record_file is None) == (log_file is None):
+        raise click.UsageError("give either a RECORD file or --log FILE.")
+    checks = _audit_log(log_file) if log_file is not None else _audit_record(record_file, facts, kb_dir, rules_dir)
+    ok = all(c["ok"] for c in checks)
+    if fmt == "json":
+        click.echo(json.dumps({"ok": ok, "checks": checks}, indent=2, ensure_ascii=False))
+    else:
+        for c in checks:
+            click.echo(f"{'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}")
+            for change in c.get("changes", []):
+                click.echo(f"        changed: {change}")
+        click.echo("audit passed" if ok else "audit FAILED")
+    if not ok:
+        raise SystemExit(1)
+
+
+def _read_json(path: Path, what: str) -> dict:
+    from infra_policy.engine.errors import InputError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such {what}.") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory; give the path of a {what} (a .json file).") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: is not a {what}: not valid JSON ({exc}).") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: is not a {what}: expected a JSON object.")
+    return data
+
+
+def _audit_record(path: Path, facts: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> list[dict]:
+    from infra_policy.engine.audit import audit_record
+    from infra_policy.engine.load import load_facts
+    from infra_policy.engine.pipeline import Evaluator
+
+    record = _read_json(path, "decision record")
+    evaluator = Evaluator.load(kb_dir, rules_dir)
+    document = load_facts(facts) if facts is not None else None
+    stem = path.stem if len(path.stem) == 64 else None
+    try:
+        checks = audit_record(record, evaluator, stem, document)
+    except (KeyError, TypeError, AttributeError) as exc:
+        from infra_policy.engine.errors import InputError
+
+        raise InputError(f"{path}: is not a complete decision record (missing or malformed {exc}).") from exc
+    return [c.to_dict() for c in checks]
+
+
+def _audit_log(path: Path) -> list[dict]:
+    from infra_policy.engine.errors import InputError
+    from infra_policy.engine.record import log_head, verify_log
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such decision log.") from exc
+    except (IsADirectoryError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: is not a decision log ({exc}).") from exc
+    count, problems = verify_log(text)
+    checks = [
+        {
+            "check": "hash chain",
+            "ok": not problems,
+            "detail": problems[0].message if problems else f"{count} entries, each chained to the one before",
+            **({"changes": [p.message for p in problems[1:]]} if len(problems) > 1 else {}),
+        }
+    ]
+    head_file = path.with_name(path.name + ".head")
+    if head_file.exists():
+        head = _read_json(head_file, "log head")
+        actual = log_head(text)
+        if head != actual:
+            checks.append(
+                {
+                    "check": "head",
+                    "ok": False,
+                    "detail": f"the head file records {head.get('entries')} "
+                    f"entries ending in {head.get('last')}, the log has {actual['entries']} ending in "
+                    f"{actual['last']}: trailing entries were removed or the last one altered",
+                }
+            )
+        else:
+            checks.append({"check": "head", "ok": True, "detail": "the log ends where its head file says"})
+    else:
+        checks.append(
+            {
+                "check": "head",
+                "ok": False,
+                "detail": f"no head file {head_file.name}: removal of the last entries cannot be ruled out",
+            }
+        )
+    return checks

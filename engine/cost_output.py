@@ -1,0 +1,49 @@
+"""The cost model's results as the JSON and text outputs show them (used by export.py)."""
+
+from __future__ import annotations
+
+from .cost import CostAnalysis, number_text
+
+
+def cost_json(cost: CostAnalysis | None) -> dict:
+    """The cost model's results: a summary keyed by computed fact, and how each was computed."""
+    cost = cost or CostAnalysis(status="not-given")
+    summary: dict[str, object] = {v.name: v.value for v in cost.values}
+    if summary.get("breakEvenNever") is True:
+        summary["breakEvenMonths"] = "never"
+        summary.setdefault("breakEvenHours", "never")
+    return {
+        "status": cost.status,
+        "summary": dict(sorted(summary.items())),
+        "computed": [
+            {
+                "fact": v.name,
+                "value": v.value,
+                "formula": v.formula,
+                "inputs": list(v.inputs),
+                "computed_from": list(v.computed_from),
+                "parameters": [{"name": n, "value": x} for n, x in v.parameters],
+            }
+            for v in cost.values
+        ],
+        "missing": [{"fact": m.fact, "needed_for": m.needed_for} for m in cost.missing],
+        "assumptions": list(cost.assumptions),
+    }
+
+
+def cost_lines(cost: CostAnalysis | None) -> list[str]:
+    """The cost summary of one workload for the text output (empty without cost inputs)."""
+    if cost is None or cost.status == "not-given":
+        return []
+    facts = cost.facts()
+    lines = [f"  Cost model ({cost.status}):"]
+    if facts.get("breakEvenNever") is True:
+        lines.append("    break-even: never (running in-house costs at least as much per month as the cloud)")
+    elif "breakEvenMonths" in facts:
+        hours = f", {number_text(facts['breakEvenHours'], 0)} utilized hours" if "breakEvenHours" in facts else ""
+        lines.append(f"    break-even: after {number_text(facts['breakEvenMonths'], 1)} months{hours}")
+    elif "breakEvenHours" in facts:
+        lines.append(f"    break-even: after {number_text(facts['breakEvenHours'], 0)} utilized hours")
+    lines.extend(f"    {v.formula}" for v in cost.values if v.name != "breakEvenNever")
+    lines.extend(f"    note: {a}" for a in cost.assumptions)
+    return lines

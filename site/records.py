@@ -1,0 +1,213 @@
+"""Decisions as the site reads them: the JSON decision document (decision@1).
+
+Evaluated and recorded decisions take the same path through the site: an
+evaluation is first turned into the JSON document `evaluate --format json`
+prints, a recorded decision is read back from such a document or from the
+``decision`` of a decision record (record@1, `evaluate --record DIR`).  The
+justification graph is rebuilt from its ``{nodes, edges}`` form, so the SVG and
+the trail never depend on where a decision came from.
+
+Two things need the evaluation itself and are computed where it exists: the
+why-not answers (they test the rules against the facts) and, for speed, the
+PROV-O twins.  A recorded decision's PROV-O twins are built from its recorded
+justification graph, which gives the same bytes the engine would.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from infra_policy.engine.errors import InputError
+from infra_policy.engine.explain import Missed, WhyNot, why_not
+from infra_policy.engine.export import FORMAT, decision_dict
+from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.prov import jsonld_text, provenance_graph, provenance_of, turtle_text
+from infra_policy.engine.record import RECORD_FORMAT, record_id_of
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.tally import STANCES
+
+UNKNOWN_VERSION = "unknown"  # a bare decision@1 document does not say which engine made it
+# The stances a decision page asks "why not?" about; nobody aims for a conflict.
+ASKED = tuple(s for s in STANCES if s != "conflict")
+
+
+@dataclass(frozen=True)
+class SiteDecision:
+    """One decision to publish."""
+
+    data: dict  # the decision@1 document
+    twin: bytes  # the JSON data twin offered for download, byte for byte
+    source: str  # a short name of where it came from (file name, never a full path)
+    origin: str  # "evaluated" or "recorded"
+    facts_text: str | None = None  # the facts file as given, when the site has it
+    engine_version: str = UNKNOWN_VERSION  # the infra-policy version that made the decision
+    record_id: str | None = None  # the id of the decision record it was read from
+    # Computed beside the evaluation (None for recorded decisions, which have no facts):
+    # the why-not answers per stance asked (engine.explain.why_not_dict) and the PROV-O twins.
+    why_not: dict[str, list[dict]] | None = None
+    turtle: bytes | None = None
+    jsonld: bytes | None = None
+
+    def rdf_twins(self) -> tuple[bytes, bytes]:
+        """The PROV-O derivation as Turtle and JSON-LD."""
+        if self.turtle is not None and self.jsonld is not None:
+            return self.turtle, self.jsonld
+        graph = provenance_of(justification_graph(self.data), self.engine_version)
+        return turtle_text(graph).encode("utf-8"), jsonld_text(graph).encode("utf-8")
+
+
+class RecordError(InputError):
+    """A recorded decision cannot be published."""
+
+
+def _require(condition: bool, path: Path, what: str) -> None:
+    if not condition:
+        raise RecordError(
+            f"{path}: not a decision document ({what}). --records reads decision records "
+            f"(`infra-policy evaluate --record DIR`, format {RECORD_FORMAT!r}) and the JSON that "
+            f"`infra-policy evaluate --format json` writes (format {FORMAT!r}), one decision per *.json file."
+        )
+
+
+def read_record(path: Path) -> SiteDecision:
+    """Read one recorded decision; raise :class:`RecordError` naming the file and the problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read the recorded decision ({exc.strerror}).") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordError(
+            f"{path}: not valid UTF-8 JSON ({exc}); a recorded decision must be a JSON document."
+        ) from exc
+    _require(isinstance(data, dict), path, "the top level is not a JSON object")
+    record_id, version = None, UNKNOWN_VERSION
+    if data.get("format") == RECORD_FORMAT:
+        record_id = data.get("id")
+        if record_id != record_id_of(data):
+            raise RecordError(
+                f"{path}: the record's id {record_id!r} does not match its content, so it was altered "
+                "after it was written; run `infra-policy audit` on it, and publish only intact records."
+            )
+        versions = data.get("versions")
+        if isinstance(versions, dict) and isinstance(versions.get("infra-policy"), str):
+            version = versions["infra-policy"]
+        data = data.get("decision")
+        _require(isinstance(data, dict), path, "the record has no decision object")
+    _require(data.get("format") == FORMAT, path, f"its format is {data.get('format')!r}")
+    org = data.get("organization")
+    _require(isinstance(org, dict) and isinstance(org.get("name"), str), path, "no organization with a name")
+    _require(isinstance(data.get("workloads"), list) and data["workloads"], path, "no workloads")
+    for w in data["workloads"]:
+        _require(isinstance(w, dict) and isinstance(w.get("name"), str), path, "a workload without a name")
+    just = data.get("justification")
+    _require(
+        isinstance(just, dict) and isinstance(just.get("nodes"), list) and isinstance(just.get("edges"), list),
+        path,
+        "no justification graph with nodes and edges",
+    )
+    ids = {n.get("id") for n in just["nodes"] if isinstance(n, dict)}
+    for e in just["edges"]:
+        _require(
+            isinstance(e, dict) and e.get("from") in ids and e.get("to") in ids,
+            path,
+            "a justification edge points to a node the graph does not have",
+        )
+    return SiteDecision(
+        data=data, twin=raw, source=path.name, origin="recorded", engine_version=version, record_id=record_id
+    )
+
+
+def read_records(directory: Path) -> list[SiteDecision]:
+    """Every ``*.json`` decision or decision record in ``directory``, in file-name order."""
+    if not directory.is_dir():
+        raise RecordError(
+            f"{directory}: --records must name a directory of decision records or decision documents (*.json)."
+        )
+    return [read_record(path) for path in sorted(directory.glob("*.json"))]
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """What the site takes from one evaluation (small and picklable: it crosses from worker processes)."""
+
+    data: dict  # decision@1
+    facts_text: str
+    engine_version: str
+    why_not: dict[str, list[dict]]
+    turtle: bytes
+    jsonld: bytes
+
+
+def _missed(m: Missed) -> dict:
+    failure = m.failure
+    # "outranked by …" is a whole sentence already; it tests no fact
+    failed = failure.test if failure.fact is None and failure.given else failure.sentence()
+    return {
+        "rule": m.rule,
+        "title": m.title,
+        "adds": m.adds,
+        "failed": failed,
+        "fact": failure.fact,
+        "given": failure.given,
+    }
+
+
+def _answer(a: WhyNot) -> dict:
+    """One answer of engine.explain.why_not, as plain data with its failures in words."""
+    return {
+        "subject": a.subject,
+        "name": a.name,
+        "stance": a.stance,
+        "asked": a.asked,
+        "already": a.already,
+        "stance_rules": [_missed(m) for m in a.stance_rules],
+        "factor_rules": [_missed(m) for m in a.factor_rules],
+    }
+
+
+def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_version: str) -> Evaluated:
+    """Everything the site needs from one evaluation, computed by the engine."""
+    provenance = provenance_graph(ev, engine_version)
+    return Evaluated(
+        data=decision_dict(ev, policy),
+        facts_text=facts_text,
+        engine_version=engine_version,
+        why_not={stance: [_answer(a) for a in why_not(ev, policy, stance)] for stance in ASKED},
+        turtle=turtle_text(provenance).encode("utf-8"),
+        jsonld=jsonld_text(provenance).encode("utf-8"),
+    )
+
+
+def evaluated(result: Evaluated, source: str) -> SiteDecision:
+    """A decision the engine just produced, with its JSON twin as `evaluate --format json` prints it."""
+    twin = (json.dumps(result.data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return SiteDecision(
+        data=result.data,
+        twin=twin,
+        source=source,
+        origin="evaluated",
+        facts_text=result.facts_text,
+        engine_version=result.engine_version,
+        why_not=result.why_not,
+        turtle=result.turtle,
+        jsonld=result.jsonld,
+    )
+
+
+def justification_graph(data: dict) -> nx.DiGraph:
+    """The justification graph of a decision document, as the engine built it."""
+    graph = nx.DiGraph()
+    for node in data["justification"]["nodes"]:
+        attrs = {k: v for k, v in node.items() if k != "id"}
+        attrs.setdefault("kind", "node")
+        attrs.setdefault("label", node["id"])
+        graph.add_node(node["id"], **attrs)
+    for edge in data["justification"]["edges"]:
+        graph.add_edge(edge["from"], edge["to"], relation=edge.get("relation", ""))
+    return graph

@@ -1,0 +1,667 @@
+"""Render the policy site: engine results in, ``(relative path, bytes)`` pairs out.
+
+Nothing here writes files or reaches the network; :mod:`.publish` puts the
+pages in place.  Every text that comes from facts, records or rules goes
+through jinja2's autoescaping, and every link is relative so the site works
+from ``file://`` and from any static host.  Output is deterministic: inputs
+are sorted, nothing depends on time or on where the files lie.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from importlib import resources
+
+import jinja2
+import networkx as nx
+from rdflib import RDFS
+from rdflib.namespace import DCTERMS
+
+from infra_policy.engine.cost import number_text
+from infra_policy.engine.justify import conclusion_iri
+from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.rulecatalog import catalogue
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.rules_ast import Assess
+from infra_policy.engine.tally import STANCES
+from infra_policy.engine.vocabulary import IP
+
+from .anchors import claim_anchor, node_anchor, rule_anchor, slugify, workload_anchor
+from .chart import balance_chart
+from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
+from .records import ASKED, SiteDecision, justification_graph
+
+MARKER = ".infra-policy-site"
+ASSETS = ("site.css", "site.js")
+# Reading order of the trail: conclusions first, then what they rest on.
+TRAIL_KINDS = (
+    "stance",
+    "tally",
+    "constraint",
+    "assessment",
+    "derived",
+    "computed",
+    "firing",
+    "rule",
+    "parameter",
+    "claim",
+    "fact",
+)
+KIND_TITLES = {
+    "stance": "Stances",
+    "tally": "Tallies",
+    "constraint": "Requirements",
+    "assessment": "Assessments",
+    "derived": "Intermediate conclusions",
+    "computed": "Computed cost facts",
+    "parameter": "Policy parameters",
+    "firing": "Rule firings",
+    "rule": "Rules applied",
+    "claim": "Claims of the article",
+    "fact": "Stated facts",
+}
+# The graph's legend, from the premises to the stances as the drawing reads right to left.
+LEGEND = (
+    "fact",
+    "claim",
+    "rule",
+    "parameter",
+    "firing",
+    "computed",
+    "derived",
+    "assessment",
+    "constraint",
+    "tally",
+    "stance",
+)
+_SHOWN_ATTRS = ("rule", "subject", "property", "value", "line", "stance", "cloud_weight", "in_house_weight")
+
+
+def value_text(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources.files("infra_policy.site") / "templates")),
+        autoescape=True,
+        auto_reload=False,  # templates ship with the package; no need to stat them per page
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["value"] = value_text
+    env.filters["stance_label"] = lambda stance: stance[:1].upper() + stance[1:]
+    env.filters["rule_anchor"] = rule_anchor
+    env.filters["claim_anchor"] = claim_anchor
+    env.filters["node_anchor"] = node_anchor
+    return env
+
+
+@dataclass
+class _Published:
+    """A decision with the names it is published under."""
+
+    decision: SiteDecision
+    slug: str
+    graph: nx.DiGraph
+
+    @property
+    def data(self) -> dict:
+        return self.decision.data
+
+    @property
+    def name(self) -> str:
+        return self.data["organization"]["name"]
+
+    @property
+    def stance(self) -> str:
+        return self.data["organization"].get("stance", "")
+
+
+def _assign_slugs(decisions: list[SiteDecision]) -> list[_Published]:
+    def base(d: SiteDecision) -> str:
+        digest = str(d.data.get("inputs", {}).get("facts", "")).removeprefix("sha256:")[:8]
+        return slugify(d.data["organization"]["name"]) + (f"-{digest}" if digest else "")
+
+    ordered = sorted(decisions, key=lambda d: (base(d), d.origin, d.source, d.twin))
+    taken: dict[str, int] = {}
+    published = []
+    for d in ordered:
+        slug = base(d)
+        taken[slug] = taken.get(slug, 0) + 1
+        if taken[slug] > 1:
+            slug = f"{slug}-{taken[slug]}"
+        published.append(_Published(d, slug, justification_graph(d.data)))
+    return sorted(published, key=lambda p: (p.name.casefold(), p.slug))
+
+
+class SiteRenderer:
+    """Renders every page of the site for one knowledge base and policy."""
+
+    def __init__(self, kb: KnowledgeBase, policy: Policy) -> None:
+        self.kb = kb
+        self.policy = policy
+        self.env = _environment()
+        # Recorded decisions may name rules, factors or claims this policy no longer has:
+        # those show as text instead of links that lead nowhere.
+        self.env.globals["known_rules"] = frozenset(policy.by_id)
+        self.env.globals["known_factors"] = frozenset(kb.factors)
+        self.factor_labels = {fid: f.label for fid, f in kb.factors.items()}
+        self.factor_order = {fid: f.order for fid, f in kb.factors.items()}
+        self.claims_by_iri = {c.iri: c for c in kb.claims.values()}
+        self.catalogue = catalogue(policy)
+        self.rules_by_factor: dict[str, list[dict]] = defaultdict(list)
+        for entry in self.catalogue:
+            then = policy.by_id[entry["id"]].then
+            if isinstance(then, Assess):
+                self.rules_by_factor[then.factor].append(entry)
+
+    # -- shared pieces ---------------------------------------------------------
+
+    def _page(self, template: str, path: str, **context) -> tuple[str, bytes]:
+        depth = path.count("/")
+        root = "../" * depth
+        text = self.env.get_template(template).render(root=root, path=path, stances=STANCES, **context)
+        return path, text.encode("utf-8")
+
+    def _claim(self, claim_id: str) -> dict:
+        claim = self.kb.claims.get(claim_id)
+        return {
+            "id": claim_id,
+            "anchor": claim_anchor(claim_id),
+            "label": claim.label if claim else claim_id,
+            "section": claim.section if claim else "",
+            "known": claim is not None,
+        }
+
+    def _fact(self, fact: dict) -> dict:
+        return {
+            "property": fact.get("property", ""),
+            "value": value_text(fact.get("value", "")),
+            "subject": fact.get("subject", ""),
+            "inherited": bool(fact.get("inherited")),
+            "lines": fact.get("lines", []),
+        }
+
+    # -- a decision ------------------------------------------------------------
+
+    def _assessment(self, w: dict, a: dict, graph: nx.DiGraph) -> dict:
+        node = conclusion_iri("assessment", w["id"], a["rule"]) if "id" in w else ""
+        return {
+            "rule": a["rule"],
+            "title": a.get("title", a["rule"]),
+            "factor": a.get("factor", ""),
+            "factor_label": self.factor_labels.get(a.get("factor", ""), a.get("factor", "")),
+            "favors": a.get("favors", ""),
+            "weight": a.get("weight", 0),
+            "claims": [self._claim(c) for c in a.get("claims", [])],
+            "grounds": [self._fact(f) for f in a.get("grounds", a.get("facts", []))],
+            "derived_from": a.get("derived_from", []),
+            "node": node_anchor(node) if node in graph else None,
+        }
+
+    def _property_label(self, name: str) -> str:
+        prop = self.kb.vocabulary.get(name)
+        return prop.label if prop is not None else name
+
+    def _why_not(
+        self,
+        subject: str | None,
+        stance: str,
+        answers: dict[str, list[dict]] | None,
+        assessments: dict[str, dict],
+        missing: list[dict],
+    ) -> list[dict]:
+        """Why not each other stance: the engine's answer, or for a record, what the record can tell."""
+        questions = []
+        for asked in ASKED:
+            if asked == stance:
+                continue
+            if answers is not None:
+                answer = next((a for a in answers.get(asked, []) if a["subject"] == subject), None)
+                if answer is not None:
+                    questions.append({"stance": asked, "answer": answer})
+                continue
+            favoring = sorted(
+                (a for a in assessments.values() if a["favors"] == asked), key=lambda a: (-a["weight"], a["rule"])
+            )
+            could = [m for m in missing if any(o["stance"] == asked for o in m["could_lead_to"])]
+            questions.append({"stance": asked, "answer": None, "favoring": favoring, "missing": could})
+        return questions
+
+    def _workload(self, w: dict, graph: nx.DiGraph, why_not: dict[str, list[dict]] | None) -> dict:
+        assessments = {a["rule"]: self._assessment(w, a, graph) for a in w.get("assessments", [])}
+        reasons = [assessments[r] for r in w.get("reasons", []) if r in assessments]
+        outweighed = [a for rule, a in sorted(assessments.items()) if rule not in set(w.get("reasons", []))]
+        constraints = []
+        for c in w.get("constraints", []):
+            node = conclusion_iri("constraint", w["id"], c["rule"]) if "id" in w else ""
+            constraints.append(
+                {
+                    "rule": c["rule"],
+                    "title": c.get("title", c["rule"]),
+                    "requires": c.get("requires", ""),
+                    "claims": [self._claim(x) for x in c.get("claims", [])],
+                    "grounds": [self._fact(f) for f in c.get("grounds", c.get("facts", []))],
+                    "node": node_anchor(node) if node in graph else None,
+                }
+            )
+        missing = [
+            {
+                "fact": m.get("fact", ""),
+                "label": m.get("label", m.get("fact", "")),
+                "could_lead_to": [
+                    {"stance": o.get("stance", ""), "example": value_text(o.get("example_value", ""))}
+                    for o in m.get("could_lead_to", [])
+                ],
+                "rules": m.get("rules", []),
+            }
+            for m in w.get("missing_facts", [])
+        ]
+        stance = w.get("stance", "")
+        tally = w.get("tally", {})
+        return {
+            "id": w.get("id", ""),
+            "anchor": workload_anchor(w.get("id", w["name"])),
+            "name": w["name"],
+            "implicit": bool(w.get("implicit")),
+            "stance": stance,
+            "stance_rule": w.get("stance_rule", {}),
+            "tally": tally,
+            "chart": balance_chart(tally.get("by_factor", []), self.factor_labels, self.factor_order),
+            "reasons": reasons,
+            "outweighed": outweighed,
+            "constraints": constraints,
+            "derived": w.get("derived", []),
+            "missing": missing,
+            "why_not": self._why_not(w.get("id"), stance, why_not, assessments, missing),
+            "cost": _cost(w.get("cost"), self._property_label),
+            "facts": [self._fact(f) for f in w.get("facts", [])],
+            "stance_node": node_anchor(n) if (n := _stance_node(graph, w.get("id"))) is not None else None,
+        }
+
+    def _node_link(
+        self, kind: str, attrs: dict, node: str, facts_page: str, line_anchors: bool
+    ) -> tuple[str, str] | None:
+        """Where a node's own entry lives outside the trail (rule, claim, line of the facts)."""
+        if kind == "rule" and attrs.get("label") in self.policy.by_id:
+            return f"../rules.html#{rule_anchor(attrs['label'])}", "rule in the catalogue"
+        if kind == "claim" and node in self.claims_by_iri:
+            return f"../sources.html#{claim_anchor(self.claims_by_iri[node].id)}", "claim in the sources"
+        if kind == "fact" and isinstance(attrs.get("line"), int) and line_anchors:
+            return f"{facts_page}#L{attrs['line']}", f"line {attrs['line']} of the facts"
+        if kind == "fact":
+            return facts_page, "the facts"
+        return None
+
+    def _label(self, graph: nx.DiGraph, node: str) -> str:
+        kind = graph.nodes[node].get("kind")
+        if kind == "claim" and node in self.claims_by_iri:
+            return self.claims_by_iri[node].label
+        return str(graph.nodes[node].get("label", node))
+
+    def _trail(
+        self, graph: nx.DiGraph, facts_page: str, line_anchors: bool, names: dict[str, str] | None = None
+    ) -> list[dict]:
+        names = names or {}
+
+        def shown(key: str, value: object) -> str:
+            # subjects are IRIs in the graph; people know the workload by its name
+            return (
+                names.get(value, value_text(value))
+                if key == "subject" and isinstance(value, str)
+                else value_text(value)
+            )
+
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for node in graph:
+            attrs = graph.nodes[node]
+            kind = str(attrs.get("kind", "node"))
+            groups[kind].append(
+                {
+                    "anchor": node_anchor(node),
+                    "id": node,
+                    "kind": kind,
+                    "label": self._label(graph, node),
+                    "attrs": [(k, shown(k, attrs[k])) for k in _SHOWN_ATTRS if k in attrs],
+                    "link": self._node_link(kind, attrs, node, facts_page, line_anchors),
+                    "inputs": sorted(
+                        (graph.edges[p, node].get("relation", ""), self._label(graph, p), node_anchor(p))
+                        for p in graph.predecessors(node)
+                    ),
+                    "outputs": sorted(
+                        (graph.edges[node, s].get("relation", ""), self._label(graph, s), node_anchor(s))
+                        for s in graph.successors(node)
+                    ),
+                }
+            )
+        order = [k for k in TRAIL_KINDS if k in groups] + sorted(k for k in groups if k not in TRAIL_KINDS)
+        return [
+            {
+                "kind": k,
+                "title": KIND_TITLES.get(k, k),
+                "entries": sorted(groups[k], key=lambda e: (e["label"], e["id"])),
+            }
+            for k in order
+        ]
+
+    def _drawing(self, graph: nx.DiGraph) -> dict:
+        drawing = draw(graph)
+        # Claim nodes are named by IRI in the graph; people read their labels.
+        nodes = [n if n.kind != "claim" else _relabel(n, self._label(graph, n.id)) for n in drawing.nodes]
+        return {
+            "width": drawing.width,
+            "height": drawing.height,
+            "nodes": nodes,
+            "edges": drawing.edges,
+            "node_width": NODE_WIDTH,
+            "node_height": NODE_HEIGHT,
+        }
+
+    def decision_pages(self, p: _Published) -> Iterator[tuple[str, bytes]]:
+        data = p.data
+        facts_page = f"{p.slug}.facts.html"
+        why_not = p.decision.why_not
+        workloads = [self._workload(w, p.graph, why_not) for w in data["workloads"]]
+        org_id = data["organization"].get("id")
+        org_node = _stance_node(p.graph, org_id)
+        org_why_not = self._why_not(org_id, p.stance, why_not, {}, []) if why_not is not None else []
+        turtle, jsonld = p.decision.rdf_twins()
+        context = {
+            "decision": p,
+            "org": data["organization"],
+            "org_node": node_anchor(org_node) if org_node else None,
+            "workloads": workloads,
+            "inputs": data.get("inputs", {}),
+            "org_why_not": org_why_not,
+            "legend": [k for k in LEGEND if any(a.get("kind") == k for _, a in p.graph.nodes(data=True))],
+            "drawing": self._drawing(p.graph),
+            "trail": self._trail(
+                p.graph,
+                facts_page,
+                p.decision.facts_text is not None,
+                {w["id"]: w["name"] for w in data["workloads"] if "id" in w} | ({org_id: p.name} if org_id else {}),
+            ),
+            # Lines link into the facts file only when the site has its text.
+            "line_page": facts_page if p.decision.facts_text is not None else None,
+            # Data twins offered for download: (label, file name, what it holds).
+            "twins": [
+                ("JSON", f"{p.slug}.json", "the decision record" if p.decision.record_id else "the decision"),
+                ("Turtle", f"{p.slug}.prov.ttl", "its derivation in W3C PROV-O"),
+                ("JSON-LD", f"{p.slug}.prov.jsonld", "its derivation in W3C PROV-O"),
+            ],
+            "facts_page": facts_page,
+        }
+        yield self._page("decision.html", f"decisions/{p.slug}.html", title=p.name, nav="overview", **context)
+        yield f"decisions/{p.slug}.json", p.decision.twin
+        yield f"decisions/{p.slug}.prov.ttl", turtle
+        yield f"decisions/{p.slug}.prov.jsonld", jsonld
+        lines = p.decision.facts_text.splitlines() if p.decision.facts_text is not None else None
+        yield self._page(
+            "facts.html",
+            f"decisions/{p.slug}.facts.html",
+            title=f"Facts of {p.name}",
+            nav="overview",
+            decision=p,
+            org=data["organization"],
+            workloads=workloads,
+            lines=lines,
+        )
+
+    # -- the whole site ----------------------------------------------------------
+
+    def render(self, decisions: list[SiteDecision]) -> Iterator[tuple[str, bytes]]:
+        """Every file of the site as ``(relative path, bytes)``, in a fixed order."""
+        published = _assign_slugs(decisions)
+        counts = {s: sum(1 for p in published if p.stance == s) for s in STANCES}
+        yield self._page(
+            "overview.html",
+            "index.html",
+            title="Decisions",
+            nav="overview",
+            decisions=published,
+            counts=counts,
+            page_twins=[("JSON", "index.json")],
+        )
+        yield "index.json", _json([_overview_entry(p) for p in published])
+        for p in published:
+            yield from self.decision_pages(p)
+        fired = self._fired(published)
+        yield "rules.json", _json([{**e, "fired": fired.get(e["id"], [])} for e in self.catalogue])
+        yield self._page(
+            "rules.html",
+            "rules.html",
+            title="Rules",
+            nav="rules",
+            page_twins=[("JSON", "rules.json")],
+            catalogue=self.catalogue,
+            claims={c: self._claim(c) for e in self.catalogue for c in e["claims"]},
+            fired=fired,
+            factor_of={e["id"]: f for f, es in self.rules_by_factor.items() for e in es},
+            factor_labels=self.factor_labels,
+        )
+        claims_by_factor: dict[str, list] = defaultdict(list)
+        for claim in self.kb.claims.values():
+            if claim.factor:
+                claims_by_factor[claim.factor].append(claim)
+        yield (
+            "factors.json",
+            _json(
+                [
+                    {
+                        "id": f.id,
+                        "label": f.label,
+                        "description": f.description,
+                        "claims": [c.id for c in claims_by_factor.get(f.id, [])],
+                        "rules": [e["id"] for e in self.rules_by_factor.get(f.id, [])],
+                    }
+                    for f in self.kb.factors.values()
+                ]
+            ),
+        )
+        yield self._page(
+            "factors.html",
+            "factors.html",
+            title="Factors",
+            nav="factors",
+            page_twins=[("JSON", "factors.json")],
+            factors=list(self.kb.factors.values()),
+            claims_by_factor=claims_by_factor,
+            rules_by_factor=self.rules_by_factor,
+        )
+        for factor in self.kb.factors.values():
+            yield self._page(
+                "factor.html",
+                f"factors/{factor.id}.html",
+                title=factor.label,
+                nav="factors",
+                factor=factor,
+                claims=claims_by_factor.get(factor.id, []),
+                rules=self.rules_by_factor.get(factor.id, []),
+                claims_of={e["id"]: [self._claim(c) for c in e["claims"]] for e in self.catalogue},
+                fired=fired,
+            )
+        sources = self._sources()
+        yield (
+            "sources.json",
+            _json(
+                [
+                    {
+                        "section": section["path"],
+                        "claims": [
+                            {"id": c.id, "label": c.label, "text": c.text, "factor": c.factor, "favors": c.favors}
+                            for c in section["claims"]
+                        ],
+                    }
+                    for section in sources["sections"]
+                ]
+            ),
+        )
+        yield self._page(
+            "sources.html",
+            "sources.html",
+            title="Sources",
+            nav="sources",
+            page_twins=[("JSON", "sources.json")],
+            **sources,
+        )
+        yield "search-index.js", self._search_index(published)
+        for name in ASSETS:
+            yield f"assets/{name}", (resources.files("infra_policy.site") / "static" / name).read_bytes()
+        yield MARKER, b"Built by `infra-policy site`; the whole folder is replaced on the next build.\n"
+
+    def _fired(self, published: list[_Published]) -> dict[str, list[dict]]:
+        fired: dict[str, list[dict]] = defaultdict(list)
+        for p in published:
+            names = {w.get("id"): w["name"] for w in p.data["workloads"]}
+            names[p.data["organization"].get("id")] = p.name
+            for node, attrs in p.graph.nodes(data=True):
+                if attrs.get("kind") == "firing" and "rule" in attrs:
+                    fired[attrs["rule"]].append(
+                        {
+                            "slug": p.slug,
+                            "organization": p.name,
+                            "subject": names.get(attrs.get("subject"), attrs.get("subject", "")),
+                            "anchor": node_anchor(node),
+                        }
+                    )
+        for entries in fired.values():
+            entries.sort(key=lambda e: (e["organization"].casefold(), e["slug"], e["subject"], e["anchor"]))
+        return fired
+
+    def _sources(self) -> dict:
+        graph = self.kb.graph
+        sections = []
+        for section in graph.subjects(predicate=IP.sectionPath):
+            path = str(graph.value(section, IP.sectionPath))
+            order = graph.value(section, IP.sectionOrder)
+            label = str(graph.value(section, RDFS.label) or path)
+            sections.append((int(order) if order is not None else 10**6, path, label))
+        sections.sort()
+        claims_by_section: dict[str, list] = defaultdict(list)
+        for claim in self.kb.claims.values():
+            claims_by_section[claim.section].append(claim)
+        document = next(iter(sorted(graph.subjects(DCTERMS.title, None))), None)
+        known = {path for _, path, _ in sections}
+        return {
+            "document_title": str(graph.value(document, DCTERMS.title)) if document is not None else "",
+            "sections": [
+                {"path": path, "label": label, "depth": path.count("›"), "claims": claims_by_section.get(path, [])}
+                for _, path, label in sections
+            ],
+            "unplaced": [c for s, cs in sorted(claims_by_section.items()) if s not in known for c in cs],
+            "factor_labels": self.factor_labels,
+            "rules_citing": {
+                cid: sorted(e["id"] for e in self.catalogue if cid in e["claims"]) for cid in self.kb.claims
+            },
+        }
+
+    def _search_index(self, published: list[_Published]) -> bytes:
+        entries = []
+        for p in published:
+            workloads = ", ".join(w["name"] for w in p.data["workloads"] if not w.get("implicit"))
+            entries.append(["decision", p.name, f"{p.stance} · {workloads}".strip(" ·"), f"decisions/{p.slug}.html"])
+        for e in self.catalogue:
+            entries.append(["rule", e["title"], e["id"], f"rules.html#{rule_anchor(e['id'])}"])
+        for f in self.kb.factors.values():
+            entries.append(["factor", f.label, f.id, f"factors/{f.id}.html"])
+        # A script, not JSON: browsers refuse to fetch() files over file://.
+        body = json.dumps(entries, ensure_ascii=True, separators=(",", ":"))
+        return f"window.INFRA_POLICY_SEARCH = {body};\n".encode("ascii")
+
+
+def _cost(cost: dict | None, label: Callable[[str], str]) -> dict | None:
+    """A workload's cost object as the page shows it (None when no cost input was given)."""
+    if not isinstance(cost, dict) or cost.get("status", "not-given") == "not-given":
+        return None
+    summary = cost.get("summary", {})
+    if summary.get("breakEvenNever") is True or summary.get("breakEvenMonths") == "never":
+        break_even = "never: running in-house costs at least as much per month as the cloud"
+    elif isinstance(summary.get("breakEvenMonths"), int | float):
+        hours = summary.get("breakEvenHours")
+        break_even = f"after {number_text(summary['breakEvenMonths'], 1)} months" + (
+            f" ({number_text(hours, 0)} utilized hours)" if isinstance(hours, int | float) else ""
+        )
+    elif isinstance(summary.get("breakEvenHours"), int | float):
+        break_even = f"after {number_text(summary['breakEvenHours'], 0)} utilized hours"
+    else:
+        break_even = None
+    return {
+        "status": cost.get("status", ""),
+        "break_even": break_even,
+        "computed": [
+            {
+                "fact": c.get("fact", ""),
+                "label": label(c.get("fact", "")),
+                "value": _number(c.get("value")),
+                # the formula reads "fact = symbols = numbers": the page shows the part after the name
+                "formula": str(c.get("formula", "")).removeprefix(f"{c.get('fact', '')} = "),
+                "inputs": c.get("inputs", []) + c.get("computed_from", []),
+                "parameters": [f"{x.get('name', '')} = {_number(x.get('value'))}" for x in c.get("parameters", [])],
+            }
+            for c in cost.get("computed", [])
+            if c.get("fact") != "breakEvenNever"
+        ],
+        "missing": [
+            {
+                "fact": m.get("fact", ""),
+                "label": label(m.get("fact", "")),
+                "needed_for": value_text(m.get("needed_for", "")),
+            }
+            for m in cost.get("missing", [])
+        ],
+        "assumptions": [str(a) for a in cost.get("assumptions", [])],
+    }
+
+
+def _number(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value_text(value)
+    return number_text(value)
+
+
+def _json(value: object) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _overview_entry(p: _Published) -> dict:
+    return {
+        "organization": p.name,
+        "stance": p.stance,
+        "placement": [{"workload": w["name"], "stance": w.get("stance", "")} for w in p.data["workloads"]],
+        "page": f"decisions/{p.slug}.html",
+        "record": f"decisions/{p.slug}.json",
+        "provenance": {"turtle": f"decisions/{p.slug}.prov.ttl", "jsonld": f"decisions/{p.slug}.prov.jsonld"},
+        "source": p.decision.source,
+        "origin": p.decision.origin,
+        "inputs": p.data.get("inputs", {}),
+    }
+
+
+def _stance_node(graph: nx.DiGraph, subject: str | None) -> str | None:
+    if subject is None:
+        return None
+    found = sorted(n for n, a in graph.nodes(data=True) if a.get("kind") == "stance" and a.get("subject") == subject)
+    return found[0] if found else None
+
+
+def _relabel(node: PlacedNode, label: str) -> PlacedNode:
+    return replace(node, label=label, short=shorten(label))
+
+
+def render_site(decisions: list[SiteDecision], kb: KnowledgeBase, policy: Policy) -> Iterator[tuple[str, bytes]]:
+    return SiteRenderer(kb, policy).render(decisions)
+
+
+__all__ = ["MARKER", "SiteRenderer", "render_site", "value_text"]
