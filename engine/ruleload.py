@@ -459,6 +459,12 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
     stance = by_kind["stance"]
     if "strong_weight" not in dict(stance.parameters):
         raise RulesError(f"{directory}/{stance.source}: the stance rule set needs parameters.strong_weight.")
+    strong = dict(stance.parameters)["strong_weight"]
+    if isinstance(strong, bool) or not isinstance(strong, int) or strong < 1:
+        raise RulesError(
+            f"{directory}/{stance.source}: parameters.strong_weight is {strong!r}; it must be a whole number ≥ 1 "
+            "(the weight from which an assessment counts as strong)."
+        )
 
     def ordered(rs: Ruleset) -> tuple[Rule, ...]:
         return tuple(sorted(rs.rules, key=lambda r: (r.priority, r.id)))

@@ -552,6 +552,18 @@ CASES: list[Case] = [
         },
         "needs parameters.strong_weight",
     ),
+    rules_case(
+        "strong-weight-not-a-number",
+        "A stance rule set whose strong_weight is not a whole number",
+        {
+            "rules/latency.yaml": rule_file(GOOD_RULE),
+            "rules/organization.yaml": RULES["rules/organization.yaml"],
+            "rules/stance.yaml": (PACKAGED_RULES / "stance.yaml")
+            .read_text(encoding="utf-8")
+            .replace("strong_weight: 3\n", "strong_weight: strong\n"),
+        },
+        "it must be a whole number",
+    ),
     # --- knowledge base ------------------------------------------------------------------------
     kb_case("kb-directory-missing", "The knowledge base directory does not exist", {}, "directory does not exist"),
     kb_case(
