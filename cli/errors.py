@@ -24,9 +24,13 @@ def handle_errors(command):
         ctx = click.get_current_context()
         debug = bool(ctx.find_root().params.get("debug"))
         from infra_policy.engine.errors import EngineError, InputError
+        from infra_policy.engine.inputs import quiet_libraries
 
         try:
-            return command(*args, **kwargs)
+            if debug:
+                return command(*args, **kwargs)
+            with quiet_libraries():
+                return command(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except InputError as exc:

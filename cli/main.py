@@ -47,6 +47,38 @@ def _kb_rules_options(command):
     return command
 
 
+def _input_options(command):
+    """--input-format, --max-bytes and --max-triples: how a facts file is read."""
+    from infra_policy.engine.inputs import DEFAULT_LIMITS, INPUT_FORMATS
+
+    command = click.option(
+        "--max-triples",
+        type=click.IntRange(min=1),
+        default=DEFAULT_LIMITS.max_triples,
+        show_default=True,
+        help="Refuse a facts file with more triples than this.",
+    )(command)
+    command = click.option(
+        "--max-bytes",
+        type=click.IntRange(min=1),
+        default=DEFAULT_LIMITS.max_bytes,
+        show_default=True,
+        help="Refuse a facts file larger than this many bytes.",
+    )(command)
+    return click.option(
+        "--input-format",
+        type=click.Choice(list(INPUT_FORMATS)),
+        help="Format of FACTS (default: from its extension).",
+    )(command)
+
+
+def _load_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int):
+    from infra_policy.engine.inputs import Limits
+    from infra_policy.engine.load import load_facts
+
+    return load_facts(facts, input_format, Limits(max_bytes=max_bytes, max_triples=max_triples))
+
+
 def _evaluator(kb_dir: Path | None, rules_dir: Path | None):
     from infra_policy.engine.pipeline import Evaluator
 
@@ -72,6 +104,7 @@ def _evaluator(kb_dir: Path | None, rules_dir: Path | None):
 )
 @click.option("--log", "log_file", type=_path, help="Also append the decision to this hash-chained decision log.")
 @_kb_rules_options
+@_input_options
 @handle_errors
 def evaluate(
     facts: Path,
@@ -81,10 +114,11 @@ def evaluate(
     log_file: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    **reading,
 ) -> None:
     """Evaluate FACTS and print the stance per workload and for the organization."""
     evaluator = _evaluator(kb_dir, rules_dir)
-    evaluation = evaluator.evaluate_file(facts)
+    evaluation = evaluator.evaluate_document(_load_facts(facts, **reading))
     from infra_policy.engine import export
 
     if fmt == "json":
@@ -116,16 +150,16 @@ def evaluate(
 @main.command()
 @click.argument("facts", type=_path)
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
+@_input_options
 @handle_errors
-def validate(facts: Path, kb_dir: Path | None) -> None:
+def validate(facts: Path, kb_dir: Path | None, **reading) -> None:
     """Check FACTS against the vocabulary and shapes; exit 2 listing every problem."""
     from infra_policy.engine.knowledge import load_knowledge_base
-    from infra_policy.engine.load import load_facts
     from infra_policy.engine.profile import build_profile
     from infra_policy.engine.validate import validate_facts
 
     kb = load_knowledge_base(kb_dir)
-    doc = load_facts(facts)
+    doc = _load_facts(facts, **reading)
     validate_facts(doc, kb)
     profile = build_profile(doc, kb.vocabulary)
     count = len(profile.workloads)

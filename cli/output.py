@@ -17,11 +17,19 @@ def write_output(text: str, output: Path | None) -> None:
     directory = output.parent if str(output.parent) else Path(".")
     if not directory.is_dir():
         raise click.UsageError(f"cannot write {output}: the directory {directory} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)
+    if output.is_dir():
+        raise click.UsageError(f"cannot write {output}: it is a directory; give a file name.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror} (in {directory}).") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise click.UsageError(f"cannot write {output}: {exc.strerror}.") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

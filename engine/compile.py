@@ -173,16 +173,24 @@ class CompiledPolicy:
             ruleset[_CATCH_ALL] = {"all": [{"m": {"stage": stage}}], "run": _ignore}
             definitions[stage] = ruleset
         self.definitions = definitions
-        self.host = PrivateHost(definitions)
+        try:
+            self.host = PrivateHost(definitions)
+        except Exception as exc:  # durable reports only an error code
+            raise EngineError(f"the rule engine could not compile the rules ({exc}).") from exc
+
+    def _conclude(self, rule_id: str) -> Callable:
+        """What the action of ``rule_id`` does when the rule fires."""
+        fired = self._fired
+        return lambda c: fired.append(rule_id)
 
     def _action(self, rule_id: str) -> Callable:
-        fired, failures = self._fired, self._failures
+        conclude, failures = self._conclude(rule_id), self._failures
 
         def action(c) -> None:
             try:
-                fired.append(rule_id)
+                conclude(c)
             except BaseException as exc:  # durable would swallow it
-                failures.append((rule_id, repr(exc)))
+                failures.append((rule_id, f"{type(exc).__name__}: {exc}"))
                 raise
 
         return action
@@ -207,7 +215,8 @@ class CompiledPolicy:
                 if self._failures
                 else (self._fired[-1] if self._fired else "?", state.get("exception"))
             )
-            raise EngineError(f"rule {rule_id} raised an error inside the rule engine: {error}")
+            error = str(error).split(", traceback", 1)[0]  # durable appends its own stack
+            raise EngineError(f"rule {rule_id} raised an error inside the rule engine: {error}", rule=rule_id)
         return sorted(set(self._fired))
 
 

@@ -69,7 +69,10 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
     ontology = load_kb_graph(directory, KB_FILES[:1])
     graph = ontology + load_kb_graph(directory, KB_FILES[1:])
     shapes = load_kb_graph(directory, (SHAPES_FILE,))
-    vocabulary = build_vocabulary(graph, shapes)
+    try:
+        vocabulary = build_vocabulary(graph, shapes)
+    except KnowledgeBaseError as exc:
+        raise KnowledgeBaseError(f"{directory / KB_FILES[0]}: {str(exc).removeprefix('ontology: ')}") from exc
 
     factors = {}
     for iri in graph.subjects(RDF.type, IP.Factor):

@@ -1,34 +1,40 @@
-"""Stage 1 — load: parse a facts file and the knowledge base with rdflib.
+"""Stage 1 — load: parse a facts file and the knowledge base with rdflib, safely.
 
-Only formats that cannot reach out of the file are accepted (Turtle, N-Triples,
-N-Quads, TriG, JSON-LD whose context is inline).  For Turtle we also remember the
-line each triple was read from, so explanations can point into the file.
+Only formats that cannot reach out of the file are accepted: Turtle, N-Triples,
+N-Quads, TriG, JSON-LD whose context is inline, and RDF/XML without a document
+type declaration (so no entity, internal or external, can be expanded and no
+DTD fetched).  Nothing is ever read from the network or from another file.
+Files and graphs are bounded (:class:`Limits`) so a huge or hostile file is
+refused with a message instead of exhausting memory.  For Turtle we also
+remember the line each triple was read from, so explanations can point into
+the file.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import XSD, Graph, Literal
 from rdflib.term import Node
 
 from .errors import FactsError, KnowledgeBaseError
+from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits, read_text_input
+
+# Kept for callers that map extensions straight to rdflib parser names.
+FORMATS: dict[str, str] = {ext: INPUT_FORMATS[name][0] for ext, name in EXTENSIONS.items()}
+
+
+def _quiet_rdflib() -> None:
+    # rdflib logs parse warnings itself (with tracebacks, for ill-typed
+    # literals); our errors already say everything.
+    logging.getLogger("rdflib").setLevel(logging.CRITICAL)
+
 
 Triple = tuple[Node, Node, Node]
-
-# Extension → rdflib parser name.  Anything else is refused rather than guessed.
-FORMATS: dict[str, str] = {
-    ".ttl": "turtle",
-    ".turtle": "turtle",
-    ".nt": "nt",
-    ".nq": "nquads",
-    ".trig": "trig",
-    ".jsonld": "json-ld",
-    ".json-ld": "json-ld",
-}
 
 
 @dataclass(frozen=True)
@@ -43,56 +49,77 @@ class FactsDocument:
         return self.lines.get(triple)
 
 
-def _quiet_rdflib() -> None:
-    # rdflib logs parse warnings itself; our errors already say everything.
-    logging.getLogger("rdflib").setLevel(logging.CRITICAL)
+def format_of(path: Path, input_format: str | None = None) -> str:
+    """The format name of a facts file: ``input_format`` if given, else from the extension."""
+    if input_format is not None:
+        if input_format not in INPUT_FORMATS:
+            raise FactsError(f"unknown input format '{input_format}'. Allowed formats: {', '.join(INPUT_FORMATS)}.")
+        return input_format
+    name = EXTENSIONS.get(path.suffix.lower())
+    if name is None:
+        allowed = ", ".join(sorted(EXTENSIONS))
+        raise FactsError(
+            f"{path}: cannot tell the RDF format from the extension "
+            f"'{path.suffix or '(none)'}'. Allowed extensions: {allowed}; or name the format "
+            f"with --input-format ({', '.join(INPUT_FORMATS)})."
+        )
+    return name
 
 
 def detect_format(path: Path) -> str:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        allowed = ", ".join(sorted(FORMATS))
-        raise FactsError(
-            f"{path}: cannot tell the RDF format from the extension "
-            f"'{path.suffix or '(none)'}'. Allowed extensions: {allowed}."
-        )
-    return fmt
+    """The rdflib parser name for a path, from its extension."""
+    return INPUT_FORMATS[format_of(path)][0]
 
 
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise FactsError(f"{path}: no such file.")
-    if path.is_dir():
-        raise FactsError(f"{path}: is a directory; give the path of a facts file (for example facts.ttl).")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FactsError(f"{path}: cannot be read ({exc.strerror}).") from exc
-    if b"\x00" in data[:8192]:
-        raise FactsError(f"{path}: looks like a binary file, not RDF text (it contains NUL bytes).")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FactsError(f"{path}: is not valid UTF-8 (byte {exc.start}); RDF text files must be UTF-8.") from exc
+def _read_text(path: Path, limits: Limits) -> str:
+    return read_text_input(path, limits.max_bytes)
 
 
-def _parse_turtle_with_lines(text: str, path: Path) -> tuple[Graph, dict[Triple, int]]:
+_BOOLEAN_FORMS = ("true", "false", "1", "0")
+
+
+class _TooManyTriplesError(Exception):
+    pass
+
+
+def _too_many_triples(path: Path, limits: Limits) -> FactsError:
+    return FactsError(
+        f"{path}: more than {limits.max_triples:,} triples, the limit for one facts file. A facts file "
+        "describing one organization usually has under a thousand; if this one is right, raise the "
+        "limit (--max-triples)."
+    )
+
+
+def _parse_turtle_with_lines(text: str, path: Path, limits: Limits) -> tuple[Graph, dict[Triple, int]]:
     # rdflib's Turtle parser keeps a line counter; a sink that reads it as each
-    # triple is made gives us the line of every fact at no extra parsing cost.
+    # triple is made gives us the line of every fact at no extra parsing cost,
+    # and lets us stop at the triple limit instead of after the whole file.
     from rdflib.plugins.parsers.notation3 import RDFSink, SinkParser
 
     graph = Graph()
     lines: dict[Triple, int] = {}
+    limit = limits.max_triples
 
     class LineRecordingSink(RDFSink):
         parser: SinkParser | None = None
+        count = 0
 
         def makeStatement(self, quadruple, why=None):  # noqa: N802 (rdflib's name)
             formula, p, s, o = quadruple
+            self.count += 1
+            if self.count > limit:
+                raise _TooManyTriplesError
             if formula == self.rootFormula and self.parser is not None:
                 key = (self.normalise(formula, s), self.normalise(formula, p), self.normalise(formula, o))
                 lines.setdefault(key, self.parser.lines + 1)
             super().makeStatement(quadruple, why)
+
+        def newLiteral(self, s, dt, lang):  # noqa: N802 (rdflib's name)
+            # rdflib rewrites an invalid boolean such as "maybe" to "false";
+            # keep what was written so the error message can show it.
+            if dt == XSD.boolean and s not in _BOOLEAN_FORMS:
+                return Literal(s, datatype=dt, normalize=False)
+            return super().newLiteral(s, dt, lang)
 
     sink = LineRecordingSink(graph)
     parser = SinkParser(sink, baseURI=path.resolve().as_uri(), turtle=True)
@@ -103,36 +130,101 @@ def _parse_turtle_with_lines(text: str, path: Path) -> tuple[Graph, dict[Triple,
     return graph, lines
 
 
-def _syntax_error(path: Path, text: str, exc: Exception) -> FactsError:
+# Formats that can put statements in named graphs.
+_DATASET_FORMATS = ("trig", "nquads", "json-ld")
+
+
+def _parse_dataset(text: str, fmt: str, path: Path) -> Graph:
+    # A graph name only says where statements were kept (a triple store's
+    # export puts everything in named graphs): every statement of every graph
+    # is a fact, as if it were in the default graph.  Parsing into a plain
+    # Graph would silently drop them.
+    from rdflib import Dataset
+
+    dataset = Dataset()
+    dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+    graph = Graph()
+    for prefix, namespace in dataset.namespaces():
+        graph.bind(prefix, namespace, override=False)
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    return graph
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """(line, column), both from 1, of a character index."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
+def _ntriples_line(text: str, why: str) -> int | None:
+    """The index of the line an N-Triples error is about (rdflib only quotes what is left of it)."""
+    rest = why.split("Invalid line: ", 1)[-1].strip().strip("'\"").rstrip(" .")
+    if not rest:
+        return None
+    for index, line in enumerate(text.splitlines()):
+        if line.rstrip(" .\t").endswith(rest):
+            return index
+    return None
+
+
+def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> FactsError:
+    if isinstance(exc, RecursionError):
+        return FactsError(
+            f"{path}: not valid {format_label} for infra-policy — its statements are nested too deeply "
+            "to read. Write the facts as plain statements about named subjects."
+        )
     line_index = getattr(exc, "lines", None)
-    why = getattr(exc, "_why", None) or str(exc).strip().splitlines()[0]
+    column = None
+    if hasattr(exc, "getLineNumber"):  # xml.sax.SAXParseException
+        line_index = exc.getLineNumber() - 1
+        column = exc.getColumnNumber() + 1
+        why = exc.getMessage()
+    else:
+        why = getattr(exc, "_why", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    why = str(why).rstrip(".")
+    if format_label == "JSON-LD" and isinstance(exc, (AttributeError, TypeError, KeyError, NameError, ValueError)):
+        # rdflib's JSON-LD reader fails on a malformed document with Python's own words.
+        return FactsError(
+            f"{path}: not valid JSON-LD — a keyword has a value of the wrong kind (the reader stopped with: "
+            f"{why}). Check that @context is an object, and @id, @type and @vocab are strings."
+        )
+    if not isinstance(line_index, int) and format_label in ("N-Triples", "N-Quads"):
+        line_index = _ntriples_line(text, why)
     if not isinstance(line_index, int):
-        return FactsError(f"{path}: not valid RDF — {why}.")
+        return FactsError(f"{path}: not valid {format_label} — {why}.")
     source_lines = text.splitlines()
     offending = source_lines[line_index] if 0 <= line_index < len(source_lines) else ""
     where = f"{path}, line {line_index + 1}"
     position = getattr(exc, "_i", None)
     if isinstance(position, int):
-        where += f", column {position - (text.rfind(chr(10), 0, position) + 1) + 1}"
-    return FactsError(
-        f"{where}: not valid Turtle — {why}.\n    {offending.strip()}\n"
-        "Check the punctuation of the statement (each ends with '.', ';' separates "
-        "properties, ',' separates values) and that every prefix is declared."
-    )
+        column = _position(text, position)[1]
+    if column is not None:
+        where += f", column {column}"
+    advice = {
+        "Turtle": "Check the punctuation of the statement (each ends with '.', ';' separates "
+        "properties, ',' separates values) and that every prefix is declared.",
+        "TriG": "Check the punctuation of the statement and that every prefix is declared.",
+        "RDF/XML": "Check that every element is closed and every namespace prefix is declared.",
+    }.get(format_label, "")
+    snippet = f"\n    {offending.strip()[:200]}" if offending.strip() else ""
+    return FactsError(f"{where}: not valid {format_label} — {why}.{snippet}" + (f"\n{advice}" if advice else ""))
 
 
 def _remote_contexts(node) -> list[str]:
     """Context references in a JSON-LD document that would have to be fetched."""
     found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("@context", "@import"):
-                refs = value if isinstance(value, list) else [value]
-                found += [ref for ref in refs if isinstance(ref, str)]
-            found += _remote_contexts(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _remote_contexts(item)
+    stack = [node]
+    while stack:  # iterative: a deeply nested document must not exhaust the stack
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in ("@context", "@import"):
+                    refs = value if isinstance(value, list) else [value]
+                    found += [ref for ref in refs if isinstance(ref, str)]
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
     return found
 
 
@@ -143,6 +235,8 @@ def _check_jsonld(text: str, path: Path) -> None:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FactsError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON — {exc.msg}.") from exc
+    except RecursionError as exc:
+        raise FactsError(f"{path}: not valid JSON-LD for infra-policy — it is nested too deeply to read.") from exc
     remote = _remote_contexts(document)
     if remote:
         raise FactsError(
@@ -151,34 +245,91 @@ def _check_jsonld(text: str, path: Path) -> None:
         )
 
 
-def load_facts(path: str | Path) -> FactsDocument:
-    """Parse a facts file; raise :class:`FactsError` with a readable message."""
+_DOCTYPE = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _check_rdfxml(text: str, path: Path) -> None:
+    # A document type declaration is where entities (internal ones that expand
+    # a billion times, external ones that read files or URLs) and external DTDs
+    # come from.  RDF/XML needs none, so refusing it closes all of them at once.
+    match = _DOCTYPE.search(text)
+    if match:
+        line, column = _position(text, match.start())
+        raise FactsError(
+            f"{path}, line {line}, column {column}: the RDF/XML file has a document type declaration "
+            f"(<!{match.group(1).upper()} …>). infra-policy refuses DTDs and entities in RDF/XML, because "
+            "they can read other files or fetch URLs; remove the declaration and write entity values out."
+        )
+
+
+def _check_characters(graph: Graph, lines: dict[Triple, int], path: Path) -> None:
+    # Turtle's \uD800-style escapes can produce lone UTF-16 surrogates, which
+    # are not characters: nothing could print or hash them later.
+    for triple in graph:
+        for term in triple:
+            try:
+                str(term).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                line = lines.get(triple)
+                where = f"{path}, line {line}" if line else str(path)
+                code = ord(str(term)[exc.start])
+                raise FactsError(
+                    f"{where}: the escape \\u{code:04X} stands for half of a UTF-16 surrogate pair, which is not "
+                    "a character. Write the character itself, or escape it whole as \\UXXXXXXXX."
+                ) from None
+
+
+def load_facts(path: str | Path, input_format: str | None = None, limits: Limits = DEFAULT_LIMITS) -> FactsDocument:
+    """Parse a facts file; raise :class:`FactsError` with a readable message.
+
+    ``input_format`` (a key of :data:`INPUT_FORMATS`) overrides the extension.
+    """
     _quiet_rdflib()
     path = Path(path)
-    text = _read_text(path)
-    fmt = detect_format(path)
+    text = _read_text(path, limits)
+    name = format_of(path, input_format)
+    fmt, label = INPUT_FORMATS[name]
     if not text.strip():
         raise FactsError(
             f"{path}: the file is empty. Describe one ip:Organization (see examples/ or the README) and run again."
         )
     if fmt == "json-ld":
         _check_jsonld(text, path)
+    if fmt == "xml":
+        _check_rdfxml(text, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # rdflib's deprecation chatter is not the user's concern
             if fmt == "turtle":
-                graph, lines = _parse_turtle_with_lines(text, path)
+                graph, lines = _parse_turtle_with_lines(text, path, limits)
+            elif fmt in _DATASET_FORMATS:
+                graph, lines = _parse_dataset(text, fmt, path), {}
             else:
                 graph, lines = Graph(), {}
                 graph.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+    except _TooManyTriplesError:
+        raise _too_many_triples(path, limits) from None
     except Exception as exc:  # rdflib raises many unrelated types for bad syntax
-        raise _syntax_error(path, text, exc) from exc
+        raise _syntax_error(path, text, exc, label) from exc
+    if len(graph) > limits.max_triples:
+        raise _too_many_triples(path, limits)
+    _check_characters(graph, lines, path)
     if len(graph) == 0:
+        if fmt == "json-ld":
+            raise FactsError(
+                f"{path}: the JSON-LD document gives no RDF statements: a key becomes a property only when "
+                "@context maps it to an IRI (or it is a full IRI itself), and a node needs an @id. Describe one "
+                "ip:Organization (see the README) and run again."
+            )
         raise FactsError(
             f"{path}: contains no RDF statements (only comments or prefixes). Describe one "
             "ip:Organization (see examples/ or the README) and run again."
         )
     return FactsDocument(path=path, graph=graph, lines=lines)
+
+
+# The packaged knowledge base is about 100 kB; an override may grow, but not without bound.
+KB_LIMITS = Limits(max_bytes=50_000_000, max_triples=1_000_000)
 
 
 def load_kb_graph(directory: Path, names: tuple[str, ...]) -> Graph:
@@ -187,10 +338,19 @@ def load_kb_graph(directory: Path, names: tuple[str, ...]) -> Graph:
     graph = Graph()
     for name in names:
         file = directory / name
+        if not file.is_file():
+            raise KnowledgeBaseError(
+                f"{file}: the knowledge base file is missing. A knowledge base directory needs every file "
+                "of the packaged kb/ folder; start from a copy of it."
+            )
         try:
-            graph.parse(file, format="turtle")
-        except FileNotFoundError as exc:
-            raise KnowledgeBaseError(f"{file}: the knowledge base file is missing.") from exc
-        except Exception as exc:
-            raise KnowledgeBaseError(f"{file}: not valid Turtle — {exc}") from exc
+            text = _read_text(file, KB_LIMITS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    graph.parse(data=text, format="turtle", publicID=file.resolve().as_uri())
+                except Exception as exc:
+                    raise _syntax_error(file, text, exc, "Turtle") from exc
+        except FactsError as exc:
+            raise KnowledgeBaseError(f"knowledge base: {exc}") from exc
     return graph

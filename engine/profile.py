@@ -75,6 +75,9 @@ def display(doc: FactsDocument, term: Node) -> str:
             return f"<{term}>"
     if isinstance(term, BNode):
         return "a blank node"
+    if isinstance(term, Literal) and term.ill_typed:
+        # Show what was written: the parsed value of "maybe"^^xsd:boolean is false.
+        return f'"{term}"^^{display(doc, term.datatype)}' if term.datatype else f'"{term}"'
     if isinstance(term, Literal) and term.datatype is not None and term.datatype in _BARE_DATATYPES:
         return str(term)
     if isinstance(term, Literal):
@@ -109,41 +112,87 @@ def _collect(doc: FactsDocument, subject: Node, vocabulary: Vocabulary, inherite
     return facts
 
 
-def build_profile(doc: FactsDocument, vocabulary: Vocabulary) -> OrganizationProfile:
-    """Turn validated facts into the organization and its workload records."""
+def _first_line(doc: FactsDocument, subject: Node, triple: Triple | None = None) -> int:
+    """The line of ``triple``, else of the subject's first statement (0: unknown)."""
+    if triple is not None and doc.line_of(triple):
+        return doc.line_of(triple) or 0
+    return min((line for (s, _, _), line in doc.lines.items() if s == subject), default=0)
+
+
+def structure_problems(doc: FactsDocument) -> list[tuple[int, str]]:
+    """What keeps the facts from describing one organization and its workloads.
+
+    Each problem is ``(line, sentence)`` (line 0 when unknown), so validation
+    can report them together with the shape violations.  A file with several
+    organizations is refused rather than evaluated per organization: a
+    decision, its record and its digest are about one organization, and
+    splitting the file keeps each of those unambiguous.
+    """
     graph = doc.graph
+    problems: list[tuple[int, str]] = []
     organizations = sorted(set(graph.subjects(RDF.type, ORGANIZATION)), key=str)
+    declared = sorted(set(graph.subjects(RDF.type, WORKLOAD)), key=str)
     if not organizations:
-        raise FactsError(
-            f"{doc.path}: no organization found. Declare exactly one, for example "
-            "'ex:acme a ip:Organization ; ip:name \"Acme\" .', and link its workloads with ip:hasWorkload."
+        problems.append(
+            (
+                0,
+                "no organization found. Declare exactly one, for example "
+                "'ex:acme a ip:Organization ; ip:name \"Acme\" .', and link its workloads with ip:hasWorkload.",
+            )
         )
     if len(organizations) > 1:
-        names = ", ".join(display(doc, o) for o in organizations)
-        raise FactsError(
-            f"{doc.path}: {len(organizations)} organizations found ({names}); a facts file describes exactly "
-            "one organization. Put each organization in its own file and evaluate them one by one."
+        where = [(_first_line(doc, o, (o, RDF.type, ORGANIZATION)), display(doc, o)) for o in organizations]
+        names = ", ".join(name + (f" on line {line}" if line else "") for line, name in sorted(where))
+        problems.append(
+            (
+                sorted(where)[1][0],
+                f"{len(organizations)} organizations found ({names}); a facts file describes exactly "
+                "one organization. Put each organization in its own file and evaluate them one by one.",
+            )
         )
-    org = organizations[0]
-    linked = sorted(set(graph.objects(org, HAS_WORKLOAD)), key=str)
-    declared = set(graph.subjects(RDF.type, WORKLOAD))
-    orphans = sorted(declared - set(linked), key=str)
-    if orphans:
-        names = ", ".join(display(doc, w) for w in orphans)
-        raise FactsError(
-            f"{doc.path}: workload {names} is not linked to the organization {display(doc, org)}; "
-            f"add '{display(doc, org)} ip:hasWorkload {display(doc, orphans[0])} .' (or remove the workload)."
+    linked = {w for o in organizations for w in graph.objects(o, HAS_WORKLOAD)}
+    for workload in declared:
+        if workload in linked or not organizations:
+            continue
+        org = display(doc, organizations[0])
+        if isinstance(workload, BNode) or isinstance(organizations[0], BNode):
+            advice = "give it an IRI and link it from the organization with ip:hasWorkload"
+        else:
+            advice = f"add '{org} ip:hasWorkload {display(doc, workload)} .'"
+        target = f"the organization {org}" if len(organizations) == 1 else "any organization"
+        problems.append(
+            (
+                _first_line(doc, workload, (workload, RDF.type, WORKLOAD)),
+                f"workload {display(doc, workload)} is not linked to {target}; {advice} (or remove the workload).",
+            )
         )
-    known = {org, *declared}
+    known = {*organizations, *declared}
     strays = sorted(
         {s for s, p, _ in graph if str(p).startswith(str(IP)) and p != RDF.type and s not in known}, key=str
     )
-    if strays:
-        names = ", ".join(display(doc, s) for s in strays)
-        raise FactsError(
-            f"{doc.path}: {names} uses infra-policy properties but is neither an ip:Organization nor an "
-            "ip:Workload; declare its type (for example 'a ip:Workload') and link it with ip:hasWorkload."
+    for stray in strays:
+        problems.append(
+            (
+                _first_line(doc, stray),
+                f"{display(doc, stray)} uses infra-policy properties but is neither an ip:Organization nor an "
+                "ip:Workload; declare its type (for example 'a ip:Workload') and link it with ip:hasWorkload.",
+            )
         )
+    return sorted(problems)
+
+
+def located(line: int, message: str) -> str:
+    return f"line {line}: {message}" if line else message
+
+
+def build_profile(doc: FactsDocument, vocabulary: Vocabulary) -> OrganizationProfile:
+    """Turn validated facts into the organization and its workload records."""
+    graph = doc.graph
+    problems = structure_problems(doc)
+    if problems:
+        raise FactsError.listing(doc.path, [located(line, message) for line, message in problems])
+    (org,) = set(graph.subjects(RDF.type, ORGANIZATION))
+    linked = sorted(set(graph.objects(org, HAS_WORKLOAD)), key=str)
 
     org_declaration = (org, RDF.type, ORGANIZATION)
     org_facts = _collect(doc, org, vocabulary, inherited=True)

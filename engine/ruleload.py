@@ -16,6 +16,7 @@ import yaml
 
 from .cost import parameter_problems
 from .errors import RulesError
+from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
 from .paths import PACKAGED_RULES, RULES_SCHEMA
 from .rules_ast import (
@@ -154,6 +155,7 @@ def _schema_problems(file: Path, data, problems: _Problems) -> bool:
             )
         elif best.validator == "additionalProperties":
             message += "; see rules/schema.json for the allowed keys"
+        message = message if message.endswith(".") else message + "."
         key = (rule_id, where, message)
         if key not in seen:
             seen.add(key)
@@ -286,12 +288,14 @@ class _RulesetBuilder:
         if op in COMPARISONS:
             if kind not in ("number", "integer"):
                 self.fail(where, f"'{test.fact}' is not a number; '{op}' compares numbers only.")
+            elif not comparable_number(operand):
+                self.fail(where, f"{operand!r} cannot be compared by the rule engine: {COMPARABLE_NUMBERS}.")
             return
         operands = operand if op == "in" else (operand,)
         for item in operands:
             if kind in ("number", "integer"):
-                ok = isinstance(item, (int, float)) and not isinstance(item, bool)
-                expected = "a number"
+                ok = isinstance(item, (int, float)) and not isinstance(item, bool) and comparable_number(item)
+                expected = f"a number ({COMPARABLE_NUMBERS})"
             elif kind == "boolean":
                 ok = isinstance(item, bool)
                 expected = "true or false"
@@ -333,7 +337,8 @@ def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...],
             return layer[rule.id]
         if rule.id in visiting:
             cycle = " → ".join((*chain, rule.id))
-            raise RulesError(f"{rule.source}: rule {rule.id}: intermediate conclusions form a cycle: {cycle}.")
+            problems.items.append(f"{rule.source}: rule {rule.id}: intermediate conclusions form a cycle: {cycle}.")
+            return 0
         visiting.add(rule.id)
         below = [depth(p, (*chain, rule.id)) for n in rule.concluded_names() for p in producers.get(n, ())]
         visiting.discard(rule.id)
@@ -344,6 +349,59 @@ def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...],
         depth(rule, ())
     count = 1 + max(layer.values(), default=0)
     return tuple(tuple(sorted((r for r in rules if layer[r.id] == k), key=lambda r: r.id)) for k in range(count))
+
+
+# A rule file is a few kilobytes; this bound only stops a runaway or hostile file.
+MAX_RULE_FILE_BYTES = 2_000_000
+
+
+def _shares_nodes(data) -> bool:
+    """Whether a loaded YAML document reuses a node (an alias ``*name``).
+
+    Aliases let a small file expand into an exponentially large tree (the
+    "billion laughs"), which the schema check would then walk.
+    """
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                return True
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def _read_rule_file(file: Path) -> tuple[object, str | None]:
+    """The parsed YAML of a rule file, or a sentence saying why it cannot be used."""
+    try:
+        if file.stat().st_size > MAX_RULE_FILE_BYTES:
+            return None, f"{file.name}: is larger than {MAX_RULE_FILE_BYTES:,} bytes; a rule file is a few kilobytes."
+        raw = file.read_bytes()
+    except OSError as exc:
+        return None, f"{file.name}: cannot be read ({exc.strerror})."
+    if b"\x00" in raw[:8192]:
+        return None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"{file.name}: is not valid UTF-8 (byte {exc.start}); rule files must be UTF-8."
+    try:
+        data = yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = str(getattr(exc, "problem", None) or exc).strip().rstrip(".")
+        return None, f"{file.name}{where}: not valid YAML — {why}."
+    except RecursionError:
+        return None, f"{file.name}: not valid YAML for a rule file — it is nested too deeply to read."
+    if _shares_nodes(data):
+        return None, (
+            f"{file.name}: uses YAML anchors and aliases (&name / *name), which rule files may not; "
+            "write each rule out in full."
+        )
+    return data, None
 
 
 def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
@@ -357,15 +415,9 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
     problems = _Problems()
     rulesets: list[Ruleset] = []
     for file in files:
-        try:
-            data = yaml.load(file.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problems.items.append(f"{file.name}{where}: not valid YAML — {getattr(exc, 'problem', exc)}.")
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.items.append(f"{file.name}: cannot be read ({exc}).")
+        data, problem = _read_rule_file(file)
+        if problem is not None:
+            problems.items.append(problem)
             continue
         if _schema_problems(file, data, problems):
             rulesets.append(_RulesetBuilder(file, data, kb, problems).build())
@@ -407,6 +459,12 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
     stance = by_kind["stance"]
     if "strong_weight" not in dict(stance.parameters):
         raise RulesError(f"{directory}/{stance.source}: the stance rule set needs parameters.strong_weight.")
+    strong = dict(stance.parameters)["strong_weight"]
+    if isinstance(strong, bool) or not isinstance(strong, int) or strong < 1:
+        raise RulesError(
+            f"{directory}/{stance.source}: parameters.strong_weight is {strong!r}; it must be a whole number ≥ 1 "
+            "(the weight from which an assessment counts as strong)."
+        )
 
     def ordered(rs: Ruleset) -> tuple[Rule, ...]:
         return tuple(sorted(rs.rules, key=lambda r: (r.priority, r.id)))
@@ -422,9 +480,7 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
 
 
 def _rules_error(directory: Path, items: list[str]) -> RulesError:
-    count = len(items)
-    head = f"{directory}: {count} problem{'s' if count != 1 else ''} in the rule files:"
-    return RulesError(head + "\n" + "\n".join(f"  - {item}" for item in items), tuple(items))
+    return RulesError.listing(directory, items)
 
 
 __all__ = ["OPERATORS", "Policy", "load_policy"]

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
 from .errors import FactsError
+from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
-from .profile import display
+from .profile import display, located, python_value, structure_problems
 from .vocabulary import HAS_WORKLOAD, IP, local_name
 
 
@@ -71,11 +72,12 @@ def _sentence(
     if component is None or component not in _KNOWN_COMPONENTS:
         return f"{subject}: {prop_text}: {fallback}"
 
-    allowed = prop.describe_allowed() if prop is not None else "see kb/shapes.ttl"
+    allowed = prop.describe_allowed() if prop is not None else "what kb/shapes.ttl allows"
     if component == _component("MaxCount"):
-        values = sorted(display(doc, o) for o in doc.graph.objects(focus, path))
+        stated = sorted((doc.line_of((focus, path, o)) or 0, display(doc, o)) for o in doc.graph.objects(focus, path))
+        values = ", ".join(text + (f" on line {line}" if line else "") for line, text in stated)
         return (
-            f"{subject}: {prop_text} is stated {len(values)} times ({', '.join(values)}), "
+            f"{subject}: {prop_text} is stated {len(stated)} times with different values ({values}), "
             "but it takes a single value; keep one."
         )
     if component == _component("Class"):
@@ -88,6 +90,11 @@ def _sentence(
         suggestion = f" Did you mean ip:{hint}?" if hint else ""
         return (
             f"{subject}: {prop_text} has the value {value_text}, which is not allowed.{suggestion} Allowed: {allowed}."
+        )
+    if isinstance(value, BNode) and component in (_component("NodeKind"), _component("Class")):
+        return (
+            f"{subject}: {prop_text} points to a blank node ([ … ]); give it an IRI (for example ex:chat) so "
+            "decisions and their justification can name it."
         )
     if component == _component("NodeKind") and isinstance(value, Literal):
         return f"{subject}: {prop_text} has the literal {value_text}, but it takes an IRI: {allowed}."
@@ -138,8 +145,29 @@ def _line(doc: FactsDocument, focus: Node, path: Node | None, value: Node | None
     return min(lines, default=0)
 
 
+def _number_problems(doc: FactsDocument, kb: KnowledgeBase, reported: set) -> set[Violation]:
+    found = set()
+    for s, p, o in doc.graph:
+        prop = kb.vocabulary.get(local_name(p)) if isinstance(p, URIRef) and str(p).startswith(str(IP)) else None
+        if prop is None or not prop.numeric or not isinstance(o, Literal) or o.ill_typed or (s, p) in reported:
+            continue
+        if comparable_number(python_value(o)):
+            continue
+        line = doc.line_of((s, p, o)) or 0
+        message = (
+            f"{display(doc, s)}: {display(doc, p)} has the value {display(doc, o)}, which infra-policy cannot "
+            f"compare: {COMPARABLE_NUMBERS}. Expected {prop.describe_allowed()}."
+        )
+        found.add(Violation(line, str(s), str(p), located(line, message)))
+    return found
+
+
 def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
-    """Every SHACL violation of the facts, as sentences, in file order."""
+    """Every problem of the facts, as sentences, in file order.
+
+    The SHACL violations and the structural problems (no organization, a
+    workload not linked, ...) are reported together, so one run shows all.
+    """
     import pyshacl
 
     shapes = Graph()
@@ -151,9 +179,14 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         inplace=True,
         allow_warnings=False,
     )
+    violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
     if conforms:
-        return []
-    violations = set()
+        return sorted(violations | _number_problems(doc, kb, set()))
+    literal_for_iri = {
+        (results.value(r, SH.focusNode), results.value(r, SH.resultPath), results.value(r, SH.value))
+        for r in results.subjects(SH.sourceConstraintComponent, _component("NodeKind"))
+        if isinstance(results.value(r, SH.value), Literal)
+    }
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
         path = results.value(result, SH.resultPath)
@@ -161,11 +194,12 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         component = results.value(result, SH.sourceConstraintComponent)
         fallback = str(results.value(result, SH.resultMessage) or "violates the shapes")
         line = _line(doc, focus, path, value)
-        message = _sentence(doc, kb, focus, path, value, component, fallback)
-        if line:
-            message = f"line {line}: {message}"
+        message = located(line, _sentence(doc, kb, focus, path, value, component, fallback))
+        if component == _component("In") and (focus, path, value) in literal_for_iri:
+            continue  # already said: "has the literal …, but it takes an IRI"
         violations.add(Violation(line or 0, str(focus), str(path), message))
-    return sorted(violations)
+    reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
+    return sorted(violations | _number_problems(doc, kb, reported))
 
 
 def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:
@@ -176,10 +210,7 @@ def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:
 
 
 def violations_error(doc: FactsDocument, violations: list[Violation]) -> FactsError:
-    count = len(violations)
-    head = f"{doc.path}: {count} problem{'s' if count != 1 else ''} in the facts:"
-    lines = [head, *(f"  - {v.message}" for v in violations)]
-    return FactsError("\n".join(lines), tuple(v.message for v in violations))
+    return FactsError.listing(doc.path, [v.message for v in violations])
 
 
 __all__ = ["Violation", "find_violations", "validate_facts"]

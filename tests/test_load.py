@@ -65,7 +65,7 @@ def test_a_directory_or_missing_file_or_unknown_extension_is_refused(tmp_path):
         load_facts(tmp_path)
     with pytest.raises(FactsError, match="no such file"):
         load_facts(tmp_path / "missing.ttl")
-    other = tmp_path / "facts.rdf"
+    other = tmp_path / "facts.txt"
     other.write_text("<x/>")
     with pytest.raises(FactsError, match=r"Allowed extensions: .*\.ttl"):
         load_facts(other)

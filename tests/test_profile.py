@@ -50,7 +50,10 @@ def test_names_default_to_the_iri_tail(kb, facts_file):
     ("body", "expected"),
     [
         ('ex:w a ip:Workload ; ip:name "W" .\n', "no organization found"),
-        ("ex:a a ip:Organization .\nex:b a ip:Organization .\n", "2 organizations found (ex:a, ex:b)"),
+        (
+            "ex:a a ip:Organization .\nex:b a ip:Organization .\n",
+            "2 organizations found (ex:a on line 4, ex:b on line 5)",
+        ),
         ("ex:a a ip:Organization .\nex:w a ip:Workload .\n", "workload ex:w is not linked to the organization ex:a"),
         (
             "ex:a a ip:Organization .\nex:x ip:dataSensitivity ip:Public .\n",

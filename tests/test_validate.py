@@ -52,7 +52,8 @@ def test_unknown_property_suggests_the_closest_known_one(kb, facts_file):
         ('ip:regulatedBy "GDPR"', 'has the literal "GDPR", but it takes an IRI'),
         (
             "ip:connectivity ip:Reliable, ip:AirGapped",
-            "is stated 2 times (ip:AirGapped, ip:Reliable), but it takes a single value",
+            "is stated 2 times with different values (ip:AirGapped on line 6, ip:Reliable on line 6), "
+            "but it takes a single value",
         ),
     ],
 )

@@ -1,0 +1,86 @@
+"""Run the fuzz tests with many generated cases; print how many ran and how long they took.
+
+    python bench/fuzz.py                    # 10,000 facts files and 10,000 rule directories
+    python bench/fuzz.py --examples 2000 --only facts
+
+The CI suite runs the same tests with a few examples each (tests/fuzzing.py);
+this runs them in chunks (default 1,000 cases, each chunk a fresh process with
+its own seed) and sums Hypothesis' statistics, which count the cases that were
+generated.  Chunks keep memory flat: every in-process CLI run builds a new
+durable-rules host, and durable does not give their memory back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = {
+    "facts": "tests/test_fuzz_facts.py::test_any_facts_file_gets_a_grounded_decision_or_a_clear_error",
+    "rules": "tests/test_fuzz_rules.py::test_any_rule_file_loads_or_gets_a_clear_error",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=10_000, help="cases per test (default 10,000)")
+    parser.add_argument("--only", choices=sorted(TESTS), help="run one of the fuzz tests only")
+    parser.add_argument("--chunk", type=int, default=1000, help="cases per process (default 1,000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first chunk (default 0)")
+    args = parser.parse_args()
+    failed = False
+    total_cases, total_seconds = 0, 0.0
+    for name, test in TESTS.items():
+        if args.only and name != args.only:
+            continue
+        cases, seconds, chunk = 0, 0.0, 0
+        while cases < args.examples and not failed:
+            size = min(args.chunk, args.examples - cases)
+            env = {**os.environ, "INFRA_POLICY_FUZZ_EXAMPLES": str(size), "INFRA_POLICY_FUZZ_SEED": "chunked"}
+            seed = args.seed + chunk
+            start = time.perf_counter()
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    test,
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "--hypothesis-show-statistics",
+                    f"--hypothesis-seed={seed}",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            elapsed = time.perf_counter() - start
+            passing = sum(int(n) for n in re.findall(r"(\d+) passing, \d+ failing", run.stdout))
+            failing = sum(int(n) for n in re.findall(r"\d+ passing, (\d+) failing", run.stdout))
+            if passing + failing == 0:  # nothing ran: do not loop forever
+                failed = True
+            cases += passing + failing
+            seconds += elapsed
+            chunk += 1
+            if run.returncode != 0:
+                failed = True
+                print(f"{name}: chunk with seed {seed} FAILED")
+                print(run.stdout[-6000:], run.stderr[-2000:], sep="\n")
+        total_cases += cases
+        total_seconds += seconds
+        status = "FAILED" if failed else "ok"
+        print(f"{name}: {cases} generated cases in {chunk} chunks, {seconds:.0f} s — {status}", flush=True)
+    print(f"total: {total_cases} cases in {total_seconds:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,747 @@
+"""The error catalogue: every error infra-policy gives, run through the real CLI.
+
+``docs/errors.md`` is generated from :data:`CASES` — each an input, a command
+and the exit status it must end with — so the catalogue cannot drift from what
+the tool prints.  After an intended change of a message, regenerate it with::
+
+    UPDATE_ERRORS_DOC=1 python -m pytest tests/test_errors_catalogue.py
+
+and review the diff.  Every case is also a test of its own: the exit status,
+a fragment the message must contain, and no traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPO
+from test_errors_engine import action_failure_output
+
+from infra_policy.cli.main import main
+from infra_policy.engine.inputs import DEFAULT_LIMITS
+from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES
+from infra_policy.engine.ruleload import MAX_RULE_FILE_BYTES
+
+DOC = REPO / "docs" / "errors.md"
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """A file copied from the packaged kb/ or rules/ (not shown in the catalogue)."""
+
+    source: Path
+
+
+DIRECTORY = object()  # marker: create an empty directory at this name
+
+RULES = {f"rules/{name}": Packaged(PACKAGED_RULES / name) for name in ("stance.yaml", "organization.yaml")}
+KB = {f"kb/{p.name}": Packaged(p) for p in sorted(PACKAGED_KB.glob("*.ttl"))}
+
+PREFIXES = "@prefix ip: <https://w3id.org/infra-policy#> .\n@prefix ex: <https://example.com/acme/> .\n"
+
+
+def ttl(body: str) -> str:
+    return PREFIXES + textwrap.dedent(body)
+
+
+GOOD_FACTS = ttl("""\
+    ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+    ex:chat a ip:Workload ; ip:name "Chat" ; ip:dataSensitivity ip:Internal .
+""")
+
+
+def rule_file(rules: str, header: str = "ruleset: latency\nkind: factor\nfactor: latency\n") -> str:
+    return header + "rules:\n" + textwrap.indent(textwrap.dedent(rules), "  ")
+
+
+GOOD_RULE = """\
+- id: latency.tight
+  title: A tight latency budget favors in-house servers.
+  when: {fact: latencyBudgetMs, less_than: 50}
+  then: {assess: {favors: in-house, weight: 2}}
+  rationale: Requests that must return quickly gain from short network paths.
+  claims: [claim:inhouse-pro-low-latency]
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    section: str
+    title: str
+    args: tuple[str, ...]
+    exit: int
+    expect: str  # a fragment the message must contain
+    files: dict[str, object] = field(default_factory=dict)
+    note: str = ""
+
+
+def facts_case(id: str, title: str, content: str | bytes, expect: str, name: str = "facts.ttl", **kw) -> Case:
+    args = kw.pop("args", ("evaluate", name))
+    return Case(id, "Facts files", title, tuple(args), kw.pop("exit", 2), expect, {name: content}, **kw)
+
+
+def rules_case(id: str, title: str, files: dict[str, object], expect: str, **kw) -> Case:
+    return Case(id, "Rule files", title, ("rules", "list", "--rules", "rules"), 2, expect, files, **kw)
+
+
+def kb_case(id: str, title: str, files: dict[str, object], expect: str) -> Case:
+    files = {"facts.ttl": GOOD_FACTS, **files}
+    return Case(id, "Knowledge base (--kb)", title, ("validate", "facts.ttl", "--kb", "kb"), 2, expect, files)
+
+
+XXE = """\
+<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY secret SYSTEM "file:///etc/passwd"> ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns:ip="https://w3id.org/infra-policy#">
+  <ip:Organization rdf:about="https://example.com/acme/acme"><ip:name>&secret;</ip:name></ip:Organization>
+</rdf:RDF>
+"""
+
+CASES: list[Case] = [
+    # --- reading a facts file --------------------------------------------------
+    facts_case("missing-file", "The file does not exist", "", "no such file", args=("evaluate", "fatcs.ttl")),
+    facts_case("directory", "A directory instead of a file", DIRECTORY, "is a directory", name="examples"),
+    facts_case("unknown-extension", "An extension that names no RDF format", GOOD_FACTS, "Allowed extensions", "f.txt"),
+    facts_case("empty-file", "An empty file", "", "the file is empty"),
+    facts_case("no-statements", "Only prefixes and comments", PREFIXES + "# TODO\n", "contains no RDF statements"),
+    facts_case("binary-file", "A binary file", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+    facts_case(
+        "not-utf8",
+        "Text that is not UTF-8",
+        ttl('ex:acme a ip:Organization ; ip:name "Caf\xe9" .\n').encode("latin-1"),
+        "not valid UTF-8",
+    ),
+    facts_case(
+        "too-many-bytes",
+        f"A file larger than --max-bytes (default {DEFAULT_LIMITS.max_bytes:,})",
+        GOOD_FACTS,
+        "more than the limit of 100 bytes",
+        args=("evaluate", "facts.ttl", "--max-bytes", "100"),
+    ),
+    facts_case(
+        "too-many-triples",
+        f"More triples than --max-triples (default {DEFAULT_LIMITS.max_triples:,})",
+        GOOD_FACTS,
+        "more than 3 triples",
+        args=("evaluate", "facts.ttl", "--max-triples", "3"),
+    ),
+    # --- syntax ------------------------------------------------------------------
+    facts_case(
+        "turtle-syntax",
+        "A Turtle syntax error: line, column and the offending line",
+        ttl("""\
+            ex:acme a ip:Organization ;
+              ip:name "Acme"
+              ip:itStaffFTE 4 .
+        """),
+        "line 5, column",
+    ),
+    facts_case(
+        "undeclared-prefix",
+        "A prefix that is not declared",
+        ttl('ex:acme a ip:Organization ; dct:title "Acme" .\n'),
+        "not valid Turtle",
+    ),
+    facts_case(
+        "ntriples-syntax",
+        "An N-Triples syntax error",
+        "<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> Acme .\n",
+        "not valid N-Triples",
+        name="facts.nt",
+    ),
+    facts_case(
+        "json-syntax",
+        "JSON-LD that is not JSON",
+        '{"@id": "https://example.com/acme/acme",}\n',
+        "not valid JSON",
+        name="facts.jsonld",
+    ),
+    facts_case(
+        "jsonld-wrong-kind",
+        "JSON-LD whose keywords have values of the wrong kind",
+        '{"@context": 5, "@id": "https://example.com/acme/acme"}\n',
+        "a keyword has a value of the wrong kind",
+        name="facts.jsonld",
+    ),
+    facts_case(
+        "jsonld-no-statements",
+        "JSON-LD that gives no statements (keys not mapped to IRIs)",
+        '{"@id": "https://example.com/acme/acme", "name": "Acme"}\n',
+        "the JSON-LD document gives no RDF statements",
+        name="facts.jsonld",
+    ),
+    facts_case(
+        "jsonld-remote-context",
+        "JSON-LD with a remote context (never fetched)",
+        '{"@context": "https://schema.org/", "@id": "https://example.com/acme/acme", "name": "Acme"}\n',
+        "never fetches anything",
+        name="facts.jsonld",
+    ),
+    facts_case(
+        "rdfxml-doctype",
+        "RDF/XML with a DTD or entities (an XXE attempt): refused, nothing is read or fetched",
+        XXE,
+        "refuses DTDs and entities",
+        name="facts.rdf",
+    ),
+    facts_case(
+        "rdfxml-syntax",
+        "An RDF/XML syntax error",
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n  <rdf:Description>\n</rdf:RDF>\n',
+        "not valid RDF/XML",
+        name="facts.rdf",
+    ),
+    facts_case(
+        "input-format-overrides",
+        "--input-format wins over the extension (here: Turtle read as N-Triples)",
+        GOOD_FACTS,
+        "not valid N-Triples",
+        args=("evaluate", "facts.ttl", "--input-format", "n-triples"),
+    ),
+    # --- vocabulary and values ----------------------------------------------------
+    facts_case(
+        "unknown-property",
+        "An unknown ip: property, with the closest known one",
+        ttl("ex:acme a ip:Organization ; ip:dataSensitivty ip:Public .\n"),
+        "Did you mean ip:dataSensitivity?",
+    ),
+    facts_case(
+        "value-not-allowed",
+        "A value outside the allowed list, with a suggestion",
+        ttl("ex:acme a ip:Organization ; ip:dataSensitivity ip:Confidental .\n"),
+        "Did you mean ip:Confidential?",
+    ),
+    facts_case(
+        "literal-for-iri",
+        "Text where a vocabulary value is expected",
+        ttl('ex:acme a ip:Organization ; ip:connectivity "reliable" .\n'),
+        "but it takes an IRI",
+    ),
+    facts_case(
+        "wrong-datatype",
+        "Text where a number is expected",
+        ttl('ex:acme a ip:Organization ; ip:latencyBudgetMs "fast" .\n'),
+        "expected an integer > 0",
+    ),
+    facts_case(
+        "out-of-range",
+        "A number out of range",
+        ttl("ex:acme a ip:Organization ; ip:itStaffFTE -2 .\n"),
+        "expected a number ≥ 0",
+    ),
+    facts_case(
+        "number-not-comparable",
+        "A number too large, too small or infinite for the rule engine",
+        ttl("ex:acme a ip:Organization ; ip:gpuHoursPerMonth 1e400 ; ip:itStaffFTE 0.000001 .\n"),
+        "cannot compare: a number must be finite",
+    ),
+    facts_case(
+        "ill-typed-literal",
+        "A literal that is not valid for its datatype (shown as written)",
+        ttl('ex:acme a ip:Organization ; ip:hasDataCenter "maybe"^^<http://www.w3.org/2001/XMLSchema#boolean> .\n'),
+        '"maybe"^^xsd:boolean',
+    ),
+    facts_case(
+        "contradictory-values",
+        "Two different values for a single-valued property: both, with their lines",
+        ttl("""\
+            ex:acme a ip:Organization ;
+              ip:connectivity ip:Reliable ;
+              ip:hasDataCenter true ;
+              ip:connectivity ip:AirGapped .
+        """),
+        "ip:Reliable on line 4, ip:AirGapped on line 6",
+    ),
+    facts_case(
+        "workload-not-declared",
+        "ip:hasWorkload pointing to something that is not a workload",
+        ttl("ex:acme a ip:Organization ; ip:hasWorkload ex:chat .\n"),
+        "not declared as an ip:Workload",
+    ),
+    facts_case(
+        "blank-node-workload",
+        "A workload without an IRI (a blank node)",
+        ttl('ex:acme a ip:Organization ; ip:hasWorkload [ a ip:Workload ; ip:name "Chat" ] .\n'),
+        "points to a blank node",
+    ),
+    facts_case(
+        "workload-with-workloads",
+        "A workload that has workloads",
+        ttl("""\
+            ex:acme a ip:Organization ; ip:hasWorkload ex:chat .
+            ex:chat a ip:Workload ; ip:hasWorkload ex:chat .
+        """),
+        "only the organization may have workloads",
+    ),
+    # --- structure -------------------------------------------------------------------
+    facts_case(
+        "no-organization",
+        "No organization",
+        ttl('ex:chat a ip:Workload ; ip:name "Chat" .\n'),
+        "no organization found",
+    ),
+    facts_case(
+        "two-organizations",
+        "Two organizations in one file (refused: one file, one organization, one decision)",
+        ttl("ex:acme a ip:Organization .\nex:globex a ip:Organization .\n"),
+        "2 organizations found",
+    ),
+    facts_case(
+        "workload-not-linked",
+        "A workload not linked to the organization",
+        ttl("ex:acme a ip:Organization .\nex:chat a ip:Workload ; ip:dataSensitivity ip:Public .\n"),
+        "is not linked to the organization ex:acme",
+    ),
+    facts_case(
+        "untyped-subject",
+        "A subject with ip: properties but no type",
+        ttl(
+            "ex:acme a ip:Organization ; ip:hasWorkload ex:chat .\n"
+            "ex:chat a ip:Workload .\n"
+            "ex:bot ip:latencyBudgetMs 200 .\n"
+        ),
+        "neither an ip:Organization nor an ip:Workload",
+    ),
+    facts_case(
+        "several-problems",
+        "Several problems in one file: all reported, in file order",
+        ttl("""\
+            ex:acme a ip:Organization ;
+              ip:conectivity ip:Reliable ;
+              ip:itStaffFTE "four" ;
+              ip:hasWorkload ex:chat .
+            ex:chat a ip:Workload ; ip:dataSensitivity ip:Secret .
+            ex:ops a ip:Workload .
+        """),
+        "4 problems in the facts",
+    ),
+    facts_case(
+        "validate-too",
+        "validate reports the same problems as evaluate",
+        ttl("ex:acme a ip:Organization ; ip:workforce ip:Remote .\n"),
+        "ip:workforce has the value ip:Remote",
+        args=("validate", "facts.ttl"),
+    ),
+    # --- usage -------------------------------------------------------------------------
+    Case(
+        "output-directory-missing",
+        "Usage",
+        "--output into a directory that does not exist (nothing is written)",
+        ("evaluate", "facts.ttl", "--output", "out/decision.json"),
+        2,
+        "the directory out does not exist",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "output-is-a-directory",
+        "Usage",
+        "--output naming a directory (nothing is written)",
+        ("evaluate", "facts.ttl", "--output", "out"),
+        2,
+        "it is a directory",
+        {"facts.ttl": GOOD_FACTS, "out": DIRECTORY},
+    ),
+    Case(
+        "unknown-input-format",
+        "Usage",
+        "An unknown --input-format",
+        ("validate", "facts.ttl", "--input-format", "yaml"),
+        2,
+        "Invalid value for '--input-format'",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "limit-not-positive",
+        "Usage",
+        "A limit that is not a positive number",
+        ("evaluate", "facts.ttl", "--max-triples", "0"),
+        2,
+        "Invalid value for '--max-triples'",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    # --- rule files ------------------------------------------------------------------------
+    rules_case(
+        "rules-directory-missing", "The rules directory does not exist", {}, "the rules directory does not exist"
+    ),
+    rules_case("no-rule-files", "A rules directory without rule files", {"rules": DIRECTORY}, "no rule files"),
+    rules_case(
+        "yaml-syntax",
+        "A YAML syntax error, with line and column",
+        {"rules/latency.yaml": rule_file(GOOD_RULE).replace("  title:", "  title: [", 1)},
+        "not valid YAML",
+    ),
+    rules_case(
+        "rule-file-not-mapping",
+        "A rule file that is not a mapping",
+        {"rules/latency.yaml": "- just\n- a list\n"},
+        "must be a mapping",
+    ),
+    rules_case(
+        "rule-file-binary",
+        "A binary rule file",
+        {"rules/latency.yaml": b"\x00\x01\x02"},
+        "binary file",
+    ),
+    rules_case(
+        "yaml-aliases",
+        "YAML anchors and aliases (which can expand without bound)",
+        {"rules/latency.yaml": rule_file(GOOD_RULE).replace("claims: [", "claims: &c [") + "extra: *c\n"},
+        "anchors and aliases",
+    ),
+    rules_case(
+        "schema-missing-key",
+        "A rule without a required key (schema)",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE.replace("  rationale: Requests that must return quickly gain from short network paths.\n", "")
+            )
+        },
+        "'rationale' is a required property",
+    ),
+    rules_case(
+        "schema-two-operators",
+        "A test with two operators (schema)",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("less_than: 50", "less_than: 50, at_most: 20"))},
+        "exactly one operator",
+    ),
+    rules_case(
+        "schema-unknown-key",
+        "An unknown key in a rule (schema)",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("  title:", "  tittle: x\n  title:"))},
+        "see rules/schema.json",
+    ),
+    rules_case(
+        "unknown-fact",
+        "A test on an unknown fact, with the closest known one",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("latencyBudgetMs", "latencyBudget"))},
+        "Did you mean 'latencyBudgetMs'?",
+    ),
+    rules_case(
+        "unknown-value",
+        "A value the fact cannot take",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE.replace("{fact: latencyBudgetMs, less_than: 50}", "{fact: usersLocation, equals: Nearby}")
+            )
+        },
+        "'Nearby' is not a value of 'usersLocation'",
+    ),
+    rules_case(
+        "comparison-on-non-number",
+        "A numeric comparison on a fact that is not a number",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("latencyBudgetMs", "usersLocation"))},
+        "compares numbers only",
+    ),
+    rules_case(
+        "number-not-comparable-in-rule",
+        "A number the rule engine cannot compare",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("less_than: 50", "less_than: 1.0e+20"))},
+        "cannot be compared by the rule engine",
+    ),
+    rules_case(
+        "unknown-factor",
+        "An unknown factor",
+        {"rules/latency.yaml": rule_file(GOOD_RULE, "ruleset: latency\nkind: factor\nfactor: speed\n")},
+        "unknown factor 'speed'",
+    ),
+    rules_case(
+        "unknown-claim",
+        "An unknown claim of the knowledge base",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("inhouse-pro-low-latency", "inhouse-pro-speed"))},
+        "unknown claim 'claim:inhouse-pro-speed'",
+    ),
+    rules_case(
+        "rule-id-prefix",
+        "A rule id that does not start with its rule set's name",
+        {"rules/latency.yaml": rule_file(GOOD_RULE.replace("id: latency.tight", "id: speed.tight"))},
+        "the id must start with the rule set name",
+    ),
+    rules_case(
+        "wrong-conclusion-kind",
+        "A factor rule that concludes a stance",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE.replace("{assess: {favors: in-house, weight: 2}}", "{stance: cloud}")
+            )
+        },
+        "a factor rule concludes with assess or require or derive",
+    ),
+    rules_case(
+        "duplicate-id",
+        "Two rules with the same id",
+        {"rules/latency.yaml": rule_file(GOOD_RULE + GOOD_RULE)},
+        "duplicate id",
+    ),
+    rules_case(
+        "stance-without-priority",
+        "A stance rule without a priority",
+        {
+            "rules/stance.yaml": rule_file(
+                """\
+                - id: stance.always-cloud
+                  title: Always the cloud.
+                  when: {fact: margin, at_least: 0}
+                  then: {stance: cloud}
+                  rationale: An example of a stance rule that forgot its priority.
+                  claims: [claim:conclusion-no-single-answer]
+                """,
+                "ruleset: stance\nkind: stance\nparameters: {strong_weight: 3}\n",
+            )
+        },
+        "stance rules need a priority",
+    ),
+    rules_case(
+        "concluded-never-derived",
+        "A test on an intermediate conclusion that no rule derives",
+        {
+            **RULES,
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE.replace("{fact: latencyBudgetMs, less_than: 50}", "{concluded: fast-users}")
+            ),
+        },
+        "no rule derives 'fast-users'",
+    ),
+    rules_case(
+        "conclusion-cycle",
+        "Intermediate conclusions that depend on each other",
+        {
+            **RULES,
+            "rules/latency.yaml": rule_file(
+                """\
+                - id: latency.a
+                  title: A follows from B.
+                  when: {concluded: b}
+                  then: {derive: a}
+                  rationale: One half of a circular definition.
+                  claims: [claim:inhouse-pro-low-latency]
+                - id: latency.b
+                  title: B follows from A.
+                  when: {concluded: a}
+                  then: {derive: b}
+                  rationale: The other half of a circular definition.
+                  claims: [claim:inhouse-pro-low-latency]
+                """
+            ),
+        },
+        "form a cycle",
+    ),
+    rules_case(
+        "missing-stance-rules",
+        "No stance rule set",
+        {"rules/latency.yaml": rule_file(GOOD_RULE), "rules/organization.yaml": RULES["rules/organization.yaml"]},
+        "exactly one rule set of kind 'stance'",
+    ),
+    rules_case(
+        "missing-strong-weight",
+        "A stance rule set without parameters.strong_weight",
+        {
+            "rules/latency.yaml": rule_file(GOOD_RULE),
+            "rules/organization.yaml": RULES["rules/organization.yaml"],
+            "rules/stance.yaml": (PACKAGED_RULES / "stance.yaml")
+            .read_text(encoding="utf-8")
+            .replace("parameters:\n  strong_weight: 3\n", ""),
+        },
+        "needs parameters.strong_weight",
+    ),
+    rules_case(
+        "strong-weight-not-a-number",
+        "A stance rule set whose strong_weight is not a whole number",
+        {
+            "rules/latency.yaml": rule_file(GOOD_RULE),
+            "rules/organization.yaml": RULES["rules/organization.yaml"],
+            "rules/stance.yaml": (PACKAGED_RULES / "stance.yaml")
+            .read_text(encoding="utf-8")
+            .replace("strong_weight: 3\n", "strong_weight: strong\n"),
+        },
+        "it must be a whole number",
+    ),
+    # --- knowledge base ------------------------------------------------------------------------
+    kb_case("kb-directory-missing", "The knowledge base directory does not exist", {}, "directory does not exist"),
+    kb_case(
+        "kb-file-missing",
+        "A knowledge base file is missing",
+        {name: src for name, src in KB.items() if not name.endswith("shapes.ttl")},
+        "the knowledge base file is missing",
+    ),
+    kb_case(
+        "kb-syntax",
+        "A knowledge base file that is not valid Turtle",
+        {**KB, "kb/shapes.ttl": "@prefix sh: <http://www.w3.org/ns/shacl#> .\nthis is not turtle\n"},
+        "not valid Turtle",
+    ),
+    kb_case(
+        "kb-no-claims",
+        "A knowledge base without claims",
+        {**KB, "kb/claims.ttl": "# no claims yet\n"},
+        "defines no factors or no claims",
+    ),
+    kb_case(
+        "kb-no-vocabulary",
+        "A knowledge base whose ontology defines no facts properties",
+        {**KB, "kb/ontology.ttl": "# an empty ontology\n"},
+        "no facts properties",
+    ),
+]
+
+
+def _write(root: Path, files: dict[str, object]) -> None:
+    for name, content in files.items():
+        path = root / name
+        if content is DIRECTORY:
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Packaged):
+            path.write_bytes(content.source.read_bytes())
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(str(content), encoding="utf-8")
+
+
+def run_case(case: Case) -> tuple[int, str]:
+    """Run a case through the real CLI in an empty directory; (exit status, what it printed)."""
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as here, contextlib.chdir(here):
+        _write(Path(here), case.files)
+        result = runner.invoke(main, list(case.args), prog_name="infra-policy", catch_exceptions=False)
+        output = result.output
+        assert str(Path(here).resolve()) not in output and here not in output, "a message names a temporary path"
+        out = Path(here, "out")
+        assert not out.exists() or (out.is_dir() and not any(out.iterdir())), "a failed run wrote output"
+    return result.exit_code, output
+
+
+_LANG = {".ttl": "turtle", ".yaml": "yaml", ".jsonld": "json", ".rdf": "xml", ".nt": "text"}
+
+
+def _render_input(name: str, content: object) -> str:
+    if isinstance(content, Packaged) or content is DIRECTORY:
+        return ""
+    if isinstance(content, bytes):
+        shown, lang = repr(content), "text"
+        return f"`{name}` (bytes):\n\n```{lang}\n{shown}\n```\n\n"
+    text = str(content)
+    lang = _LANG.get(Path(name).suffix, "text")
+    return f"`{name}`:\n\n```{lang}\n{text.rstrip()}\n```\n\n" if text else f"`{name}`: an empty file.\n\n"
+
+
+def render_case(case: Case, status: int, output: str) -> str:
+    parts = [f'### {case.title}\n\n<a id="{case.id}"></a>Case `{case.id}`.\n\n']
+    for name, content in case.files.items():
+        if content is DIRECTORY:
+            parts.append(f"`{name}/` is a directory.\n\n")
+        else:
+            parts.append(_render_input(name, content))
+    copied = sorted(name for name, content in case.files.items() if isinstance(content, Packaged))
+    if copied:
+        parts.append(f"(with {', '.join(f'`{n}`' for n in copied)} copied from the packaged files)\n\n")
+    parts.append(f"```console\n$ infra-policy {' '.join(case.args)}\n{output.rstrip()}\n```\n\n")
+    parts.append(f"Exit status {status}.\n\n")
+    return "".join(parts)
+
+
+PREAMBLE = """\
+# Error catalogue
+
+Every error infra-policy gives, with an example input and the exact message it prints. This file is
+generated by `tests/test_errors_catalogue.py` from the cases it runs through the real command line, so it
+cannot drift; after an intended change of a message run
+`UPDATE_ERRORS_DOC=1 python -m pytest tests/test_errors_catalogue.py` and review the diff.
+
+How errors work:
+
+- Exit status **2**: bad input or usage. One paragraph per problem, naming the file, the line (and column
+  when the parser knows it), the subject and property, what is wrong and what is allowed. Several problems
+  in one facts file or one rules directory are all reported at once (a syntax error stops the parser, so it
+  is reported alone). No traceback unless you pass `--debug` (`infra-policy --debug evaluate …`).
+- Exit status **3**: an internal error (a bug): `error: internal error (…). Please report it; rerun with
+  --debug for the traceback.`
+- A failed run writes nothing: `--output` is written to a temporary file and renamed only on success.
+- The warnings and log lines of the libraries (rdflib, pySHACL) never reach the terminal; what they
+  notice reaches you as one of the messages below.
+- Nothing in any input makes infra-policy read another file or the network: JSON-LD contexts must be
+  inline, RDF/XML may not have a document type declaration (so no entities and no DTD), and the
+  knowledge base and rules are read only from the packaged folders or `--kb` / `--rules`.
+- Limits: a facts file may have at most {facts_bytes:,} bytes (`--max-bytes`) and {facts_triples:,} triples
+  (`--max-triples`); a rule file at most {rule_bytes:,} bytes.
+- One facts file describes exactly one organization. A file with two is refused, not evaluated per
+  organization: a decision, its record and its digests are about one organization, and one file per
+  organization keeps that unambiguous.
+
+"""
+
+
+def render_engine_section() -> str:
+    status, output = action_failure_output()
+    return (
+        "## The rule engine\n\n"
+        "### A rule's action fails inside durable-rules\n\n"
+        '<a id="rule-action-failed"></a>Case `rule-action-failed` (tests/test_errors_engine.py). durable-rules '
+        "swallows exceptions raised in actions; infra-policy checks every session and stops with an error "
+        "naming the rule instead of silently missing its conclusion. The test makes the action of a real rule "
+        f"raise, through the real durable engine; the command line prints, with exit status {status}:\n\n"
+        f"```text\n{output.rstrip()}\n```\n"
+    )
+
+
+def render_catalogue(results: dict[str, tuple[int, str]]) -> str:
+    sections: dict[str, list[str]] = {}
+    for case in CASES:
+        status, output = results[case.id]
+        sections.setdefault(case.section, []).append(render_case(case, status, output))
+    index = "".join(f"- [{c.title}](#{c.id})\n" for c in CASES) + "- [A rule's action fails](#rule-action-failed)\n"
+    body = "".join(f"## {name}\n\n" + "".join(items) for name, items in sections.items())
+    preamble = PREAMBLE.format(
+        facts_bytes=DEFAULT_LIMITS.max_bytes, facts_triples=DEFAULT_LIMITS.max_triples, rule_bytes=MAX_RULE_FILE_BYTES
+    )
+    return preamble + "## Index\n\n" + index + "\n" + body + render_engine_section()
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, tuple[int, str]]:
+    found = {case.id: run_case(case) for case in CASES}
+    if os.environ.get("UPDATE_ERRORS_DOC"):
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(render_catalogue(found), encoding="utf-8")
+    return found
+
+
+def test_case_ids_are_unique():
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_each_error_has_its_message_and_exit_status(case, results):
+    status, output = results[case.id]
+    assert status == case.exit, output
+    assert case.expect in output, output
+    assert "Traceback" not in output
+    first = output.splitlines()[0] if output else ""
+    assert first.startswith(("error: ", "Usage: ")), output
+    if case.exit == 2 and first.startswith("error: "):
+        # One message, nothing else on the terminal.
+        assert output.count("error: ") == 1, output
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_each_message_is_in_the_catalogue(case, results):
+    status, output = results[case.id]
+    assert render_case(case, status, output) in DOC.read_text(encoding="utf-8")
+
+
+def test_the_catalogue_is_what_the_cases_produce_now(results):
+    expected = render_catalogue(results)
+    assert DOC.read_text(encoding="utf-8") == expected, (
+        "docs/errors.md is stale: run UPDATE_ERRORS_DOC=1 python -m pytest tests/test_errors_catalogue.py"
+    )
