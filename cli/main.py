@@ -166,7 +166,7 @@ def validate(facts: Path, kb_dir: Path | None, **reading) -> None:
     implicit = " (implicit: the organization itself)" if profile.workloads[0].implicit else ""
     click.echo(
         f"{facts}: valid — organization {profile.name!r}, {count} workload{'s' if count != 1 else ''}"
-        f"{implicit}, {len(doc.graph)} triples."
+        f"{implicit}, {len(doc.graph)} triple{'s' if len(doc.graph) != 1 else ''}."
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import printable
 from .justify import organization_stance_iri, workload_stance_iri
 from .model import WorkloadDecision
 from .pipeline import Evaluation
@@ -323,7 +324,7 @@ def render_tree(node: TreeNode) -> str:
             walk(child, child_prefix, i == len(n.children) - 1, False)
 
     walk(node, "", True, True)
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 def why_not_dict(answers: list[WhyNot]) -> list[dict]:
@@ -369,4 +370,4 @@ def render_why_not(answers: list[WhyNot], limit: int = 8) -> str:
             if len(a.factor_rules) > limit:
                 out.append(f"    … and {len(a.factor_rules) - limit} more (see --format json)")
         out.append("")
-    return "\n".join(out)
+    return printable("\n".join(out))

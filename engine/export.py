@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from .cost_output import cost_json, cost_lines
+from .errors import printable
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .model import Assessment, Firing, WorkloadDecision
@@ -199,4 +200,5 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
             out.append("  No rule applied: state more facts about this workload.")
     out.append("")
     out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…")
-    return "\n".join(out) + "\n"
+    # names and values come from the user's file: never let them drive the terminal
+    return printable("\n".join(out) + "\n")

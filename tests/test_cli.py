@@ -150,3 +150,17 @@ def test_installed_program_reports_bad_input_without_traceback(tmp_path):
     assert result.stdout == ""
     assert result.stderr.startswith(f"error: {bad}, line 1")
     assert "Traceback" not in result.stderr
+
+
+def test_control_characters_from_the_facts_never_reach_the_terminal(run, tmp_path):
+    hostile = tmp_path / "hostile.ttl"
+    hostile.write_text(
+        "@prefix ip: <https://w3id.org/infra-policy#> .\n"
+        '<https://e.com/o> a ip:Organization ; ip:name "Evil\\u001b]0;pwned\\u0007 Corp" ; '
+        "ip:connectivity ip:AirGapped .\n"
+    )
+    for args in (["evaluate", hostile], ["explain", hostile], ["explain", hostile, "--why-not", "cloud"]):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "Evil\\x1b]0;pwned\\x07 Corp" in run("evaluate", hostile).output
