@@ -46,6 +46,8 @@ class Failure:
     given: bool
 
     def sentence(self) -> str:
+        if self.fact is None and self.given:
+            return self.test  # a whole sentence already, e.g. "outranked by …"
         if self.fact is None:
             return f"{self.test}: not concluded"
         if not self.given:
@@ -327,18 +329,21 @@ def render_tree(node: TreeNode) -> str:
     return printable("\n".join(lines) + "\n")
 
 
-def why_not_dict(answers: list[WhyNot]) -> list[dict]:
-    def missed(m: Missed) -> dict:
-        return {
-            "rule": m.rule,
-            "title": m.title,
-            "would_add": m.adds,
-            "failed_test": m.failure.test,
-            "fact": m.failure.fact,
-            "seen": list(m.failure.seen) if isinstance(m.failure.seen, tuple) else m.failure.seen,
-            "given": m.failure.given,
-        }
+def missed_dict(m: Missed) -> dict:
+    seen = m.failure.seen
+    return {
+        "rule": m.rule,
+        "title": m.title,
+        "would_add": m.adds,
+        "failed": m.failure.sentence(),
+        "failed_test": m.failure.test,
+        "fact": m.failure.fact,
+        "seen": list(seen) if isinstance(seen, tuple) else seen,
+        "given": m.failure.given,
+    }
 
+
+def why_not_dict(answers: list[WhyNot]) -> list[dict]:
     return [
         {
             "subject": a.subject,
@@ -346,8 +351,8 @@ def why_not_dict(answers: list[WhyNot]) -> list[dict]:
             "stance": a.stance,
             "asked": a.asked,
             "already": a.already,
-            "stance_rules": [missed(m) for m in a.stance_rules],
-            "factor_rules": [missed(m) for m in a.factor_rules],
+            "stance_rules": [missed_dict(m) for m in a.stance_rules],
+            "factor_rules": [missed_dict(m) for m in a.factor_rules],
         }
         for a in answers
     ]

@@ -23,9 +23,12 @@ Scalar = str | float | int | bool
 Value = Scalar | tuple[Scalar, ...]
 
 
-def value_text(value: Value | None) -> str:
-    """A fact value as people write it (true, 4, Confidential; several joined by commas)."""
-    if isinstance(value, tuple):
+def value_text(value: object) -> str:
+    """A fact value as people write it (true, 4, Confidential; several joined by commas).
+
+    Lists are accepted too: values read back from a decision's JSON are lists.
+    """
+    if isinstance(value, tuple | list):
         return ", ".join(value_text(v) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"

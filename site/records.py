@@ -22,7 +22,7 @@ from pathlib import Path
 import networkx as nx
 
 from infra_policy.engine.errors import InputError
-from infra_policy.engine.explain import Missed, WhyNot, why_not
+from infra_policy.engine.explain import why_not, why_not_dict
 from infra_policy.engine.export import FORMAT, decision_dict
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.prov import jsonld_text, provenance_triples, turtle_text
@@ -144,33 +144,6 @@ class Evaluated:
     jsonld: bytes
 
 
-def _missed(m: Missed) -> dict:
-    failure = m.failure
-    # "outranked by …" is a whole sentence already; it tests no fact
-    failed = failure.test if failure.fact is None and failure.given else failure.sentence()
-    return {
-        "rule": m.rule,
-        "title": m.title,
-        "adds": m.adds,
-        "failed": failed,
-        "fact": failure.fact,
-        "given": failure.given,
-    }
-
-
-def _answer(a: WhyNot) -> dict:
-    """One answer of engine.explain.why_not, as plain data with its failures in words."""
-    return {
-        "subject": a.subject,
-        "name": a.name,
-        "stance": a.stance,
-        "asked": a.asked,
-        "already": a.already,
-        "stance_rules": [_missed(m) for m in a.stance_rules],
-        "factor_rules": [_missed(m) for m in a.factor_rules],
-    }
-
-
 def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_version: str) -> Evaluated:
     """Everything the site needs from one evaluation, computed by the engine."""
     provenance = provenance_triples(ev.justification.graph, engine_version)
@@ -178,7 +151,7 @@ def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_vers
         data=decision_dict(ev, policy),
         facts_text=facts_text,
         engine_version=engine_version,
-        why_not={stance: [_answer(a) for a in why_not(ev, policy, stance)] for stance in ASKED},
+        why_not={stance: why_not_dict(why_not(ev, policy, stance)) for stance in ASKED},
         turtle=turtle_text(provenance).encode("utf-8"),
         jsonld=jsonld_text(provenance).encode("utf-8"),
     )

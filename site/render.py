@@ -25,7 +25,7 @@ from infra_policy.engine.justify import conclusion_iri
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.rulecatalog import catalogue
 from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import Assess
+from infra_policy.engine.rules_ast import Assess, value_text
 from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import IP
 
@@ -78,16 +78,6 @@ LEGEND = (
     "stance",
 )
 _SHOWN_ATTRS = ("rule", "subject", "property", "value", "line", "stance", "cloud_weight", "in_house_weight")
-
-
-def value_text(value: object) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(value_text(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _environment() -> jinja2.Environment:
