@@ -7,12 +7,24 @@ weight from which an assessment counts as strong, come from the stance rule set.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-SIDES = ("cloud", "in-house")
-STANCES = ("cloud", "in-house", "hybrid", "conflict")
+from .paths import RULES_SCHEMA
+
+
+def _schema_enum(*path: str) -> tuple[str, ...]:
+    """An enumeration of the rule-file schema: the policy's words, not restated here."""
+    node = json.loads(RULES_SCHEMA.read_text(encoding="utf-8"))
+    for key in path:
+        node = node[key]
+    return tuple(node["enum"])
+
+
+SIDES = _schema_enum("$defs", "side")
+STANCES = _schema_enum("$defs", "conclusion", "properties", "stance")
 
 # name → (kind, meaning); kinds follow the vocabulary's ("integer", "boolean", "enum").
 TALLY_FIELDS: dict[str, tuple[str, str]] = {
@@ -26,7 +38,7 @@ TALLY_FIELDS: dict[str, tuple[str, str]] = {
     "requires_cloud": ("boolean", "a hard constraint requires cloud"),
     "requires_in_house": ("boolean", "a hard constraint requires in-house"),
 }
-LEANINGS = ("cloud", "in-house", "even")
+LEANINGS = (*SIDES, "even")
 
 ORGANIZATION_FIELDS: dict[str, tuple[str, str]] = {
     "workloads": ("integer", "number of workloads evaluated"),
