@@ -7,6 +7,8 @@ same relative path works from a source checkout and from a wheel.
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -14,3 +16,9 @@ _ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_KB = _ROOT / "kb"
 PACKAGED_RULES = _ROOT / "rules"
 RULES_SCHEMA = PACKAGED_RULES / "schema.json"
+
+
+@cache
+def rules_schema() -> dict:
+    """The packaged JSON Schema of rule files (read once per process)."""
+    return json.loads(RULES_SCHEMA.read_text(encoding="utf-8"))

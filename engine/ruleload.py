@@ -18,7 +18,7 @@ from .cost import parameter_problems
 from .errors import RulesError
 from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
-from .paths import PACKAGED_RULES, RULES_SCHEMA
+from .paths import PACKAGED_RULES, rules_schema
 from .rules_ast import (
     COMPARISONS,
     OPERATORS,
@@ -105,7 +105,7 @@ def _validator():
     if _schema_validator is None:
         import jsonschema
 
-        schema = json.loads(RULES_SCHEMA.read_text(encoding="utf-8"))
+        schema = rules_schema()
         _schema_validator = jsonschema.Draft202012Validator(schema)
     return _schema_validator
 

@@ -7,17 +7,16 @@ weight from which an assessment counts as strong, come from the stance rule set.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .paths import RULES_SCHEMA
+from .paths import rules_schema
 
 
 def _schema_enum(*path: str) -> tuple[str, ...]:
     """An enumeration of the rule-file schema: the policy's words, not restated here."""
-    node = json.loads(RULES_SCHEMA.read_text(encoding="utf-8"))
+    node = rules_schema()
     for key in path:
         node = node[key]
     return tuple(node["enum"])

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.pipeline import Evaluator
@@ -51,3 +52,19 @@ def facts_file(tmp_path):
 
 def example_files() -> list[Path]:
     return sorted(EXAMPLES.glob("*.ttl"))
+
+
+def invoke_cli(*args):
+    """Run the real CLI in process (click's runner); every argument is turned into text."""
+    return CliRunner().invoke(_main(), [str(a) for a in args], catch_exceptions=False)
+
+
+def _main():
+    from infra_policy.cli.main import main
+
+    return main
+
+
+@pytest.fixture
+def run():
+    return invoke_cli

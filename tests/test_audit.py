@@ -9,19 +9,14 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 from conftest import EXAMPLES
+from conftest import invoke_cli as run
 
-from infra_policy.cli.main import main
 from infra_policy.engine.audit import audit_record
 from infra_policy.engine.load import load_facts
 from infra_policy.engine.record import record_body, record_file_name, seal, verify_log
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture

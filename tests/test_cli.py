@@ -9,22 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 from conftest import EXAMPLES, example_files
 
-from infra_policy.cli.main import main
-
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 def test_evaluate_text_is_what_a_cto_would_forward(run):

@@ -11,27 +11,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from conftest import EXAMPLES
 from rdflib import Graph
 
-from infra_policy.cli.main import main
 from infra_policy.engine.errors import FactsError
 from infra_policy.engine.inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits
 from infra_policy.engine.load import load_facts
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
 IP = "https://w3id.org/infra-policy#"
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 # --- what the process touches: an audit hook sees every open and every socket ---

@@ -5,19 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from conftest import EXAMPLES
+from conftest import invoke_cli as run
 
-from infra_policy.cli.main import main
 from infra_policy.engine.explain import first_failure, resolve_node, tree, why_not
 from infra_policy.engine.load import load_facts
 from infra_policy.engine.rules_ast import All, Any, Concluded, Not, Test
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def test_first_failure_names_the_test_and_the_value_seen():
