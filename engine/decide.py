@@ -57,10 +57,18 @@ def _tally(assessments: list[Assessment], constraints: list[Constraint], policy:
 
 def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str = "") -> str:
     """Only the stance for plain facts (used to explore counterfactuals)."""
+    return _outcome(values, policy, backend, subject)[0]
+
+
+def _outcome(
+    values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str
+) -> tuple[str, frozenset[str]]:
+    """The stance for plain facts and the factor rules that fired on the way."""
     # computed facts follow the candidate values, so a counterfactual cost input changes them too
     values = {**values, **computed_facts(values, policy.factor_parameters)}
-    assessments, requirements = [], []
+    assessments, requirements, all_fired = [], [], set()
     for _, fired, _ in fire_layers(values, policy, backend):
+        all_fired.update(fired)
         for rule_id in fired:
             then = policy.by_id[rule_id].then
             if isinstance(then, Assess):
@@ -68,7 +76,7 @@ def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend,
             elif isinstance(then, Require):
                 requirements.append(then.side)
     t = tally(assessments, requirements, int(policy.parameters["strong_weight"]))
-    return _stance_rule(t, policy, backend, subject).then.stance
+    return _stance_rule(t, policy, backend, subject).then.stance, frozenset(all_fired)
 
 
 def _stance_rule(t: Tally, policy: Policy, backend: RuleBackend, subject: str) -> Rule:
@@ -149,21 +157,27 @@ def _candidates(prop: Property, policy_tests: tuple[Test, ...]) -> list[Value]:
 def missing_facts(
     profile: WorkloadProfile, stance: str, policy: Policy, explorer: RuleBackend, vocabulary: Vocabulary
 ) -> tuple[MissingFact, ...]:
-    """Facts not given that, once stated with some value, would change the stance."""
+    """Facts not given that, once stated with some value, would change the stance.
+
+    Each comes with the rules through which its example values change the
+    stance: those that would fire with the value and do not now, or the reverse.
+    """
     tests = policy.tests_by_fact
     values = profile.values()
+    _, fired_now = _outcome(values, policy, explorer, profile.id)
     result = []
     # Computed facts are never explored directly: they follow from the inputs.
     for name in sorted(set(tests) - set(values) - vocabulary.computed):
         prop = vocabulary.properties[name]
         outcomes: dict[str, Value] = {}
+        through: set[str] = set()
         for candidate in _candidates(prop, tests[name]):
-            other = stance_of({**values, name: candidate}, policy, explorer, profile.id)
+            other, fired = _outcome({**values, name: candidate}, policy, explorer, profile.id)
             if other != stance and other not in outcomes:
                 outcomes[other] = candidate[0] if isinstance(candidate, tuple) else candidate
+                through |= fired ^ fired_now
         if outcomes:
-            rules = sorted({r.id for r in policy.factor_rules if name in r.when.facts()})
-            result.append(MissingFact(name, prop.label, tuple(sorted(outcomes.items())), tuple(rules)))
+            result.append(MissingFact(name, prop.label, tuple(sorted(outcomes.items())), tuple(sorted(through))))
     return tuple(result)
 
 

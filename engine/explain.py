@@ -158,7 +158,7 @@ def _supports(rule: Rule, asked: str, w: WorkloadDecision) -> tuple[str, int] | 
 def why_not_workload(ev: Evaluation, w: WorkloadDecision, policy: Policy, asked: str) -> WhyNot:
     if w.stance == asked:
         return WhyNot(w.id, w.profile.name, w.stance, asked, True, (), ())
-    values = w.profile.values()
+    values = w.values()
     derived = frozenset(d.name for d in w.derivations)
     fired = {f.rule for f in w.firings}
     factor: list[Missed] = []

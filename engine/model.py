@@ -58,7 +58,7 @@ class MissingFact:
     property: str
     label: str
     outcomes: tuple[tuple[str, Value], ...]  # (stance it could lead to, an example value)
-    rules: tuple[str, ...]  # rules that test it
+    rules: tuple[str, ...]  # rules whose firing its example values change (cost inputs: the cost rules)
     needed_for: str = ""  # set for an input the cost model needs (outcomes are then not explored)
 
 
@@ -78,6 +78,11 @@ class WorkloadDecision:
     @property
     def id(self) -> str:
         return self.profile.id
+
+    def values(self) -> dict[str, Value]:
+        """The facts the factor rules saw: the stated ones and those the cost model computed."""
+        computed = self.cost.facts() if self.cost is not None else {}
+        return {**self.profile.values(), **computed}
 
     def grounds(self, firing: Firing) -> tuple[StatedFact, ...]:
         """The stated facts behind a firing, through any intermediate conclusions."""

@@ -1,15 +1,20 @@
-"""The cost model (engine/cost.py): worked break-even analyses and its properties.
+"""The cost model (engine/cost.py): published and worked break-even analyses, and its properties.
 
-About published figures: the issue asks to reproduce published on-premise vs
-cloud break-even analyses (the Lenovo Press generative-AI TCO papers). The one
-figure of LP2225 whose inputs are stated in the text we could consult (its
-introduction's cloud cost of a training run) is reproduced below; the papers'
-break-even tables (server price, hourly running cost, cloud price) could not be
-consulted while this was written, so no break-even here is attributed to them.
-Instead the worked examples below use the same method —
-hardware price, hourly running cost and cloud hourly price → break-even in
-utilized hours — with their arithmetic written out, so each expected figure can
-be checked by hand. Replace them with the papers' own tables once verified.
+Published figures: the issue asks to reproduce published on-premise vs cloud
+break-even analyses from their stated inputs, within 1 %. Two figures of Lenovo
+Press LP2225 ("On-Premise vs Cloud: Generative AI Total Cost of Ownership",
+2025) are reproduced below: the cloud cost of the Llama 3.1 training run from
+its introduction, and its break-even of a ThinkSystem SR675 V3 (8 × H100)
+against AWS p5.48xlarge at three AWS pricing tiers. The paper's PDF itself
+could not be opened from this workplace: the break-even inputs and results are
+as quoted from it by independent summaries that cite it (the $833,806 server,
+$0.87 an hour to run, $98.32 an hour on demand → about 8,556 hours or 11.9
+months is quoted alike by several; the two reserved tiers by one). Each quoted
+result also follows from the quoted inputs by the paper's formula, which is
+what these tests check our model against.
+
+The worked examples after them use the same method with their arithmetic
+written out, so each expected figure can be checked by hand.
 """
 
 from __future__ import annotations
@@ -38,6 +43,56 @@ def test_cloud_cost_reproduces_the_lenovo_press_lp2225_training_example():
     # hours, the whole run taken as one period) gives 4,912,500 × 98.32 = $483.0 M.
     cost = analyse_cost({"cloudCostPerHourUSD": 98.32, "utilizedHoursPerMonth": 39.3e6 / 8}, DEFAULTS)
     assert within_one_percent(cost.facts()["monthlyCloudCostUSD"], 483e6)
+
+
+# Lenovo Press LP2225, break-even of an on-premise Lenovo ThinkSystem SR675 V3
+# with 8 × NVIDIA H100 NVL (system price $833,806 without discounts; $0.87 an hour
+# for power, cooling and maintenance) against AWS p5.48xlarge (8 × H100), one row
+# per AWS pricing tier: (tier, cloud $/h, published break-even hours, published
+# break-even months). Months are 30-day months of round-the-clock use (720 hours):
+# that is how 8,556 hours make the paper's 11.9 months.
+LP2225_SERVER_USD = 833_806
+LP2225_RUN_PER_HOUR_USD = 0.87
+LP2225_BREAK_EVEN = [
+    ("on demand", 98.32, 8_556, 11.9),
+    ("1-year reserved", 77.43, 10_890, 15),
+    ("3-year reserved", 53.95, 15_710, 22),
+]
+
+
+@pytest.mark.parametrize(("tier", "cloud_per_hour", "hours", "months"), LP2225_BREAK_EVEN)
+def test_break_even_reproduces_the_lenovo_press_lp2225_table(tier, cloud_per_hour, hours, months):
+    inputs = {
+        "inHouseHardwareUSD": LP2225_SERVER_USD,
+        "inHouseRunCostPerHourUSD": LP2225_RUN_PER_HOUR_USD,
+        "cloudCostPerHourUSD": cloud_per_hour,
+    }
+    # hourly prices only, as the paper states them: break-even in utilized hours
+    facts = analyse_cost(inputs, DEFAULTS).facts()
+    assert facts["breakEvenNever"] is False
+    assert within_one_percent(facts["breakEvenHours"], hours), (tier, facts["breakEvenHours"])
+    # the same server busy around the clock, 720 hours a month: months and hours agree
+    around_the_clock = analyse_cost({**inputs, "utilizedHoursPerMonth": 720}, DEFAULTS).facts()
+    assert within_one_percent(around_the_clock["breakEvenHours"], hours)
+    if isinstance(months, float):
+        assert within_one_percent(around_the_clock["breakEvenMonths"], months)
+    else:  # the paper rounds these to whole months
+        assert round(around_the_clock["breakEvenMonths"]) == months
+
+
+def test_lp2225_on_demand_break_even_formula_is_shown_with_the_papers_inputs():
+    cost = analyse_cost(
+        {
+            "inHouseHardwareUSD": LP2225_SERVER_USD,
+            "inHouseRunCostPerHourUSD": LP2225_RUN_PER_HOUR_USD,
+            "cloudCostPerHourUSD": 98.32,
+        },
+        DEFAULTS,
+    )
+    assert cost.get("breakEvenHours").formula == (
+        "breakEvenHours = inHouseHardwareUSD ÷ (cloudCostPerHourUSD − inHouseRunCostPerHourUSD)"
+        " = 833,806 ÷ (98.32 − 0.87) = 8,556.2442"
+    )
 
 
 def test_hourly_break_even_in_the_form_of_published_on_premise_vs_cloud_analyses():

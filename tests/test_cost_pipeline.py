@@ -13,6 +13,7 @@ from conftest import EXAMPLES
 from infra_policy.cli.main import main
 from infra_policy.engine.decide import stance_of
 from infra_policy.engine.errors import FactsError, RulesError
+from infra_policy.engine.explain import why_not
 from infra_policy.engine.export import decision_dict
 from infra_policy.engine.justify import conclusion_iri, fact_iri, firing_iri
 from infra_policy.engine.knowledge import load_knowledge_base
@@ -21,6 +22,7 @@ from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.ruleload import load_policy
 
 NORTHWIND = EXAMPLES / "northwind-cost-model.ttl"
+LP2225 = EXAMPLES / "lenovo-lp2225-break-even.ttl"
 
 SERVER = """\
 ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:w .
@@ -243,3 +245,32 @@ ex:w a ip:Workload ; ip:name "W" ; ip:inHouseHardwareUSD 250000 .
     on_organization = evaluator.evaluate_file(facts_file(moved)).decision.workloads[0]
     assert on_organization.cost == on_workload.cost
     assert on_organization.stance == on_workload.stance
+
+
+def test_the_published_lp2225_break_even_comes_out_of_evaluate(run):
+    # examples/lenovo-lp2225-break-even.ttl states the inputs of Lenovo Press LP2225
+    # (tests/test_cost.py has the source); the paper's break-even: about 8,556,
+    # 10,890 and 15,710 utilized hours, 11.9, ~15 and ~22 months around the clock.
+    result = run("evaluate", LP2225, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    summaries = [w["cost"]["summary"] for w in data["workloads"]]
+    hours = [s["breakEvenHours"] for s in summaries]
+    months = [s["breakEvenMonths"] for s in summaries]
+    for got, published in zip(hours, (8556, 10890, 15710), strict=True):
+        assert abs(got - published) <= 0.01 * published
+    assert abs(months[0] - 11.9) <= 0.01 * 11.9 and [round(m) for m in months[1:]] == [15, 22]
+    assert [w["stance"] for w in data["workloads"]] == ["in-house", "in-house", "hybrid"]
+    text = run("evaluate", LP2225).output
+    assert "break-even: after 11.9 months, 8,556 utilized hours" in text
+
+
+def test_why_not_reads_the_computed_cost_facts(evaluator, policy):
+    # The three-year reservation breaks even at 0.61 of the hardware's life: the
+    # answer to "why not in-house?" names that value, not a fact "not given".
+    ev = evaluator.evaluate_file(LP2225)
+    answers = {a.name: a for a in why_not(ev, policy, "in-house")}
+    missed = {m.rule: m for m in answers["Against p5.48xlarge, 3-year reservation"].factor_rules}
+    failure = missed["cost.pays-back-early"].failure
+    assert failure.given and failure.seen == 0.606036
+    assert failure.sentence().endswith("breakEvenShareOfAmortization is 0.606036")
