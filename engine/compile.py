@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 import durable.engine
 
 from .errors import EngineError
+from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .rules_ast import All, Any, Concluded, Condition, Not, Rule, Test, Value, iter_tests
 
 # durable-rules reports error 303 with more than about 480 rules in a ruleset.
@@ -75,6 +76,12 @@ class FactEncoder:
                     if slot is not None:
                         record[slot] = True
             else:
+                if not comparable_number(value):
+                    # facts files are checked for this; a computed fact must not reach durable either,
+                    # which would fail with a bare error code
+                    raise EngineError(
+                        f"the fact {name} = {value!r} cannot be compared by the rule engine: {COMPARABLE_NUMBERS}."
+                    )
                 record[name] = value
         for name in derived:
             if name in self.derived:

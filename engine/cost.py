@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .inputs import LARGEST_NUMBER, SMALLEST_NUMBER
 from .rules_ast import Value
 
 # policy parameter → the input it gives a default for
@@ -71,10 +72,12 @@ _RUN_NEED = (
     "ip:inHouseRunCostPerHourUSD with ip:utilizedHoursPerMonth"
 )
 # Stored precision: four decimals, and at least six significant digits for small numbers. The
-# formulas show the stored numbers, so each one reproduces from the numbers it shows.
+# formulas show the stored numbers, so each one reproduces from the numbers it shows. The rules
+# compare the stored numbers, and the rule engine compares no float below 0.0001 or from 10^15
+# (engine/inputs.py): smaller figures are stored as 0, larger ones as whole numbers.
 _DIGITS = 4
 _SIGNIFICANT = 6
-_MAX_DIGITS = 12  # below a millionth of a cent a number is 0
+_MAX_DIGITS = 12
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,12 @@ def number_text(value: float, digits: int | None = None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _round(value: float) -> float:
+def _round(value: float) -> float | int:
+    if abs(value) >= LARGEST_NUMBER:
+        return round(value)
     rounded = round(value, _decimals(value))
+    if abs(rounded) < SMALLEST_NUMBER:
+        return 0.0  # also no negative zero in the output
     return rounded + 0.0  # no negative zero in the output
 
 
@@ -296,7 +303,9 @@ class _Model:
                     "inHouseHardwareUSD",
                     "monthlySavingUSD",
                 )
-        if hourly_only:
+        # When the months say never (no utilized hours, say), the hours are never reached either.
+        never_by_month = "breakEvenNever" in self.results and self.results["breakEvenNever"].value is True
+        if hourly_only and not never_by_month:
             hardware = self.value("inHouseHardwareUSD")
             cloud, running = self.value("cloudCostPerHourUSD"), self.value("inHouseRunCostPerHourUSD")
             hours = hardware / (cloud - running) if cloud > running else math.inf

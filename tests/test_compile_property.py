@@ -9,10 +9,12 @@ See shared/notes/durable-rules.md: a new rule shape is added here first.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infra_policy.engine.compile import CompiledPolicy
+from infra_policy.engine.errors import EngineError
 from infra_policy.engine.infer import DirectPolicy
 from infra_policy.engine.rules_ast import All, Any, Assess, Concluded, Derive, Not, Rule, Test
 
@@ -150,6 +152,21 @@ def test_one_host_serves_many_sessions_without_leaking_state():
     for _ in range(200):
         assert compiled.fire("layer-0", {"color": "Red"}) == ["gen.red"]
         assert compiled.fire("layer-0", {"color": "Blue"}) == []
+
+
+def test_a_number_durable_cannot_read_is_refused_with_its_name_not_an_error_code():
+    # durable reads numbers written without an exponent; a fact such as 1e+16 would
+    # fail inside it with a bare error code. Facts files are checked for this; the
+    # encoder refuses such a value from anywhere else (a computed fact) by name.
+    stages = {"layer-0": (_rule("gen.big", Test("size", "greater_than", 1), Assess("f", "cloud", 1)),)}
+    compiled = CompiledPolicy(stages, MULTI)
+    for value in (1e16, 5e-05, float("inf")):
+        with pytest.raises(EngineError, match=r"the fact size = .* cannot be compared by the rule engine"):
+            compiled.fire("layer-0", {"size": value})
+    # whole numbers of any size, and floats in range, are compared as they are
+    assert compiled.fire("layer-0", {"size": 10**20}) == ["gen.big"]
+    assert compiled.fire("layer-0", {"size": 999_999_999_999_999.0}) == ["gen.big"]
+    assert compiled.fire("layer-0", {"size": 0.0001}) == []
 
 
 def _every_test():

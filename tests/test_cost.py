@@ -26,6 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra_policy.engine.cost import analyse_cost, number_text, parameter_problems
+from infra_policy.engine.inputs import comparable_number
 
 DEFAULTS = {"default_amortization_years": 3, "default_planning_horizon_months": 36}
 
@@ -194,6 +195,42 @@ def test_running_in_house_dearer_than_the_cloud_never_breaks_even():
     assert "breakEvenMonths" not in facts and "breakEvenShareOfAmortization" not in facts
     # no defaults in this policy and no period given: totals need the horizon
     assert [m.fact for m in cost.missing] == ["planningHorizonMonths"]
+
+
+def test_no_utilized_hours_never_breaks_even_and_gives_no_break_even_hours():
+    # $9 an hour saved, but the server is never used: the hardware is never repaid,
+    # so no break-even in hours either (1,000 ÷ 9 = 111 hours would never come).
+    cost = analyse_cost(
+        {
+            "cloudCostPerHourUSD": 10,
+            "inHouseRunCostPerHourUSD": 1,
+            "inHouseHardwareUSD": 1000,
+            "utilizedHoursPerMonth": 0,
+        },
+        DEFAULTS,
+    )
+    facts = cost.facts()
+    assert facts["breakEvenNever"] is True
+    assert "breakEvenHours" not in facts and "breakEvenMonths" not in facts
+
+
+def test_computed_figures_stay_in_the_range_the_rule_engine_compares():
+    # A $900 trillion server repaid by a saving of a tenth of a cent a month: the
+    # break-even figures pass 10^15 and are stored as whole numbers; a share of a
+    # month's use below 0.0001 is stored as 0 (engine/inputs.py, COMPARABLE_NUMBERS).
+    late = analyse_cost(
+        {
+            "cloudCostPerHourUSD": 0.001,
+            "utilizedHoursPerMonth": 1,
+            "inHouseHardwareUSD": 9e14,
+            "inHouseRunCostPerHourUSD": 0,
+        },
+        DEFAULTS,
+    ).facts()
+    assert late["breakEvenMonths"] == 900_000_000_000_000_000 and isinstance(late["breakEvenMonths"], int)
+    assert late["breakEvenShareOfAmortization"] == 25_000_000_000_000_000
+    assert late["cloudToInHouseCostRatio"] == 0  # 0.036 ÷ 9e14
+    assert all(comparable_number(v) for v in late.values())
 
 
 def test_no_cost_input_means_no_analysis_and_nothing_missing():

@@ -274,3 +274,17 @@ def test_why_not_reads_the_computed_cost_facts(evaluator, policy):
     failure = missed["cost.pays-back-early"].failure
     assert failure.given and failure.seen == 0.606036
     assert failure.sentence().endswith("breakEvenShareOfAmortization is 0.606036")
+
+
+def test_cost_figures_beyond_what_durable_reads_still_reach_the_rules(evaluator, facts_file):
+    # The break-even share here is 25,000,000,000,000,000: written as a float it would
+    # need an exponent, which the rule engine cannot read (it used to fail with an error code).
+    body = SERVER.replace("ip:cloudCostPerHourUSD 40", "ip:cloudCostPerHourUSD 0.001").replace(
+        "ip:utilizedHoursPerMonth 730", "ip:utilizedHoursPerMonth 1"
+    )
+    body = body.replace("ip:inHouseHardwareUSD 250000", "ip:inHouseHardwareUSD 900000000000000").replace(
+        "ip:inHouseRunCostPerHourUSD 4", "ip:inHouseRunCostPerHourUSD 0"
+    )
+    (w,) = evaluator.evaluate_file(facts_file(body)).decision.workloads
+    assert w.cost.facts()["breakEvenShareOfAmortization"] == 25_000_000_000_000_000
+    assert "cost.pays-back-late" in {a.rule for a in w.assessments}
