@@ -9,12 +9,15 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from infra_policy.cli.main import main
 from infra_policy.engine.decide import stance_of
 from infra_policy.engine.errors import FactsError, RulesError
 from infra_policy.engine.explain import why_not
 from infra_policy.engine.export import decision_dict
+from infra_policy.engine.inputs import LARGEST_NUMBER, SMALLEST_NUMBER, comparable_number
 from infra_policy.engine.justify import conclusion_iri, fact_iri, firing_iri
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.paths import PACKAGED_RULES
@@ -288,3 +291,31 @@ def test_cost_figures_beyond_what_durable_reads_still_reach_the_rules(evaluator,
     (w,) = evaluator.evaluate_file(facts_file(body)).decision.workloads
     assert w.cost.facts()["breakEvenShareOfAmortization"] == 25_000_000_000_000_000
     assert "cost.pays-back-late" in {a.rule for a in w.assessments}
+
+
+# Any number a facts file may state, across the whole range the rule engine compares.
+amounts = st.one_of(
+    st.just("0"),
+    st.floats(SMALLEST_NUMBER, LARGEST_NUMBER * 0.999).map(lambda v: f"{max(v, SMALLEST_NUMBER):.4f}"),
+    st.integers(1, 10**20).map(str),
+)
+COST_INPUTS = (
+    "cloudCostPerHourUSD",
+    "utilizedHoursPerMonth",
+    "cloudCostPerMonthUSD",
+    "inHouseHardwareUSD",
+    "inHouseRunCostPerHourUSD",
+    "inHouseStaffCostPerMonthUSD",
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.fixed_dictionaries({name: amounts for name in COST_INPUTS}), st.sampled_from(["1", "0.5", "30"]))
+def test_any_cost_inputs_give_a_grounded_decision_the_engine_could_compare(evaluator, facts_file, inputs, years):
+    stated = " ;\n  ".join(f"ip:{name} {value}" for name, value in inputs.items())
+    body = f'ex:o a ip:Organization ; ip:name "O" ;\n  {stated} ;\n  ip:amortizationYears {years} .\n'
+    ev = evaluator.evaluate_file(facts_file(body))
+    assert ev.justification.problems() == []
+    (w,) = ev.decision.workloads
+    assert w.cost.status == "complete"
+    assert all(comparable_number(v) for v in w.cost.facts().values())

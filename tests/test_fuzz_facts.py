@@ -52,9 +52,13 @@ def valid_value(prop: Property) -> st.SearchStrategy[str]:
             start = int(low) + (1 if prop.minimum_exclusive else 0)
             return st.integers(start, start + 100_000).map(str)
         floor = low + (0.5 if prop.minimum_exclusive else 0)
+        # the ends of what the rule engine compares (engine/inputs.py), where computed
+        # facts (products, quotients) leave that range
+        extremes = st.sampled_from(["0.0001", "0.0003", "999999999999999", "123456789012.75", str(10**20)])
         return st.one_of(
             st.integers(int(floor + 0.5), 10**7).map(str),
             st.decimals(floor, 10**6, places=2, allow_nan=False).map(str),
+            extremes.filter(lambda v: float(v) > floor or (float(v) == floor and not prop.minimum_exclusive)),
         )
     if prop.kind == "boolean":
         return st.sampled_from(["true", "false"])
