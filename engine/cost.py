@@ -77,7 +77,7 @@ _RUN_NEED = (
 # (engine/inputs.py): smaller figures are stored as 0, larger ones as whole numbers.
 _DIGITS = 4
 _SIGNIFICANT = 6
-_MAX_DIGITS = 12
+_MAX_DIGITS = 12  # a bound for showing numbers that were not computed here
 
 
 @dataclass(frozen=True)

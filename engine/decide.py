@@ -101,7 +101,8 @@ def decide_workload(
     stance_firing = Firing(rule=rule.id, subject=profile.id, stage=STANCE_STAGE, computed=matched)
     stance = rule.then.stance
     assert isinstance(rule.then, SetStance)
-    missing = missing_facts(profile, stance, policy, explorer, vocabulary)
+    fired = frozenset(f.rule for f in firings)
+    missing = missing_facts(profile, stance, fired, policy, explorer, vocabulary)
     missing = _with_cost_inputs(missing, cost, policy, vocabulary)
     return WorkloadDecision(
         profile=profile,
@@ -155,16 +156,21 @@ def _candidates(prop: Property, policy_tests: tuple[Test, ...]) -> list[Value]:
 
 
 def missing_facts(
-    profile: WorkloadProfile, stance: str, policy: Policy, explorer: RuleBackend, vocabulary: Vocabulary
+    profile: WorkloadProfile,
+    stance: str,
+    fired_now: frozenset[str],
+    policy: Policy,
+    explorer: RuleBackend,
+    vocabulary: Vocabulary,
 ) -> tuple[MissingFact, ...]:
     """Facts not given that, once stated with some value, would change the stance.
 
     Each comes with the rules through which its example values change the
-    stance: those that would fire with the value and do not now, or the reverse.
+    stance: those that would fire with the value and do not now (``fired_now``),
+    or the reverse.
     """
     tests = policy.tests_by_fact
     values = profile.values()
-    _, fired_now = _outcome(values, policy, explorer, profile.id)
     result = []
     # Computed facts are never explored directly: they follow from the inputs.
     for name in sorted(set(tests) - set(values) - vocabulary.computed):
