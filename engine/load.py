@@ -130,6 +130,20 @@ def _parse_turtle_with_lines(text: str, path: Path, limits: Limits) -> tuple[Gra
     return graph, lines
 
 
+def _parse_ntriples_with_lines(text: str, path: Path, limits: Limits) -> tuple[Graph, dict[Triple, int]]:
+    # The N-Triples reader checks the file as N-Triples (and words its errors so);
+    # N-Triples being a subset of Turtle, the Turtle reader then gives each fact its line.
+    strict = Graph()
+    strict.parse(data=text, format="nt", publicID=path.resolve().as_uri())
+    if len(strict) > limits.max_triples:
+        raise _TooManyTriplesError
+    try:
+        graph, lines = _parse_turtle_with_lines(text, path, limits)
+    except Exception:  # valid N-Triples the Turtle reader refuses: the facts without their lines
+        return strict, {}
+    return (graph, lines) if len(graph) == len(strict) else (strict, {})
+
+
 # Formats that can put statements in named graphs.
 _DATASET_FORMATS = ("trig", "nquads", "json-ld")
 
@@ -302,6 +316,8 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
             warnings.simplefilter("ignore")  # rdflib's deprecation chatter is not the user's concern
             if fmt == "turtle":
                 graph, lines = _parse_turtle_with_lines(text, path, limits)
+            elif fmt == "nt":
+                graph, lines = _parse_ntriples_with_lines(text, path, limits)
             elif fmt in _DATASET_FORMATS:
                 graph, lines = _parse_dataset(text, fmt, path), {}
             else:

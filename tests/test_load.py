@@ -81,6 +81,24 @@ def test_ntriples_and_jsonld_load_too(tmp_path):
     assert (URIRef("https://example.com/a"), URIRef(IP + "name"), None) in graph
 
 
+def test_ntriples_facts_keep_their_lines(tmp_path):
+    nt = tmp_path / "facts.nt"
+    nt.write_text(
+        "# two facts, a blank line and a blank node\n"
+        f'<https://example.com/a> <{IP}name> "A" .\n'
+        "\n"
+        f"<https://example.com/a> <{IP}hasWorkload> _:w .\n"
+        f'_:w <{IP}name> "W" .\n',
+        encoding="utf-8",
+    )
+    doc = load_facts(nt)
+    assert sorted(doc.line_of(t) for t in doc.graph) == [2, 4, 5]
+    # still read as N-Triples: what Turtle alone allows is refused, in N-Triples' words
+    nt.write_text(f'@prefix ip: <{IP}> .\n<https://example.com/a> ip:name "A" .\n', encoding="utf-8")
+    with pytest.raises(FactsError, match="not valid N-Triples"):
+        load_facts(nt)
+
+
 def test_jsonld_with_a_remote_context_is_refused_without_fetching(tmp_path):
     path = tmp_path / "facts.jsonld"
     path.write_text('{"@context": "https://example.com/context.jsonld", "@id": "https://example.com/a"}')
