@@ -74,10 +74,14 @@ def _sentence(
 
     allowed = prop.describe_allowed() if prop is not None else "what kb/shapes.ttl allows"
     if component == _component("MaxCount"):
-        stated = sorted((doc.line_of((focus, path, o)) or 0, display(doc, o)) for o in doc.graph.objects(focus, path))
+        objects = list(doc.graph.objects(focus, path))
+        stated = sorted((doc.line_of((focus, path, o)) or 0, display(doc, o)) for o in objects)
         values = ", ".join(text + (f" on line {line}" if line else "") for line, text in stated)
+        # 4 and 4.0 are two RDF values; say so rather than call them different
+        same = isinstance(objects[0], Literal) and len({_same_value_key(o) for o in objects}) == 1
+        how = "the same value written in different ways" if same else "different values"
         return (
-            f"{subject}: {prop_text} is stated {len(stated)} times with different values ({values}), "
+            f"{subject}: {prop_text} is stated {len(stated)} times with {how} ({values}), "
             "but it takes a single value; keep one."
         )
     if component == _component("Class"):
@@ -214,3 +218,9 @@ def violations_error(doc: FactsDocument, violations: list[Violation]) -> FactsEr
 
 
 __all__ = ["Violation", "find_violations", "validate_facts"]
+
+
+def _same_value_key(node: Node) -> object:
+    """What a literal means (4 and 4.0 alike), or the node itself."""
+    value = python_value(node) if isinstance(node, Literal) else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else node

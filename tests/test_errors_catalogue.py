@@ -262,6 +262,16 @@ CASES: list[Case] = [
         "ip:Reliable on line 4, ip:AirGapped on line 6",
     ),
     facts_case(
+        "same-number-twice",
+        "One number written two ways for a single-valued property",
+        ttl("""\
+            ex:acme a ip:Organization ;
+              ip:itStaffFTE 4 ;
+              ip:itStaffFTE 4.0 .
+        """),
+        "the same value written in different ways (4 on line 4, 4.0 on line 5)",
+    ),
+    facts_case(
         "workload-not-declared",
         "ip:hasWorkload pointing to something that is not a workload",
         ttl("ex:acme a ip:Organization ; ip:hasWorkload ex:chat .\n"),

@@ -55,6 +55,12 @@ def test_unknown_property_suggests_the_closest_known_one(kb, facts_file):
             "is stated 2 times with different values (ip:AirGapped on line 6, ip:Reliable on line 6), "
             "but it takes a single value",
         ),
+        (
+            "ip:itStaffFTE 4, 4.0, 4.00",
+            "is stated 3 times with the same value written in different ways (4 on line 6, 4.0 on line 6, "
+            "4.00 on line 6)",
+        ),
+        ('ip:name "W", "W"@en', 'ip:name is stated 2 times with different values ("W" on line 5, "W"@en on line 6)'),
     ],
 )
 def test_wrong_datatype_range_or_cardinality(kb, facts_file, statement, expected):
