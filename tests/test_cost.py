@@ -6,12 +6,17 @@ Press LP2225 ("On-Premise vs Cloud: Generative AI Total Cost of Ownership",
 2025) are reproduced below: the cloud cost of the Llama 3.1 training run from
 its introduction, and its break-even of a ThinkSystem SR675 V3 (8 × H100)
 against AWS p5.48xlarge at three AWS pricing tiers. The paper's PDF itself
-could not be opened from this workplace: the break-even inputs and results are
-as quoted from it by independent summaries that cite it (the $833,806 server,
-$0.87 an hour to run, $98.32 an hour on demand → about 8,556 hours or 11.9
-months is quoted alike by several; the two reserved tiers by one). Each quoted
-result also follows from the quoted inputs by the paper's formula, which is
-what these tests check our model against.
+could not be opened from this workplace; what was read, and from where:
+- $98.32 an hour for the p5 instance follows from the paper's own web page
+  (its introduction's $483 M for 39.3 M GPU hours, below);
+- the break-even of about 8,556 hours (11.9 months) for the 8 × H100 server is
+  quoted from the paper alike by several independent summaries;
+- the server's $833,806 and its $0.87 an hour to run, and the two reserved
+  tiers ($77.43 and $53.95 an hour → about 10,890 and 15,710 hours), are quoted
+  from it by one summary.
+The quoted results follow from the quoted inputs by the paper's formula —
+hardware ÷ (cloud hourly − on-premise hourly) — which is what these tests
+check our model against.
 
 The worked examples after them use the same method with their arithmetic
 written out, so each expected figure can be checked by hand.
