@@ -90,13 +90,16 @@ def _too_many_triples(path: Path, limits: Limits) -> FactsError:
     )
 
 
-def _parse_turtle_with_lines(text: str, path: Path, limits: Limits) -> tuple[Graph, dict[Triple, int]]:
-    # rdflib's Turtle parser keeps a line counter; a sink that reads it as each
-    # triple is made gives us the line of every fact at no extra parsing cost,
-    # and lets us stop at the triple limit instead of after the whole file.
+def _parse_turtle_with_lines(
+    text: str, path: Path, limits: Limits, *, trig: bool = False
+) -> tuple[Graph, dict[Triple, int]]:
+    # rdflib's Turtle (and TriG) parser keeps a line counter; a sink that reads it
+    # as each triple is made gives us the line of every fact at no extra parsing
+    # cost, and lets us stop at the triple limit instead of after the whole file.
     from rdflib.plugins.parsers.notation3 import RDFSink, SinkParser
+    from rdflib.plugins.parsers.trig import TrigSinkParser
 
-    graph = Graph()
+    target = _dataset() if trig else Graph()
     lines: dict[Triple, int] = {}
     limit = limits.max_triples
 
@@ -109,7 +112,8 @@ def _parse_turtle_with_lines(text: str, path: Path, limits: Limits) -> tuple[Gra
             self.count += 1
             if self.count > limit:
                 raise _TooManyTriplesError
-            if formula == self.rootFormula and self.parser is not None:
+            # the file's own statements: the default graph, or a named graph of TriG
+            if (formula == self.rootFormula or isinstance(formula, Graph)) and self.parser is not None:
                 key = (self.normalise(formula, s), self.normalise(formula, p), self.normalise(formula, o))
                 lines.setdefault(key, self.parser.lines + 1)
             super().makeStatement(quadruple, why)
@@ -121,48 +125,64 @@ def _parse_turtle_with_lines(text: str, path: Path, limits: Limits) -> tuple[Gra
                 return Literal(s, datatype=dt, normalize=False)
             return super().newLiteral(s, dt, lang)
 
-    sink = LineRecordingSink(graph)
-    parser = SinkParser(sink, baseURI=path.resolve().as_uri(), turtle=True)
+    sink = LineRecordingSink(target)
+    parser = (TrigSinkParser if trig else SinkParser)(sink, baseURI=path.resolve().as_uri(), turtle=True)
     sink.parser = parser
     parser.loadBuf(text)
+    graph = _flatten(target) if trig else target
     for prefix, namespace in parser._bindings.items():
         graph.bind(prefix, namespace)
     return graph, lines
 
 
-def _parse_ntriples_with_lines(text: str, path: Path, limits: Limits) -> tuple[Graph, dict[Triple, int]]:
-    # The N-Triples reader checks the file as N-Triples (and words its errors so);
-    # N-Triples being a subset of Turtle, the Turtle reader then gives each fact its line.
-    strict = Graph()
-    strict.parse(data=text, format="nt", publicID=path.resolve().as_uri())
+def _parse_checked_with_lines(text: str, fmt: str, path: Path, limits: Limits) -> tuple[Graph, dict[Triple, int]]:
+    """N-Triples or TriG: read by rdflib's own reader, then again to learn each fact's line.
+
+    The first reading checks the file in its format (and words errors so); the
+    second uses the Turtle line recorder, N-Triples being a subset of Turtle and
+    TriG Turtle with named graphs.
+    """
+    if fmt == "trig":
+        strict = _parse_dataset(text, fmt, path)
+    else:
+        strict = Graph()
+        strict.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
     if len(strict) > limits.max_triples:
         raise _TooManyTriplesError
     try:
-        graph, lines = _parse_turtle_with_lines(text, path, limits)
-    except Exception:  # valid N-Triples the Turtle reader refuses: the facts without their lines
+        graph, lines = _parse_turtle_with_lines(text, path, limits, trig=fmt == "trig")
+    except Exception:  # a file its own reader accepts and the recorder does not: the facts without lines
         return strict, {}
     return (graph, lines) if len(graph) == len(strict) else (strict, {})
 
 
-# Formats that can put statements in named graphs.
+# Formats that can put statements in named graphs (TriG is read with its lines, above).
 _DATASET_FORMATS = ("trig", "nquads", "json-ld")
 
 
-def _parse_dataset(text: str, fmt: str, path: Path) -> Graph:
+def _dataset():
+    from rdflib import Dataset
+
+    return Dataset()
+
+
+def _flatten(dataset) -> Graph:
     # A graph name only says where statements were kept (a triple store's
     # export puts everything in named graphs): every statement of every graph
     # is a fact, as if it were in the default graph.  Parsing into a plain
     # Graph would silently drop them.
-    from rdflib import Dataset
-
-    dataset = Dataset()
-    dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
     graph = Graph()
     for prefix, namespace in dataset.namespaces():
         graph.bind(prefix, namespace, override=False)
     for s, p, o, _ in dataset.quads((None, None, None, None)):
         graph.add((s, p, o))
     return graph
+
+
+def _parse_dataset(text: str, fmt: str, path: Path) -> Graph:
+    dataset = _dataset()
+    dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+    return _flatten(dataset)
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -316,8 +336,8 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
             warnings.simplefilter("ignore")  # rdflib's deprecation chatter is not the user's concern
             if fmt == "turtle":
                 graph, lines = _parse_turtle_with_lines(text, path, limits)
-            elif fmt == "nt":
-                graph, lines = _parse_ntriples_with_lines(text, path, limits)
+            elif fmt in ("nt", "trig"):
+                graph, lines = _parse_checked_with_lines(text, fmt, path, limits)
             elif fmt in _DATASET_FORMATS:
                 graph, lines = _parse_dataset(text, fmt, path), {}
             else:

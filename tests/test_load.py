@@ -99,6 +99,21 @@ def test_ntriples_facts_keep_their_lines(tmp_path):
         load_facts(nt)
 
 
+def test_trig_facts_keep_their_lines_in_named_graphs_too(tmp_path):
+    trig = tmp_path / "facts.trig"
+    trig.write_text(
+        f"@prefix ip: <{IP}> .\n"
+        "@prefix ex: <https://example.com/> .\n"
+        'ex:a ip:name "A" .\n'
+        "ex:site {\n"
+        '  ex:a ip:hasWorkload [ ip:name "W" ] .\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    doc = load_facts(trig)
+    assert sorted(doc.line_of(t) for t in doc.graph) == [3, 5, 5]
+
+
 def test_jsonld_with_a_remote_context_is_refused_without_fetching(tmp_path):
     path = tmp_path / "facts.jsonld"
     path.write_text('{"@context": "https://example.com/context.jsonld", "@id": "https://example.com/a"}')
