@@ -97,7 +97,6 @@ def _parse_turtle_with_lines(
     # as each triple is made gives us the line of every fact at no extra parsing
     # cost, and lets us stop at the triple limit instead of after the whole file.
     from rdflib.plugins.parsers.notation3 import RDFSink, SinkParser
-    from rdflib.plugins.parsers.trig import TrigSinkParser
 
     target = _dataset() if trig else Graph()
     lines: dict[Triple, int] = {}
@@ -126,7 +125,12 @@ def _parse_turtle_with_lines(
             return super().newLiteral(s, dt, lang)
 
     sink = LineRecordingSink(target)
-    parser = (TrigSinkParser if trig else SinkParser)(sink, baseURI=path.resolve().as_uri(), turtle=True)
+    parser_class = SinkParser
+    if trig:
+        from rdflib.plugins.parsers.trig import TrigSinkParser
+
+        parser_class = TrigSinkParser
+    parser = parser_class(sink, baseURI=path.resolve().as_uri(), turtle=True)
     sink.parser = parser
     parser.loadBuf(text)
     graph = _flatten(target) if trig else target
