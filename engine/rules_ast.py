@@ -100,8 +100,15 @@ class Assess:
 
 
 @dataclass(frozen=True)
-class Require:
+class RuleOut:
+    """Feasibility: the situation makes ``side`` impossible for the workload."""
+
     side: str  # "cloud" | "in-house"
+
+    @property
+    def leaves(self) -> str:
+        """The side that remains possible (what version 1 called the required side)."""
+        return other_side(self.side)
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,27 @@ class SetStance:
     stance: str
 
 
-Conclusion = Assess | Require | Derive | SetStance
+@dataclass(frozen=True)
+class SetPlan:
+    """What runs where in a hybrid workload (the plan's title is its rule's title)."""
+
+    in_house: tuple[str, ...]
+    cloud: tuple[str, ...]
+
+
+Conclusion = Assess | RuleOut | Derive | SetStance | SetPlan
+
+
+@dataclass(frozen=True)
+class Mitigation:
+    """What answers an argument when the workload goes to the other side."""
+
+    advice: str
+    safeguards: tuple[str, ...] = ()
+
+
+def other_side(side: str) -> str:
+    return "cloud" if side == "in-house" else "in-house"
 
 
 @dataclass(frozen=True)
@@ -127,7 +154,14 @@ class Rule:
     claims: tuple[str, ...]
     ruleset: str
     source: str  # file the rule was read from (for messages)
-    priority: int = 0  # stance rules: lower wins
+    priority: int = 0  # stance, plan and organization rules: lower wins
+    assumes: tuple[str, ...] = ()  # what the rule takes for granted, in plain words
+    mitigation: Mitigation | None = None
+
+    @property
+    def primary_claim(self) -> str:
+        """The claim an assessment's weight rests on: the first one cited (it counts once per workload and side)."""
+        return self.claims[0]
 
     def concluded_names(self) -> tuple[str, ...]:
         """Intermediate facts this rule's condition depends on."""
@@ -154,6 +188,8 @@ class Ruleset:
     factor: str | None = None
     description: str = ""
     parameters: tuple[tuple[str, Scalar], ...] = ()
+    # values the policy deliberately gives no weight: (fact, value, reason)
+    not_weighed: tuple[tuple[str, str, str], ...] = ()
 
     def parameter(self, name: str) -> Scalar:
         return dict(self.parameters)[name]
