@@ -48,6 +48,7 @@ from .rules_ast import (
     Test,
     Value,
     other_side,
+    predicate,
     supporting_tests,
     value_text,
 )
@@ -89,14 +90,16 @@ def _count(weighed: Iterable[Weighed], ruled_out: Iterable[str], policy: Policy)
     )
 
 
-def _weighed(rule: Rule) -> Weighed:
-    then = rule.then
-    assert isinstance(then, Assess)
-    return Weighed(rule.id, then.factor, then.favors, then.weight, rule.primary_claim)
-
-
 def _stance_rule(facts: Mapping[str, object], policy: Policy, backend: RuleBackend, subject: str) -> Rule:
     return _pick(policy.stance_rules, backend.fire(STANCE_STAGE, facts), subject, "stance")
+
+
+def _first_stance(facts: Mapping[str, object], policy: Policy, subject: str) -> str:
+    """The stance the stance rules give, evaluated directly (for exploring many hypothetical tallies)."""
+    for rule in policy.stance_rules:  # in priority order: the first that holds decides
+        if predicate(rule.when)(facts, frozenset()):
+            return rule.then.stance
+    return _pick(policy.stance_rules, [], subject, "stance").then.stance
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,65 @@ def _outcome(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, 
         for rule_id in fired:
             rule = policy.by_id[rule_id]
             if isinstance(rule.then, Assess):
-                weighed.append(_weighed(rule))
+                weighed.append(policy.weighing[rule.id])
             elif isinstance(rule.then, RuleOut):
                 ruled_out.append(rule.then.side)
     t = _count(weighed, ruled_out, policy)
     return _Outcome(_stance_rule(t.facts(), policy, backend, subject).then.stance, t, frozenset(all_fired))
+
+
+class _Variations:
+    """The policy's outcome when one fact of a workload changes, re-evaluating only the rules it can affect.
+
+    The factor rules that read neither the fact nor (when it is a cost-model
+    input) a computed fact nor, in turn, a conclusion derived from those, fire
+    as they did; the rest are evaluated directly (the AST's meaning, which the
+    property tests keep equal to durable's).
+    """
+
+    def __init__(self, values: Mapping[str, Value], base: _Outcome, policy: Policy, vocabulary: Vocabulary):
+        self.values = dict(values)
+        self.base = base
+        self.fired = base.fired
+        self.producers = policy.producers
+        self.derived = {name for name, ids in self.producers.items() if any(i in self.fired for i in ids)}
+        self.weighing, self.ruling_out = policy.weighing, policy.ruling_out
+        self.policy = policy
+        self.computed = vocabulary.computed
+        self.cost_inputs = _cost_model_inputs() | {"capitalBudgetUSD"}
+
+    def outcome(self, name: str, value: Value, explorer: RuleBackend, subject: str) -> _Outcome:
+        policy = self.policy
+        values = {k: v for k, v in self.values.items() if k not in self.computed}
+        values[name] = value
+        changed = [name]
+        if name in self.cost_inputs:
+            values.update(computed_facts(values, policy.factor_parameters))
+            changed.extend(self.computed)
+        else:
+            values.update((k, v) for k, v in self.values.items() if k in self.computed)
+        layers = policy.affected_layers(changed)
+        if not any(layers):
+            return self.base
+        fired = set(self.fired)
+        derived = set(self.derived)
+        for layer in layers:
+            frozen = frozenset(derived)
+            for rule in layer:
+                if predicate(rule.when)(values, frozen):
+                    fired.add(rule.id)
+                    if isinstance(rule.then, Derive):
+                        derived.add(rule.then.name)
+                else:
+                    fired.discard(rule.id)
+                    if isinstance(rule.then, Derive) and not any(p in fired for p in self.producers[rule.then.name]):
+                        derived.discard(rule.then.name)
+        if not any(rule_id in self.weighing for rule_id in fired.symmetric_difference(self.fired)):
+            return self.base  # only intermediate conclusions changed, nothing that weighs
+        weighed = [self.weighing[rule_id] for rule_id in fired if rule_id in self.weighing]
+        ruled_out = [self.ruling_out[rule_id] for rule_id in fired if rule_id in self.ruling_out]
+        t = _count(weighed, ruled_out, policy)
+        return _Outcome(_first_stance(t.facts(), policy, subject), t, frozenset(fired))
 
 
 def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str = "") -> str:
@@ -141,7 +198,7 @@ def decide_workload(
     firings = run_factor_rules(profile, policy, backend, cost.facts())
     assessments, constraints, derivations = _conclusions(firings, policy)
     t = _count(
-        (_weighed(policy.by_id[a.rule]) for a in assessments),
+        (policy.weighing[a.rule] for a in assessments),
         (c.rules_out for c in constraints),
         policy,
     )
@@ -306,12 +363,16 @@ def _why_unweighed(
         titles = "; ".join(policy.by_id[r].title for r in by)
         return f"the point it supports is already counted, through: {titles}"
     reasons: list[str] = []
-    testing = [r for r in policy.factor_rules if name in r.when.facts() and r.id not in fired]
+    failed_on: set[str] = set()
+    testing = [r for r in policy.positive_readers.get(name, ()) if r.id not in fired]
     for rule in testing:
         failure = first_failure(rule.when, values, derived)
-        if failure is None or failure.fact is None:
+        if failure is None or failure.fact is None or failure.fact in failed_on:
             continue
-        if failure.fact == name:
+        failed_on.add(failure.fact)
+        if failure.fact == name and isinstance(value, str) and not vocabulary.properties[name].single:
+            text = f"it weighs only with {failure.test}"
+        elif failure.fact == name:
             text = f"the policy does not weigh the value {value_text(value)}"
         elif not failure.given:
             text = f"it weighs only together with {_label(failure.fact, vocabulary)}, which is not given"
@@ -401,7 +462,7 @@ def _closeness(
         )
 
     def stance_with(side: str, points: int) -> str:
-        return _stance_rule(_hypothetical(t, side, points), policy, explorer, subject).then.stance
+        return _first_stance(_hypothetical(t, side, points), policy, subject)
 
     found = []
     for side in SIDES:
@@ -412,14 +473,7 @@ def _closeness(
             middle = (low + high) // 2
             low, high = (middle, high) if stance_with(side, middle) == stance else (low, middle)
         to = stance_with(side, high)
-        found.append(
-            Closeness(
-                to,
-                side,
-                high,
-                f"{points_text(high)} more for {side} ({high} point{'s' * (high > 1)}) would make it {to}",
-            )
-        )
+        found.append(Closeness(to, side, high, f"{points_text(high)} more for {side} would make it {to}"))
     return tuple(sorted(found, key=lambda c: (c.points, c.side)))
 
 
@@ -468,6 +522,8 @@ def _explore(
     """
     tests = policy.tests_by_fact
     values = profile.values()
+    base = _Outcome(stance, t, fired_now)
+    variations = _Variations({**values, **computed_facts(values, policy.factor_parameters)}, base, policy, vocabulary)
     missing, questions = [], []
     # Computed facts are never explored directly: they follow from the inputs.
     for name in sorted(set(tests) - set(values) - vocabulary.computed):
@@ -477,7 +533,7 @@ def _explore(
         gains = {side: 0 for side in SIDES}
         rules_out: set[str] = set()
         for candidate in _candidates(prop, tests[name]):
-            other = _outcome({**values, name: candidate}, policy, explorer, profile.id)
+            other = variations.outcome(name, candidate, explorer, profile.id)
             shown = candidate[0] if isinstance(candidate, tuple) else candidate
             if other.stance != stance and other.stance not in outcomes:
                 outcomes[other.stance] = shown
@@ -515,7 +571,7 @@ def _with_cost_inputs(
 ) -> tuple[MissingFact, ...]:
     """Add the inputs the cost model still needs (no outcome is claimed for them)."""
     listed = {m.property for m in missing}
-    cost_rules = tuple(sorted(r.id for r in policy.factor_rules if set(r.when.facts()) & vocabulary.computed))
+    cost_rules = policy.reading_computed
     extra = [
         MissingFact(m.fact, vocabulary.properties[m.fact].label, (), cost_rules, needed_for=m.needed_for)
         for m in cost.missing

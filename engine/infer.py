@@ -16,7 +16,7 @@ from .compile import CompiledPolicy
 from .model import Firing
 from .profile import WorkloadProfile
 from .ruleload import Policy
-from .rules_ast import Concluded, Rule, Value, evaluate, supporting_tests
+from .rules_ast import Concluded, Rule, Value, predicate, supporting_tests
 from .tally import PLAN_MULTI_VALUED
 
 STANCE_STAGE = "stance"
@@ -48,7 +48,7 @@ class DirectPolicy:
         self.stages = dict(stages)
 
     def fire(self, stage: str, facts: Mapping[str, Value], derived: frozenset[str] = frozenset()) -> list[str]:
-        return sorted(rule.id for rule in self.stages[stage] if evaluate(rule.when, facts, derived))
+        return sorted(rule.id for rule in self.stages[stage] if predicate(rule.when)(facts, derived))
 
 
 def compile_policy(policy: Policy, multi_valued: frozenset[str]) -> CompiledPolicy:

@@ -38,7 +38,7 @@ from .rules_ast import (
     iter_tests,
     other_side,
 )
-from .tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS
+from .tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class Policy:
     plan_rules: tuple[Rule, ...] = ()
     parameters: dict[str, object] = field(default_factory=dict)  # the stance rule set's
     organization_parameters: dict[str, object] = field(default_factory=dict)
+    # the facts the engine computes (kb: ip:ComputedProperty), which rules may read
+    computed_facts: frozenset[str] = frozenset()
     # the parameters of the factor rule sets, merged (e.g. the cost model's defaults in cost.yaml)
     factor_parameters: dict[str, object] = field(default_factory=dict)
 
@@ -85,6 +87,81 @@ class Policy:
                     found.setdefault(test.fact, []).append(test)
         return {name: tuple(tests) for name, tests in sorted(found.items())}
 
+    @cached_property
+    def readers(self) -> dict[str, frozenset[str]]:
+        """Fact or ``concluded:<name>`` → ids of the factor rules whose condition reads it."""
+        found: dict[str, set[str]] = {}
+        for rule in self.factor_rules:
+            for test in iter_tests(rule.when):
+                key = f"concluded:{test.name}" if isinstance(test, Concluded) else test.fact
+                found.setdefault(key, set()).add(rule.id)
+        return {key: frozenset(ids) for key, ids in found.items()}
+
+    @cached_property
+    def positive_readers(self) -> dict[str, tuple[Rule, ...]]:
+        """Fact → the factor rules that test it outside any ``not`` (a value of it can make them hold)."""
+        found: dict[str, list[Rule]] = {}
+        for rule in self.factor_rules:
+            for name in sorted(_positive_facts(rule.when)):
+                found.setdefault(name, []).append(rule)
+        return {name: tuple(rules) for name, rules in found.items()}
+
+    @cached_property
+    def weighing(self) -> dict[str, Weighed]:
+        """Assessment rule id → what it adds to a tally (its weight rests on its first claim)."""
+        return {
+            r.id: Weighed(r.id, r.then.factor, r.then.favors, r.then.weight, r.primary_claim)
+            for r in self.factor_rules
+            if isinstance(r.then, Assess)
+        }
+
+    @cached_property
+    def ruling_out(self) -> dict[str, str]:
+        """Feasibility rule id → the side it rules out."""
+        return {r.id: r.then.side for r in self.factor_rules if isinstance(r.then, RuleOut)}
+
+    @cached_property
+    def reading_computed(self) -> tuple[str, ...]:
+        """Ids of the factor rules that read a fact the engine computes (the cost rules)."""
+        return tuple(sorted(r.id for r in self.factor_rules if set(r.when.facts()) & self.computed_facts))
+
+    @cached_property
+    def producers(self) -> dict[str, tuple[str, ...]]:
+        """Intermediate conclusion → ids of the factor rules that derive it."""
+        found: dict[str, list[str]] = {}
+        for rule in self.factor_rules:
+            if isinstance(rule.then, Derive):
+                found.setdefault(rule.then.name, []).append(rule.id)
+        return {name: tuple(ids) for name, ids in found.items()}
+
+    @cached_property
+    def _affected(self) -> dict[tuple[str, ...], tuple[tuple[Rule, ...], ...]]:
+        return {}
+
+    def affected_layers(self, facts: Iterable[str]) -> tuple[tuple[Rule, ...], ...]:
+        """:meth:`affected_by` as rules, layer by layer (memoized: the same few fact sets recur)."""
+        key = tuple(sorted(facts))
+        found = self._affected.get(key)
+        if found is None:
+            ids = self.affected_by(key)
+            found = tuple(tuple(r for r in layer if r.id in ids) for layer in self.strata)
+            self._affected[key] = found
+        return found
+
+    def affected_by(self, facts: Iterable[str]) -> frozenset[str]:
+        """The factor rules whose firing may change when ``facts`` change, through derived conclusions too."""
+        affected: set[str] = set()
+        pending = [rule_id for name in facts for rule_id in self.readers.get(name, ())]
+        while pending:
+            rule_id = pending.pop()
+            if rule_id in affected:
+                continue
+            affected.add(rule_id)
+            then = self.by_id[rule_id].then
+            if isinstance(then, Derive):
+                pending.extend(self.readers.get(f"concluded:{then.name}", ()))
+        return frozenset(affected)
+
     def canonical(self) -> str:
         """A formatting-independent text of the policy (for its digest)."""
         payload = [
@@ -99,6 +176,14 @@ class Policy:
             for rs in sorted(self.rulesets, key=lambda rs: rs.name)
         ]
         return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _positive_facts(condition: Condition) -> set[str]:
+    if isinstance(condition, Test):
+        return {condition.fact}
+    if isinstance(condition, (All, Any)):
+        return set().union(*(_positive_facts(item) for item in condition.items))
+    return set()  # a conclusion test, or a test under ``not``
 
 
 def _rule_repr(rule: Rule) -> str:
@@ -536,6 +621,7 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
         plan_rules=ordered(by_kind["plan"]) if "plan" in by_kind else (),
         parameters=stance_parameters,
         organization_parameters=dict(by_kind["organization"].parameters),
+        computed_facts=kb.vocabulary.computed,
         factor_parameters=dict(sorted(factor_parameters.items())),
     )
 

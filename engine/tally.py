@@ -15,7 +15,7 @@ strong) come from the stance rule set, never from here.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -158,30 +158,33 @@ def tally(
     """Count the assessments (each claim once per side, each factor capped) and note the ruled-out sides."""
     best: dict[tuple[str, str], Weighed] = {}
     superseded: list[tuple[str, str]] = []
-    for a in sorted(assessments, key=lambda a: (-a.weight, a.rule)):
+    # heaviest first, then by rule id: the assessment that counts for a claim is the same in every run
+    for a in sorted(assessments, key=_heaviest_first):
         key = (a.favors, a.claim)
-        if key in best:
-            superseded.append((a.rule, best[key].rule))
-        else:
+        winner = best.get(key)
+        if winner is None:
             best[key] = a
-    raw: dict[tuple[str, str], int] = defaultdict(int)
-    strong = Counter()
+        else:
+            superseded.append((a.rule, winner.rule))
+    raw: dict[tuple[str, str], int] = {}
+    strong = {"cloud": 0, "in-house": 0}
     for a in best.values():
-        raw[(a.factor, a.favors)] += a.weight
-        strong[a.favors] += a.weight >= strong_weight
-    counted: dict[tuple[str, str], int] = {}
+        raw[(a.factor, a.favors)] = raw.get((a.factor, a.favors), 0) + a.weight
+        if a.weight >= strong_weight:
+            strong[a.favors] += 1
+    per_factor: dict[str, list[int]] = {}
     capped = []
     for (factor, side), weight in sorted(raw.items()):
-        counted[(factor, side)] = min(weight, factor_cap) if factor_cap else weight
-        if counted[(factor, side)] < weight:
+        counted = min(weight, factor_cap) if factor_cap else weight
+        if counted < weight:
             capped.append((factor, side, weight))
-    factors = sorted({factor for factor, _ in counted})
-    by_factor = tuple((f, counted.get((f, "cloud"), 0), counted.get((f, "in-house"), 0)) for f in factors)
+        per_factor.setdefault(factor, [0, 0])[side != "cloud"] = counted
+    by_factor = tuple((f, c, i) for f, (c, i) in per_factor.items())
     out = set(ruled_out)
     return Tally(
         cloud_weight=sum(c for _, c, _ in by_factor),
         in_house_weight=sum(i for _, _, i in by_factor),
-        counted_factors=sum(1 for _, c, i in by_factor if c or i),
+        counted_factors=len(by_factor),
         cloud_feasible="cloud" not in out,
         in_house_feasible="in-house" not in out,
         cloud_strong=strong["cloud"],
@@ -190,6 +193,10 @@ def tally(
         superseded=tuple(sorted(superseded)),
         capped=tuple(capped),
     )
+
+
+def _heaviest_first(a: Weighed) -> tuple[int, str]:
+    return (-a.weight, a.rule)
 
 
 def plan_facts(t: Tally, stance: str) -> dict[str, object]:
