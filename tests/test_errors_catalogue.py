@@ -134,6 +134,24 @@ CASES: list[Case] = [
         "more than 3 triples",
         args=("evaluate", "facts.ttl", "--max-triples", "3"),
     ),
+    facts_case(
+        "unknown-cloud-safeguard",
+        "A cloud safeguard the vocabulary does not have",
+        ttl("ex:acme a ip:Organization ; ip:cloudSafeguard ip:ZeroRetention .\n"),
+        "ip:cloudSafeguard has the value ip:ZeroRetention",
+    ),
+    facts_case(
+        "literal-model-availability",
+        "A literal where the model availability takes an IRI",
+        ttl('ex:acme a ip:Organization ; ip:modelAvailability "hosted" .\n'),
+        "ip:modelAvailability has the literal",
+    ),
+    facts_case(
+        "must-stay-not-boolean",
+        "dataMustStayOnPremises that is not true or false",
+        ttl('ex:acme a ip:Organization ; ip:dataMustStayOnPremises "yes" .\n'),
+        "ip:dataMustStayOnPremises",
+    ),
     # --- syntax ------------------------------------------------------------------
     facts_case(
         "turtle-syntax",
@@ -446,6 +464,28 @@ CASES: list[Case] = [
         "'Nearby' is not a value of 'usersLocation'",
     ),
     rules_case(
+        "unknown-safeguard-in-mitigation",
+        "A mitigation naming a cloud safeguard the vocabulary does not have",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE + "  mitigation:\n    advice: Use a region near the users.\n    safeguards: [EdgeCache]\n"
+            )
+        },
+        "'EdgeCache' is not a cloud safeguard",
+    ),
+    rules_case(
+        "not-weighed-unknown-value",
+        "A value listed as carrying no weight that the fact cannot take",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE,
+                header="ruleset: latency\nkind: factor\nfactor: latency\n"
+                "not_weighed:\n  usersLocation:\n    Nearby: Users close by change nothing here.\n",
+            )
+        },
+        "'Nearby' is not a value of 'usersLocation'",
+    ),
+    rules_case(
         "comparison-on-non-number",
         "A numeric comparison on a fact that is not a number",
         {"rules/latency.yaml": rule_file(GOOD_RULE.replace("latencyBudgetMs", "usersLocation"))},
@@ -483,7 +523,7 @@ CASES: list[Case] = [
                 GOOD_RULE.replace("{assess: {favors: in-house, weight: 2}}", "{stance: cloud}")
             )
         },
-        "a factor rule concludes with assess or require or derive",
+        "a factor rule concludes with assess or rule_out or require or derive",
     ),
     rules_case(
         "duplicate-id",
@@ -551,16 +591,16 @@ CASES: list[Case] = [
         "exactly one rule set of kind 'stance'",
     ),
     rules_case(
-        "missing-strong-weight",
-        "A stance rule set without parameters.strong_weight",
+        "factor-cap-not-a-number",
+        "A stance rule set whose factor_cap is not a whole number",
         {
             "rules/latency.yaml": rule_file(GOOD_RULE),
             "rules/organization.yaml": RULES["rules/organization.yaml"],
             "rules/stance.yaml": (PACKAGED_RULES / "stance.yaml")
             .read_text(encoding="utf-8")
-            .replace("parameters:\n  strong_weight: 3\n", ""),
+            .replace("factor_cap: 3\n", "factor_cap: lots\n"),
         },
-        "needs parameters.strong_weight",
+        "parameters.factor_cap is 'lots'",
     ),
     rules_case(
         "strong-weight-not-a-number",

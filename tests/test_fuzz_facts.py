@@ -26,6 +26,7 @@ from infra_policy.engine.inputs import EXTENSIONS
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import Property
 
 KB = load_knowledge_base()
