@@ -65,7 +65,10 @@ def test_why_not_cloud_for_an_in_house_workload_is_ranked_by_weight(evaluator, p
     org, (w,) = why_not(ev, policy, "cloud")[0], why_not(ev, policy, "cloud")[1:]
     assert w.stance == "in-house" and not w.already
     # ruling in-house out outranks any weight
-    assert [m.rule for m in w.factor_rules[:2]] == ["constraints.hosted-only-model", "constraints.no-means-to-self-host"]
+    assert [m.rule for m in w.factor_rules[:2]] == [
+        "constraints.hosted-only-model",
+        "constraints.no-means-to-self-host",
+    ]
     means = w.factor_rules[1]
     assert means.adds == "rules out in-house"
     assert means.failure.fact == "capitalBudgetUSD" and means.failure.seen == 500000
