@@ -13,7 +13,16 @@ def _run_browser_tests(**env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "CI"}
     environment |= {"CHROMIUM": str(REPO / "no-such-chromium"), **env}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_site_browser.py", "tests/test_digest.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_site_browser.py",
+            "tests/test_digest.py",
+        ],
         cwd=REPO,
         env=environment,
         capture_output=True,

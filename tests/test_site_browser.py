@@ -34,7 +34,9 @@ if CHROMIUM is None:
     # installs chromium) a missing browser is a failure, never a silent skip.
     if os.environ.get("CI"):
         pytest.fail("CI is set but no chromium was found (apt-get install chromium).", pytrace=False)
-    pytest.skip("no chromium found (apt-get install chromium); set CI=1 to make this a failure", allow_module_level=True)
+    pytest.skip(
+        "no chromium found (apt-get install chromium); set CI=1 to make this a failure", allow_module_level=True
+    )
 ARGS = [
     "--headless",
     "--no-sandbox",
