@@ -341,7 +341,79 @@ CASES: list[Case] = [
         "ip:workforce has the value ip:Remote",
         args=("validate", "facts.ttl"),
     ),
+    # --- namespace near-misses: warnings, errors with --strict ---------------------------
+    Case(
+        "near-miss-property",
+        "Warnings (errors with --strict)",
+        "A vocabulary property in another namespace (ignored, so a warning)",
+        ("validate", "facts.ttl"),
+        0,
+        "Did you mean ip:dataSensitivity?",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ex:dataSensitivity ip:Confidential .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-strict",
+        "Warnings (errors with --strict)",
+        "The same with --strict: an error, nothing evaluated",
+        ("evaluate", "facts.ttl", "--strict"),
+        2,
+        "an error because of --strict",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ex:dataSensitivity ip:Confidential .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-value",
+        "Warnings (errors with --strict)",
+        "A value in another namespace for a property that allows any IRI",
+        ("validate", "facts.ttl", "--strict"),
+        2,
+        "Did you mean ip:GDPR?",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ip:regulatedBy ex:GDPR .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-namespace",
+        "Warnings (errors with --strict)",
+        "A prefix IRI one character away from the infra-policy namespace",
+        ("validate", "facts.ttl"),
+        2,
+        "one character away from the infra-policy namespace",
+        {
+            "facts.ttl": "@prefix ip: <https://w3id.org/infra-policy/> .\n@prefix ex: <https://example.com/acme/> .\n"
+            'ex:acme a ip:Organization ; ip:name "Acme" .\n'
+        },
+    ),
     # --- usage -------------------------------------------------------------------------
+    Case(
+        "why-names-nothing",
+        "Usage",
+        "explain --why with a name that is in the decision under no spelling",
+        ("explain", "facts.ttl", "--why", "billing"),
+        2,
+        "names nothing in this decision",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "stdin-twice",
+        "Usage",
+        "site with standard input (-) given twice",
+        ("site", "-", "-", "-o", "out"),
+        2,
+        "standard input (-) can be given only once",
+    ),
     Case(
         "output-directory-missing",
         "Usage",
@@ -738,7 +810,7 @@ def test_each_error_has_its_message_and_exit_status(case, results):
     assert case.expect in output, output
     assert "Traceback" not in output
     first = output.splitlines()[0] if output else ""
-    assert first.startswith(("error: ", "Usage: ")), output
+    assert first.startswith(("error: ", "Usage: ", "warning: ")), output
     if case.exit == 2 and first.startswith("error: "):
         # One message, nothing else on the terminal.
         assert output.count("error: ") == 1, output
