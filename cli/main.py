@@ -2,9 +2,9 @@
 
 Heavy libraries are imported inside the commands that need them, so
 ``--help`` and ``--version`` stay instant.  Errors the engine raises on purpose
-become one message and an exit status (docs/design.md, "Errors and exit
-status"): 2 for bad input or usage, 3 for an internal error; ``--debug`` shows
-the traceback.  The commands are thin: the work is done by the library API
+become one message and an exit status: 2 for bad input or usage, 3 for an
+internal error; ``--debug`` shows the traceback
+(docs/design.md, "Errors and exit status").  The commands are thin: the work is done by the library API
 (``infra_policy.evaluate`` and ``infra_policy.validate``).
 """
 
