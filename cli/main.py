@@ -199,6 +199,9 @@ def _register_commands() -> None:
     main.add_command(explain)
     main.add_command(audit)
     main.add_command(site_command(handle_errors, _kb_rules_options))
+    from .init import init
+
+    main.add_command(init)
 
 
 _register_commands()
