@@ -109,10 +109,9 @@ def _interview(questions):
     from infra_policy.engine.questionnaire import Subject
 
     click.echo(
-        "infra-policy asks a few questions about your organization, then about each LLM workload\n"
-        "(one use case, such as a customer support chatbot). Answer in plain words or with the\n"
-        f"number of a choice. {ANSWER_HINT}.\n"
-        "Organization answers apply to every workload; a workload can differ where it says so.\n"
+        "Questions about your organization (they apply to every workload), then about each\n"
+        "workload: one LLM use case, such as a customer support chatbot. Answer in plain words\n"
+        "or with a choice's number.\n"
     )
     organization = Subject(_ask_name("Name of your organization", "My organization"))
     click.echo("\n— About the organization —")
@@ -155,9 +154,16 @@ def _ask_costs(questions, subject) -> None:
 
 
 def _ask_section(questions, sections: tuple[str, ...], subject) -> None:
-    asked = [q for q in questions if q.section in sections]
-    for number, question in enumerate(asked, 1):
-        subject.answers[question.name] = _ask(question, number, len(asked))
+    """The section's first questions; then, if the person wants, the ones marked "more" in kb/questions.ttl."""
+    click.echo(f"({ANSWER_HINT})")
+    first = [q for q in questions if q.section in sections and not q.more]
+    for number, question in enumerate(first, 1):
+        subject.answers[question.name] = _ask(question, number, len(first))
+    more = [q for q in questions if q.section in sections and q.more]
+    topics = ", ".join(q.property.label for q in more)
+    if more and click.confirm(f"\n{len(more)} more questions about {subject.name} ({topics})?", default=False):
+        for number, question in enumerate(more, 1):
+            subject.answers[question.name] = _ask(question, number, len(more))
 
 
 def _ask(question, number: int, total: int):
@@ -168,18 +174,18 @@ def _ask(question, number: int, total: int):
         for index, choice in enumerate(question.choices, 1):
             click.echo(f"  {index}) {choice.label}")
         if question.multiple:
-            click.echo("  (several allowed: separate them with commas)")
+            click.echo("  (several allowed, separated by commas)")
     elif question.property.kind == "boolean":
         click.echo("  yes or no")
     while True:
-        raw = click.prompt(f"  ({ANSWER_HINT})", default="", show_default=False, prompt_suffix=" > ")
+        raw = click.prompt("  >", default="", show_default=False, prompt_suffix=" ")
         if raw.strip() == "?":
             _help(question)
             continue
         try:
             answer = parse_answer(question, raw)
         except ValueError as exc:
-            click.echo(f"  Sorry: {exc}. {ANSWER_HINT}.")
+            click.echo(f"  Sorry: {exc}. ({ANSWER_HINT})")
             continue
         click.echo("  → don't know (left out)" if answer is None else f"  → {_shown(question, answer)}")
         return answer
@@ -198,9 +204,9 @@ def _shown(question, answer) -> str:
 def _help(question) -> None:
     import textwrap
 
-    parts = [question.help, f"In infra-policy's terms (ip:{question.name}): {question.property.comment}"]
-    for part in filter(None, parts):
-        click.echo(textwrap.fill(" ".join(part.split()), 78, initial_indent="  ", subsequent_indent="  "))
+    # the plain help when kb/questions.ttl has one, else the ontology's definition
+    text = question.help or question.property.comment
+    click.echo(textwrap.fill(" ".join(text.split()), 78, initial_indent="  ", subsequent_indent="  "))
     for index, choice in enumerate(question.choices, 1):
         text = f"{index}) {choice.label}: {choice.help}" if choice.help else f"{index}) {choice.label}"
         click.echo(textwrap.fill(text, 78, initial_indent="    ", subsequent_indent="       "))

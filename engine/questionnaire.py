@@ -58,6 +58,7 @@ class Question:
     text: str
     help: str  # the plain-language help of kb/questions.ttl ("" when there is none)
     choices: tuple[Choice, ...] = ()
+    more: bool = False  # asked only when the person wants more than the first questions
 
     @property
     def name(self) -> str:
@@ -105,7 +106,9 @@ def load_questions(kb: KnowledgeBase) -> tuple[Question, ...]:
             for value in prop.values
         )
         rank = (SECTIONS.index(section), int(order) if order is not None else 10**9, prop.name)
-        questions.append((rank, Question(prop, section, text, str(wording.value(prop.iri, Q.help) or ""), choices)))
+        help_text = str(wording.value(prop.iri, Q.help) or "")
+        more = str(wording.value(prop.iri, Q.depth) or "") == "more"
+        questions.append((rank, Question(prop, section, text, help_text, choices, more)))
     return tuple(q for _, q in sorted(questions, key=lambda item: item[0]))
 
 
@@ -168,8 +171,8 @@ def _choice(question: Question, raw: object) -> str:
         if wanted in (_folded(choice.name), _folded(choice.label)):
             return choice.name
     close = difflib.get_close_matches(wanted, [_folded(c.name) for c in question.choices], n=1, cutoff=0.6)
-    hint = next((f" Did you mean {c.name}?" for c in question.choices if close and _folded(c.name) == close[0]), "")
-    raise ValueError(f"{text!r} is not a choice; answer {question.expects()} (or its number).{hint}")
+    hint = next((f" (did you mean {c.name}?)" for c in question.choices if close and _folded(c.name) == close[0]), "")
+    raise ValueError(f"{text!r} is not a choice{hint}; answer {question.expects()} (or its number)")
 
 
 def _number(prop: Property, raw: object) -> int | float:
@@ -411,7 +414,7 @@ def answers_from_yaml(path: Path, questions: tuple[Question, ...]) -> tuple[Subj
             try:
                 result.answers[question.name] = parse_answer(question, value)
             except ValueError as exc:
-                problems.append(f"{at(value_node)}: {where}.{question.name}: {exc}; or leave it out.")
+                problems.append(f"{at(value_node)}: {where}.{question.name}: {exc} — or leave the answer out.")
         return result
 
     if not isinstance(root, yaml.MappingNode):

@@ -396,6 +396,54 @@ CASES: list[Case] = [
             'ex:acme a ip:Organization ; ip:name "Acme" .\n'
         },
     ),
+    # --- init: answers files ------------------------------------------------------------
+    Case(
+        "init-answers-problems",
+        "infra-policy init",
+        "An answers file with an unknown question and answers that are not allowed (all reported, nothing written)",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "Did you mean hasDataCenter?",
+        {
+            "answers.yaml": "organization:\n  name: Northwind\n  hasDataCentre: yes\n  itStaffFTE: -2\n"
+            "workloads:\n  - name: Chatbot\n    usersLocation: Mars\n    regulatedBy: [GDPR, Basel]\n"
+        },
+    ),
+    Case(
+        "init-answers-not-a-mapping",
+        "infra-policy init",
+        "An answers file that is not a mapping",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "an answers file is a mapping",
+        {"answers.yaml": "- Northwind\n- Chatbot\n"},
+    ),
+    Case(
+        "init-answers-aliases",
+        "infra-policy init",
+        "An answers file with YAML anchors and aliases",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "anchors and aliases",
+        {"answers.yaml": "organization: &o\n  name: Northwind\nworkloads:\n  - *o\n"},
+    ),
+    Case(
+        "init-answers-missing",
+        "infra-policy init",
+        "The answers file does not exist",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "answers.yaml: no such file",
+    ),
+    Case(
+        "init-output-exists",
+        "infra-policy init",
+        "The facts file to write exists already (it is kept)",
+        ("init", "--template"),
+        2,
+        "facts.ttl exists",
+        {"facts.ttl": GOOD_FACTS},
+    ),
     # --- usage -------------------------------------------------------------------------
     Case(
         "why-names-nothing",
