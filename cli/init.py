@@ -68,7 +68,8 @@ def init(
         - name: Customer support chatbot
           dataSensitivity: Confidential
           usersLocation: Regional
-    Keys are the property names of `init --template`; null or "don't know" leaves a fact out.
+    Keys are the property names of `init --template`; null or "don't know"
+    leaves a fact out.
     """
     import infra_policy
     from infra_policy.engine.questionnaire import answers_from_yaml, load_questions, render_facts, render_template

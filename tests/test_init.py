@@ -248,7 +248,7 @@ def test_bad_answers_are_all_reported_with_their_lines_and_nothing_is_written(ru
     assert "line 3: organization: 'hasDataCentre' is not a question of infra-policy. Did you mean hasDataCenter?" in (
         result.output
     )
-    assert "line 4: organization.itStaffFTE: -2 is too small; answer with a number ≥ 0 — or leave the answer out." in result.output
+    assert "line 4: organization.itStaffFTE: -2 is too small; answer with a number ≥ 0 — or leave" in result.output
     assert "line 7: workloads[1].usersLocation: 'Mars' is not a choice" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
