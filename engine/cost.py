@@ -259,6 +259,15 @@ class _Model:
                 "inHouseHardwareUSD",
                 "capitalBudgetUSD",
             )
+            if hardware > 0:
+                self.add(
+                    "capitalCoverageOfHardware",
+                    budget / hardware,
+                    "capitalBudgetUSD ÷ inHouseHardwareUSD",
+                    f"{number_text(budget)} ÷ {number_text(hardware)}",
+                    "capitalBudgetUSD",
+                    "inHouseHardwareUSD",
+                )
         self.break_even()
         self.totals()
 

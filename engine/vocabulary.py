@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Namespace, URIRef
 from rdflib.namespace import SH
@@ -85,7 +86,7 @@ class Vocabulary:
     def get(self, name: str) -> Property | None:
         return self.properties.get(name)
 
-    @property
+    @cached_property
     def computed(self) -> frozenset[str]:
         """Names of the properties the engine computes (not stated in facts)."""
         return frozenset(name for name, prop in self.properties.items() if prop.computed)
