@@ -406,6 +406,7 @@ CASES: list[Case] = [
         "Did you mean hasDataCenter?",
         {
             "answers.yaml": "organization:\n  name: Northwind\n  hasDataCentre: yes\n  itStaffFTE: -2\n"
+            "  hasSecondarySite: maybe\n"
             "workloads:\n  - name: Chatbot\n    usersLocation: Mars\n    regulatedBy: [GDPR, Basel]\n"
         },
     ),
@@ -804,6 +805,9 @@ How errors work:
   knowledge base and rules are read only from the packaged folders or `--kb` / `--rules`.
 - Limits: a facts file may have at most {facts_bytes:,} bytes (`--max-bytes`) and {facts_triples:,} triples
   (`--max-triples`); a rule file at most {rule_bytes:,} bytes.
+- `infra-policy init` asks again, after "Sorry:", with the same sentences as an answers file's errors
+  (see "infra-policy init" below) when an interactive answer is not allowed; nothing is written until
+  every question is answered.
 - One facts file describes exactly one organization. A file with two is refused, not evaluated per
   organization: a decision, its record and its digests are about one organization, and one file per
   organization keeps that unambiguous.

@@ -74,3 +74,14 @@ def test_edit_distance():
     assert edit_distance("abc", "abc", 1) == 0
     assert edit_distance("abcd", "abxy", 1) == 2  # "more than the limit"
     assert edit_distance("kitten", "sitting", 5) == 3
+
+
+def test_a_value_in_another_namespace_for_a_closed_list_is_an_error_with_did_you_mean(kb, evaluator):
+    from infra_policy.engine.errors import FactsError
+
+    text = IP + EX + ORG + "  ip:dataSensitivity ex:Confidential .\n"
+    with pytest.raises(FactsError) as caught:
+        evaluator.evaluate_document(load_facts_from(text))
+    assert "ip:dataSensitivity has the value ex:Confidential, which is not allowed. Did you mean ip:Confidential?" in (
+        str(caught.value)
+    )
