@@ -192,6 +192,50 @@ def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Pa
         write_output(render_catalogue(entries), output)
 
 
+@rules.command("check")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_kb_rules_options
+@handle_errors
+def rules_check(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
+    """Check that the rules respect the directions the knowledge base declares; exit 1 naming what breaks them.
+
+    For every fact whose raising the knowledge base says favors one side
+    (ip:raisingPushesToward), one step up must never lower that side's weight,
+    raise the other's, rule that side out or make the other feasible again; and
+    no single threshold of a number may move a side's weight by more than one
+    point (a cliff). Each violation names the fact, the step, the other facts
+    and the rules that change.
+    """
+    from infra_policy.engine.knowledge import load_knowledge_base
+    from infra_policy.engine.monotone import check_policy
+    from infra_policy.engine.ruleload import load_policy
+
+    kb = load_knowledge_base(kb_dir)
+    report = check_policy(load_policy(kb, rules_dir), kb.vocabulary)
+    if fmt == "json":
+        import json
+
+        payload = {
+            "ok": report.ok,
+            "facts_checked": list(report.facts),
+            "undeclared": list(report.undeclared),
+            "violations": [
+                {"kind": v.kind, "fact": v.fact, "rules": list(v.rules), "text": v.text} for v in report.violations
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        for v in report.violations:
+            click.echo(f"FAIL {v.kind} · {v.fact}: {v.text}")
+        for name in report.undeclared:
+            click.echo(f"note · {name}: the rules read it but the knowledge base declares no direction (not checked)")
+        verdict = "passed" if report.ok else f"failed: {len(report.violations)} violation(s)"
+        checked = len(report.facts)
+        click.echo(f"rules check {verdict} — {checked} facts checked against their declared direction and for cliffs.")
+    if not report.ok:
+        raise SystemExit(1)
+
+
 def _register_commands() -> None:
     from .audit_commands import audit, explain
     from .site import site_command

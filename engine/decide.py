@@ -173,7 +173,8 @@ class _Variations:
                     fired.discard(rule.id)
                     if isinstance(rule.then, Derive) and not any(p in fired for p in self.producers[rule.then.name]):
                         derived.discard(rule.then.name)
-        if not any(rule_id in self.weighing for rule_id in fired.symmetric_difference(self.fired)):
+        changed_rules = fired.symmetric_difference(self.fired)
+        if not any(r in self.weighing or r in self.ruling_out for r in changed_rules):
             return self.base  # only intermediate conclusions changed, nothing that weighs
         weighed = [self.weighing[rule_id] for rule_id in fired if rule_id in self.weighing]
         ruled_out = [self.ruling_out[rule_id] for rule_id in fired if rule_id in self.ruling_out]
@@ -362,30 +363,34 @@ def _why_unweighed(
     if by:
         titles = "; ".join(policy.by_id[r].title for r in by)
         return f"the point it supports is already counted, through: {titles}"
-    reasons: list[str] = []
+    # Ask each rule that could weigh the fact why it did not fire, and say the most telling:
+    # a broken assumption first, then a fact to add, then another fact's value, then this value.
+    reasons: list[tuple[int, str]] = []
     failed_on: set[str] = set()
-    testing = [r for r in policy.positive_readers.get(name, ()) if r.id not in fired]
-    for rule in testing:
+    for rule in policy.positive_readers.get(name, ()):
+        if rule.id in fired:
+            continue
         failure = first_failure(rule.when, values, derived)
         if failure is None or failure.fact is None or failure.fact in failed_on:
             continue
         failed_on.add(failure.fact)
-        if failure.fact == name and isinstance(value, str) and not vocabulary.properties[name].single:
-            text = f"it weighs only with {failure.test}"
-        elif failure.fact == name:
-            text = f"the policy does not weigh the value {value_text(value)}"
-        elif not failure.given:
-            text = f"it weighs only together with {_label(failure.fact, vocabulary)}, which is not given"
+        other = _label(failure.fact, vocabulary)
+        if failure.fact in vocabulary.computed:
+            reasons.append((5, f"it weighs only through the cost model's {other}, which it could not compute"))
+        elif failure.fact != name and failure.test.startswith("not ") and failure.given:
+            assumes = f" ({'; '.join(rule.assumes)})" if rule.assumes else ""
+            reasons.append((0, f"it weighs only when {failure.test}{assumes}; {other} is {value_text(failure.seen)}"))
+        elif failure.fact != name and not failure.given:
+            reasons.append((1, f"it weighs only together with {other}, which is not given"))
+        elif failure.fact != name:
+            reasons.append((2, f"it weighs only when {failure.test} ({other} is {value_text(failure.seen)})"))
+        elif not vocabulary.properties[name].single:
+            reasons.append((3, f"it weighs only together with {failure.test}"))
         else:
-            text = (
-                f"it weighs only when {failure.test} ({_label(failure.fact, vocabulary)} is {value_text(failure.seen)})"
-            )
-        if text not in reasons:
-            reasons.append(text)
+            reasons.append((4, f"the policy does not weigh the value {value_text(value)}"))
     if reasons:
-        # the actionable ones first: a fact to add beats a value that does not count
-        reasons.sort(key=lambda r: not r.startswith("it weighs only together"))  # stable: rule order otherwise
-        return "; ".join(reasons[:2])
+        reasons.sort(key=lambda r: r[0])  # stable: rule order within a kind
+        return "; ".join(dict.fromkeys(text for _, text in reasons[:2]))
     if name in policy.tests_by_fact or vocabulary.properties[name].computed:
         return "the rules that weigh it are already decided by other facts"
     if any(name in r.when.facts() for r in policy.factor_rules):

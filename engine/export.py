@@ -286,7 +286,7 @@ def _workload_text(ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, polic
                 continue
             options = ", ".join(f"{s} (e.g. {value_text(v)})" for s, v in m.outcomes)
             out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
-    elif not w.assessments and not w.constraints:
+    elif not w.assessments and not w.constraints and w.stance != "undetermined":
         out.append("  No rule applied: state more facts about this workload.")
     return out
 
