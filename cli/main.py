@@ -192,11 +192,12 @@ def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Pa
         write_output(render_catalogue(entries), output)
 
 
-@rules.command("check")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@rules.command("check", short_help="Check the rules against the directions the knowledge base declares.")
+@format_option()
+@output_option
 @_kb_rules_options
 @handle_errors
-def rules_check(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
+def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
     """Check that the rules respect the directions the knowledge base declares; exit 1 naming what breaks them.
 
     For every fact whose raising the knowledge base says favors one side
@@ -212,7 +213,7 @@ def rules_check(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
 
     kb = load_knowledge_base(kb_dir)
     report = check_policy(load_policy(kb, rules_dir), kb.vocabulary)
-    if fmt == "json":
+    if fmt.lower() == "json":
         import json
 
         payload = {
@@ -223,15 +224,17 @@ def rules_check(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
                 {"kind": v.kind, "fact": v.fact, "rules": list(v.rules), "text": v.text} for v in report.violations
             ],
         }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        write_output(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", output)
     else:
-        for v in report.violations:
-            click.echo(f"FAIL {v.kind} · {v.fact}: {v.text}")
-        for name in report.undeclared:
-            click.echo(f"note · {name}: the rules read it but the knowledge base declares no direction (not checked)")
+        lines = [f"FAIL {v.kind} · {v.fact}: {v.text}" for v in report.violations]
+        lines += [
+            f"note · {name}: the rules read it but the knowledge base declares no direction (not checked)"
+            for name in report.undeclared
+        ]
         verdict = "passed" if report.ok else f"failed: {len(report.violations)} violation(s)"
-        checked = len(report.facts)
-        click.echo(f"rules check {verdict} — {checked} facts checked against their declared direction and for cliffs.")
+        checked = f"{len(report.facts)} facts checked against their declared direction and for cliffs"
+        lines.append(f"rules check {verdict} — {checked}.")
+        write_output("\n".join(lines) + "\n", output)
     if not report.ok:
         raise SystemExit(1)
 
