@@ -332,3 +332,15 @@ def test_a_property_added_to_the_knowledge_base_is_asked_without_code_changes(ru
     result = run("init", "--answers", answers, "--kb", kb_dir, "-o", "-")
     assert result.exit_code == 0, result.output
     assert "ip:exampleAvailability ip:ExampleOpen ." in result.output
+
+
+def test_a_knowledge_base_without_wording_is_asked_with_its_labels(tmp_path, kb):
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(PACKAGED_KB, kb_dir)
+    (kb_dir / "questions.ttl").unlink()
+    questions = load_questions(load_knowledge_base(kb_dir))
+    asked = {q.name for q in questions}
+    assert asked == {name for name, prop in kb.vocabulary.properties.items() if not prop.computed} - {"name"}
+    by_name = {q.name: q for q in questions}
+    assert by_name["hasDataCenter"].text == "Has data center?" and by_name["hasDataCenter"].help == ""
+    assert by_name["hasDataCenter"].section == "organization" and by_name["dataSensitivity"].section == "workload"
