@@ -86,8 +86,8 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
     "json",
     "turtle",
     "jsonld",
-    help="text for people; json for programs (docs/decision.schema.json); turtle or jsonld for the W3C "
-    "PROV-O derivation.",
+    help="text for people; json for programs (format infra-policy/decision@1, described by a JSON Schema in "
+    "the source repository's docs/); turtle or jsonld for the W3C PROV-O derivation.",
 )
 @output_option
 @click.option(
