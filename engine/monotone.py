@@ -35,8 +35,13 @@ from .vocabulary import Property, Vocabulary
 
 ABSENT = object()  # a fact that is not given
 
+# Values tried for a cost-model input, whose thresholds are on what the model computes from it.
+MAGNITUDES = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
+
 # Contexts tried per fact before sampling instead of enumerating.
-MAX_CONTEXTS = 4000
+MAX_CONTEXTS = 1500
+# ... and for a cost-model input, whose contexts are every other input of the model.
+COST_CONTEXTS = 300
 # Subsets of a multi-valued fact's values tried (by size).
 MAX_SET_SIZE = 3
 
@@ -102,6 +107,9 @@ def ordered_values(prop: Property, policy: Policy) -> list[Value]:
     if not prop.numeric:
         return []
     cuts = _thresholds(prop, policy)
+    if not cuts and prop.name in _cost_inputs_of(policy):
+        # an input of the cost model: the rules compare what it computes, at every order of magnitude
+        cuts = list(MAGNITUDES)
     if not cuts:
         return []
     points = {cuts[0] - max(abs(cuts[0]) * 0.5, 1.0), cuts[-1] + max(abs(cuts[-1]) * 0.5, 1.0)}
@@ -183,22 +191,31 @@ def _context_facts(name: str, policy: Policy, vocabulary: Vocabulary) -> list[st
     return sorted(found)
 
 
-def _cost_inputs(vocabulary: Vocabulary, policy: Policy) -> set[str]:
+def _cost_inputs_of(policy: Policy) -> set[str]:
+    """The cost model's inputs, when the policy reads anything the model computes."""
     from .cost import COST_INPUTS, DEFAULT_PARAMETERS
 
-    return {*COST_INPUTS, *DEFAULT_PARAMETERS.values(), "capitalBudgetUSD"} & set(vocabulary.properties)
+    if not any(name in policy.computed_facts for name in policy.tests_by_fact):
+        return set()
+    return {*COST_INPUTS, *DEFAULT_PARAMETERS.values(), "capitalBudgetUSD"}
 
 
-def _contexts(names: list[str], vocabulary: Vocabulary, policy: Policy, seed: str) -> Iterator[dict[str, Value]]:
+def _cost_inputs(vocabulary: Vocabulary, policy: Policy) -> set[str]:
+    return _cost_inputs_of(policy) & set(vocabulary.properties)
+
+
+def _contexts(
+    names: list[str], vocabulary: Vocabulary, policy: Policy, seed: str, most: int = MAX_CONTEXTS
+) -> Iterator[dict[str, Value]]:
     domains = [_domain(vocabulary.properties[n], policy) for n in names]
     total = 1
     for d in domains:
         total *= len(d)
-    if total <= MAX_CONTEXTS:
+    if total <= most:
         combos: Iterable[tuple] = itertools.product(*domains)
     else:
         rng = random.Random(seed)  # the same sample on every run
-        combos = (tuple(rng.choice(d) for d in domains) for _ in range(MAX_CONTEXTS))
+        combos = (tuple(rng.choice(d) for d in domains) for _ in range(most))
     for combo in combos:
         yield {n: v for n, v in zip(names, combo, strict=True) if v is not ABSENT}
 
@@ -215,12 +232,25 @@ def check_fact(name: str, policy: Policy, vocabulary: Vocabulary, limit: int = 3
         return []
     away = "cloud" if toward == "in-house" else "in-house"
     pairs = steps(prop, policy)
+    # a cliff is judged at the quantity's own thresholds; a cost input crosses its model's through the
+    # computed facts, which check_policy checks at their own thresholds
+    own_thresholds = bool(_thresholds(prop, policy))
     found: list[Violation] = []
     seen_rules: set[tuple[str, ...]] = set()
-    for context in _contexts(_context_facts(name, policy, vocabulary), vocabulary, policy, seed=name):
+    cost_inputs = _cost_inputs(vocabulary, policy)
+    budget = COST_CONTEXTS if name in cost_inputs else MAX_CONTEXTS
+    for context in _contexts(_context_facts(name, policy, vocabulary), vocabulary, policy, seed=name, most=budget):
+        outcomes: dict[object, Outcome] = {}  # the "after" of one step is the "before" of the next
+
+        def at(value, context=context, outcomes=outcomes):
+            if value not in outcomes:
+                outcomes[value] = outcome({**context, name: value}, policy)
+            return outcomes[value]
+
+        # a cliff is a jump at one of the quantity's own thresholds, not through the cost model
+        judge_cliffs = own_thresholds and not (set(context) & (cost_inputs - {name}))
         for before, after in pairs:
-            a = outcome({**context, name: before}, policy)
-            b = outcome({**context, name: after}, policy)
+            a, b = at(before), at(after)
             problems = []
             if b.weight(toward) < a.weight(toward):
                 problems.append(f"{toward} weight falls {a.weight(toward)} → {b.weight(toward)}")
@@ -243,7 +273,7 @@ def check_fact(name: str, policy: Policy, vocabulary: Vocabulary, limit: int = 3
                         rules,
                     )
                 )
-            cliff = _cliff(prop, a, b, before, after, context, rules)
+            cliff = _cliff(prop, a, b, before, after, context, rules) if judge_cliffs else None
             if cliff is not None and rules not in seen_rules:
                 seen_rules.add(rules)
                 found.append(cliff)
@@ -269,6 +299,28 @@ def _cliff(prop, a: Outcome, b: Outcome, before, after, context, rules) -> Viola
     )
 
 
+def check_computed_cliffs(name: str, policy: Policy, vocabulary: Vocabulary, limit: int = 3) -> list[Violation]:
+    """Cliffs at the thresholds of a number the engine computes (the cost rules'), varied directly."""
+    prop = vocabulary.properties[name]
+    if not prop.numeric or not _thresholds(prop, policy):
+        return []
+    pairs = list(itertools.pairwise(ordered_values(prop, policy)))
+    found: list[Violation] = []
+    seen: set[tuple[str, ...]] = set()
+    for context in _contexts(_context_facts(name, policy, vocabulary), vocabulary, policy, seed=name):
+        for before, after in pairs:
+            a = outcome({**context, name: before}, policy)
+            b = outcome({**context, name: after}, policy)
+            rules = tuple(sorted(a.fired ^ b.fired))
+            cliff = _cliff(prop, a, b, before, after, context, rules)
+            if cliff is not None and rules not in seen:
+                seen.add(rules)
+                found.append(cliff)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 @dataclass(frozen=True)
 class CheckReport:
     facts: tuple[str, ...]  # the facts checked
@@ -288,6 +340,8 @@ def check_policy(policy: Policy, vocabulary: Vocabulary) -> CheckReport:
     declared = sorted(n for n in read if vocabulary.properties[n].pushes is not None)
     undeclared = sorted(n for n in read if vocabulary.properties[n].pushes is None)
     violations = [v for name in declared for v in check_fact(name, policy, vocabulary)]
+    computed = sorted(n for n in policy.tests_by_fact if n in vocabulary.computed)
+    violations += [v for name in computed for v in check_computed_cliffs(name, policy, vocabulary)]
     return CheckReport(tuple(declared), tuple(undeclared), tuple(violations))
 
 
