@@ -1,4 +1,4 @@
-"""Stage 7 — export: the decision as JSON (DESIGN §9) and as text for people.
+"""Stage 7 — export: the decision as JSON (docs/decision.schema.json) and as text for people.
 
 Both are deterministic: the same inputs give the same bytes.
 """

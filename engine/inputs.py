@@ -108,6 +108,19 @@ def read_text_input(
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror}).") from exc
+    return decode_input(data, path, max_bytes, text_kind=text_kind, error=error, flag=flag)
+
+
+def decode_input(
+    data: bytes,
+    path: Path,
+    max_bytes: int,
+    *,
+    text_kind: str = "RDF text",
+    error: type[InputError] = FactsError,
+    flag: str = "--max-bytes",
+) -> str:
+    """The UTF-8 text of bytes read from ``path`` (a file, or ``<stdin>``), refusing as above."""
     if len(data) > max_bytes:
         raise error(
             f"{path}: the file is more than the limit of {max_bytes:,} bytes; if it is right, raise the limit ({flag})."
@@ -150,6 +163,7 @@ __all__ = [
     "INPUT_FORMATS",
     "Limits",
     "comparable_number",
+    "decode_input",
     "quiet_libraries",
     "read_text_input",
 ]

@@ -359,7 +359,128 @@ CASES: list[Case] = [
         "ip:workforce has the value ip:Remote",
         args=("validate", "facts.ttl"),
     ),
+    # --- namespace near-misses: warnings, errors with --strict ---------------------------
+    Case(
+        "near-miss-property",
+        "Warnings (errors with --strict)",
+        "A vocabulary property in another namespace (ignored, so a warning)",
+        ("validate", "facts.ttl"),
+        0,
+        "Did you mean ip:dataSensitivity?",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ex:dataSensitivity ip:Confidential .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-strict",
+        "Warnings (errors with --strict)",
+        "The same with --strict: an error, nothing evaluated",
+        ("evaluate", "facts.ttl", "--strict"),
+        2,
+        "an error because of --strict",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ex:dataSensitivity ip:Confidential .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-value",
+        "Warnings (errors with --strict)",
+        "A value in another namespace for a property that allows any IRI",
+        ("validate", "facts.ttl", "--strict"),
+        2,
+        "Did you mean ip:GDPR?",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ip:regulatedBy ex:GDPR .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-namespace",
+        "Warnings (errors with --strict)",
+        "A prefix IRI one character away from the infra-policy namespace",
+        ("validate", "facts.ttl"),
+        2,
+        "one character away from the infra-policy namespace",
+        {
+            "facts.ttl": "@prefix ip: <https://w3id.org/infra-policy/> .\n@prefix ex: <https://example.com/acme/> .\n"
+            'ex:acme a ip:Organization ; ip:name "Acme" .\n'
+        },
+    ),
+    # --- init: answers files ------------------------------------------------------------
+    Case(
+        "init-answers-problems",
+        "infra-policy init",
+        "An answers file with an unknown question and answers that are not allowed (all reported, nothing written)",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "Did you mean hasDataCenter?",
+        {
+            "answers.yaml": "organization:\n  name: Northwind\n  hasDataCentre: yes\n  itStaffFTE: -2\n"
+            "  hasSecondarySite: maybe\n"
+            "workloads:\n  - name: Chatbot\n    usersLocation: Mars\n    regulatedBy: [GDPR, Basel]\n"
+        },
+    ),
+    Case(
+        "init-answers-not-a-mapping",
+        "infra-policy init",
+        "An answers file that is not a mapping",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "an answers file is a mapping",
+        {"answers.yaml": "- Northwind\n- Chatbot\n"},
+    ),
+    Case(
+        "init-answers-aliases",
+        "infra-policy init",
+        "An answers file with YAML anchors and aliases",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "anchors and aliases",
+        {"answers.yaml": "organization: &o\n  name: Northwind\nworkloads:\n  - *o\n"},
+    ),
+    Case(
+        "init-answers-missing",
+        "infra-policy init",
+        "The answers file does not exist",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "answers.yaml: no such file",
+    ),
+    Case(
+        "init-output-exists",
+        "infra-policy init",
+        "The facts file to write exists already (it is kept)",
+        ("init", "--template"),
+        2,
+        "facts.ttl exists",
+        {"facts.ttl": GOOD_FACTS},
+    ),
     # --- usage -------------------------------------------------------------------------
+    Case(
+        "why-names-nothing",
+        "Usage",
+        "explain --why with a name that is in the decision under no spelling",
+        ("explain", "facts.ttl", "--why", "billing"),
+        2,
+        "names nothing in this decision",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "stdin-twice",
+        "Usage",
+        "site with standard input (-) given twice",
+        ("site", "-", "-", "-o", "out"),
+        2,
+        "standard input (-) can be given only once",
+    ),
     Case(
         "output-directory-missing",
         "Usage",
@@ -724,6 +845,9 @@ How errors work:
   knowledge base and rules are read only from the packaged folders or `--kb` / `--rules`.
 - Limits: a facts file may have at most {facts_bytes:,} bytes (`--max-bytes`) and {facts_triples:,} triples
   (`--max-triples`); a rule file at most {rule_bytes:,} bytes.
+- `infra-policy init` asks again, after "Sorry:", with the same sentences as an answers file's errors
+  (see "infra-policy init" below) when an interactive answer is not allowed; nothing is written until
+  every question is answered.
 - One facts file describes exactly one organization. A file with two is refused, not evaluated per
   organization: a decision, its record and its digests are about one organization, and one file per
   organization keeps that unambiguous.
@@ -778,7 +902,7 @@ def test_each_error_has_its_message_and_exit_status(case, results):
     assert case.expect in output, output
     assert "Traceback" not in output
     first = output.splitlines()[0] if output else ""
-    assert first.startswith(("error: ", "Usage: ")), output
+    assert first.startswith(("error: ", "Usage: ", "warning: ")), output
     if case.exit == 2 and first.startswith("error: "):
         # One message, nothing else on the terminal.
         assert output.count("error: ") == 1, output
