@@ -68,7 +68,8 @@ def append_to_log(record: dict, log: Path) -> str:
 @click.option(
     "--why-not",
     "why_not",
-    type=click.Choice(["cloud", "in-house", "hybrid", "conflict"], case_sensitive=False),
+    # the stances of the rule-file schema (engine.tally.STANCES), written out so that --help stays instant
+    type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
     help="Why the organization and each workload did not get this stance.",
 )
 @click.option(

@@ -108,3 +108,11 @@ def test_why_not_every_stance_on_every_example_runs(evaluator, policy, stance):
         for answer in why_not(evaluator.evaluate_file(path), policy, stance):
             for missed in (*answer.stance_rules, *answer.factor_rules):
                 assert missed.failure.test
+
+
+def test_why_not_offers_every_stance_of_the_schema():
+    from infra_policy.cli.audit_commands import explain as explain_command
+    from infra_policy.engine.tally import STANCES
+
+    (option,) = [p for p in explain_command.params if p.name == "why_not"]
+    assert tuple(option.type.choices) == STANCES
