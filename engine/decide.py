@@ -137,7 +137,8 @@ class _Variations:
     """
 
     def __init__(self, values: Mapping[str, Value], base: _Outcome, policy: Policy, vocabulary: Vocabulary):
-        self.values = dict(values)
+        self.stated = {k: v for k, v in values.items() if k not in vocabulary.computed}
+        self.computed_values = {k: v for k, v in values.items() if k in vocabulary.computed}
         self.base = base
         self.fired = base.fired
         self.producers = policy.producers
@@ -149,30 +150,29 @@ class _Variations:
 
     def outcome(self, name: str, value: Value, explorer: RuleBackend, subject: str) -> _Outcome:
         policy = self.policy
-        values = {k: v for k, v in self.values.items() if k not in self.computed}
+        values = dict(self.stated)
         values[name] = value
-        changed = [name]
         if name in self.cost_inputs:
             values.update(computed_facts(values, policy.factor_parameters))
-            changed.extend(self.computed)
+            layers = policy.affected_predicates((name, *sorted(self.computed)))
         else:
-            values.update((k, v) for k, v in self.values.items() if k in self.computed)
-        layers = policy.affected_layers(changed)
-        if not any(layers):
+            values.update(self.computed_values)
+            layers = policy.affected_predicates((name,))
+        if not layers:
             return self.base
         fired = set(self.fired)
         derived = set(self.derived)
         for layer in layers:
             frozen = frozenset(derived)
-            for rule in layer:
-                if predicate(rule.when)(values, frozen):
-                    fired.add(rule.id)
-                    if isinstance(rule.then, Derive):
-                        derived.add(rule.then.name)
+            for holds, rule_id, derives in layer:
+                if holds(values, frozen):
+                    fired.add(rule_id)
+                    if derives is not None:
+                        derived.add(derives)
                 else:
-                    fired.discard(rule.id)
-                    if isinstance(rule.then, Derive) and not any(p in fired for p in self.producers[rule.then.name]):
-                        derived.discard(rule.then.name)
+                    fired.discard(rule_id)
+                    if derives is not None and not any(p in fired for p in self.producers[derives]):
+                        derived.discard(derives)
         changed_rules = fired.symmetric_difference(self.fired)
         if not any(r in self.weighing or r in self.ruling_out for r in changed_rules):
             return self.base  # only intermediate conclusions changed, nothing that weighs

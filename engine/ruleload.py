@@ -37,6 +37,7 @@ from .rules_ast import (
     Test,
     iter_tests,
     other_side,
+    predicate,
 )
 from .tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
 
@@ -146,6 +147,22 @@ class Policy:
             ids = self.affected_by(key)
             found = tuple(tuple(r for r in layer if r.id in ids) for layer in self.strata)
             self._affected[key] = found
+        return found
+
+    @cached_property
+    def _affected_predicates(self) -> dict[tuple[str, ...], tuple]:
+        return {}
+
+    def affected_predicates(self, changed: tuple[str, ...]) -> tuple:
+        """:meth:`affected_layers` without empty layers, each rule as (compiled predicate, id, derived name or None)."""
+        found = self._affected_predicates.get(changed)
+        if found is None:
+            found = tuple(
+                tuple((predicate(r.when), r.id, getattr(r.then, "name", None)) for r in layer)
+                for layer in self.affected_layers(changed)
+                if layer
+            )
+            self._affected_predicates[changed] = found
         return found
 
     def affected_by(self, facts: Iterable[str]) -> frozenset[str]:
