@@ -103,11 +103,14 @@ class Decision:
 
         return render_json(self.evaluation, self.evaluator.policy)
 
-    def to_text(self) -> str:
-        """The exact text of `infra-policy evaluate` for people."""
+    def to_text(self, detail: str = "short") -> str:
+        """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out)."""
         from infra_policy.engine.export import render_text
 
-        return render_text(self.evaluation, self.evaluator.kb, self.evaluator.policy)
+        if detail not in ("short", "full"):
+            raise ValueError(f"to_text: detail must be 'short' or 'full', not {detail!r}")
+        per_side = None if detail == "full" else 5
+        return render_text(self.evaluation, self.evaluator.kb, self.evaluator.policy, per_side)
 
     def to_rdf(self, fmt: str = "turtle") -> str:
         """The derivation in W3C PROV-O: ``fmt`` is "turtle" or "jsonld" (as `evaluate --format`)."""

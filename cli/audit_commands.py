@@ -72,6 +72,8 @@ def append_to_log(record: dict, log: Path) -> str:
     type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
     help="Why the organization and each workload did not get this stance.",
 )
+@click.option("--full", is_flag=True, help="With --why-not: every rule, not only the eight closest to applying.")
+@click.option("--verbose", is_flag=True, help="Also name the rules' ids in the text.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
 )
@@ -85,6 +87,8 @@ def explain(
     facts: Path,
     why: str | None,
     why_not: str | None,
+    full: bool,
+    verbose: bool,
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -103,11 +107,11 @@ def explain(
     evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
     as_json = fmt.lower() == "json"
     if why_not:
-        answers = ex.why_not(evaluation, policy, why_not.lower())
+        answers = ex.why_not(evaluation, policy, why_not.lower(), kb.vocabulary)
         text = (
             json.dumps(ex.why_not_dict(answers), indent=2, ensure_ascii=False) + "\n"
             if as_json
-            else ex.render_why_not(answers)
+            else ex.render_why_not(answers, limit=None if full else 8, verbose=verbose)
         )
         write_output(text, output)
         return

@@ -97,6 +97,13 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
     help="Also write the decision record to DIR/<id>.json (content-addressed; see `audit`).",
 )
 @click.option("--log", "log_file", type=_path, help="Also append the decision to this hash-chained decision log.")
+@click.option(
+    "--detail",
+    type=click.Choice(["short", "full"], case_sensitive=False),
+    default="short",
+    show_default=True,
+    help="Text: full shows every reason, question and outweighed argument.",
+)
 @_kb_rules_options
 @input_options
 @strict_option
@@ -104,6 +111,7 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
 def evaluate(
     facts: Path,
     fmt: str,
+    detail: str,
     output: Path | None,
     record_dir: Path | None,
     log_file: Path | None,
@@ -121,7 +129,7 @@ def evaluate(
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:
-        text = decision.to_text()
+        text = decision.to_text(detail.lower())
     record = decision.record() if record_dir is not None or log_file is not None else None
     write_output(text, output)
     if record is not None:
