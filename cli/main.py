@@ -143,6 +143,45 @@ def evaluate(
             click.echo(f"logged: {record['id']} → {log_file}", err=True)
 
 
+@main.command("what-if", short_help="Decide FACTS again with some facts changed, and show what moves.")
+@click.argument("facts", type=FACTS_PATH)
+@click.option(
+    "--set",
+    "changes",
+    multiple=True,
+    required=True,
+    metavar="[WORKLOAD.]PROPERTY=VALUE",
+    help="Assume this fact instead of what FACTS state (repeatable): itStaffFTE=0.5, or "
+    "'Claims triage.dataSensitivity=Restricted' for one workload.",
+)
+@format_option()
+@output_option
+@_kb_rules_options
+@input_options
+@handle_errors
+def what_if(
+    facts: Path,
+    changes: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+    **reading,
+) -> None:
+    """Decide FACTS as stated and again with each --set fact assumed; show which stances change."""
+    import json
+
+    import infra_policy
+
+    result = infra_policy.what_if(read_facts(facts, **reading), list(changes), rules=rules_dir, kb=kb_dir)
+    show_warnings(result.after.warnings)
+    if fmt.lower() == "json":
+        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = result.to_text()
+    write_output(text, output)
+
+
 @main.command(short_help="Check FACTS against the vocabulary and shapes.")
 @click.argument("facts", type=FACTS_PATH)
 @format_option()

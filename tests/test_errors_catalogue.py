@@ -359,6 +359,43 @@ CASES: list[Case] = [
         "ip:workforce has the value ip:Remote",
         args=("validate", "facts.ttl"),
     ),
+    # --- what-if: the changes of --set -------------------------------------------------
+    Case(
+        "what-if-shape",
+        "What-if (--set)",
+        "A change that is not property=value",
+        ("what-if", "facts.ttl", "--set", "itStaffFTE"),
+        2,
+        "write property=value",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "what-if-property",
+        "What-if (--set)",
+        "A property the facts vocabulary does not have",
+        ("what-if", "facts.ttl", "--set", "itStafFTE=2"),
+        2,
+        "Did you mean itStaffFTE?",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "what-if-workload",
+        "What-if (--set)",
+        "A workload the facts do not have",
+        ("what-if", "facts.ttl", "--set", "Chatbot.itStaffFTE=2"),
+        2,
+        "there is no workload 'Chatbot'",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "what-if-value",
+        "What-if (--set)",
+        "A value the property does not allow (the facts file's message)",
+        ("what-if", "facts.ttl", "--set", "Chat.dataSensitivity=Secret"),
+        2,
+        "ip:Secret",
+        {"facts.ttl": GOOD_FACTS},
+    ),
     # --- namespace near-misses: warnings, errors with --strict ---------------------------
     Case(
         "near-miss-property",

@@ -136,16 +136,31 @@ def test_why_not_says_every_change_in_the_vocabularys_words(evaluator, policy, k
     assert "Claims triage is in-house, Campaign copy is cloud" in org.stance_rules[0].changes[0]
 
 
-INTERNAL = ("common_stance", "cloud_strong", "in_house_strong", "requires_cloud", "requires_in_house",
-            "cloud_feasible", "in_house_feasible", "total_weight", "counted_factors", "concluded ", "urn:",
-            "ip:", " = true", " = false")
+INTERNAL = (
+    "common_stance",
+    "cloud_strong",
+    "in_house_strong",
+    "requires_cloud",
+    "requires_in_house",
+    "cloud_feasible",
+    "in_house_feasible",
+    "total_weight",
+    "counted_factors",
+    "concluded ",
+    "urn:",
+    "ip:",
+    " = true",
+    " = false",
+)
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.ttl")), ids=lambda p: p.stem)
 def test_text_speaks_no_engine_internals(path):
     """Every example's evaluate, why-not and not-weighed text speaks in the vocabulary's words."""
     outputs = [run("evaluate", path, "--detail", "full").output]
-    outputs += [run("explain", path, "--why-not", stance, "--full").output for stance in ("cloud", "in-house", "hybrid")]
+    outputs += [
+        run("explain", path, "--why-not", stance, "--full").output for stance in ("cloud", "in-house", "hybrid")
+    ]
     for text in outputs:
         # the cost model's worked calculation and notes name its inputs as terms, on purpose (formulas)
         costed = "Cost model" in text or "cost model:" in text
