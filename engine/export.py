@@ -16,6 +16,7 @@ from .pipeline import Evaluation
 from .profile import StatedFact, display
 from .ruleload import Policy
 from .rules_ast import value_text
+from .tally import STRENGTH
 from .wording import fact_words, sentence_case, value_words, wrap
 
 FORMAT = "infra-policy/decision@1"
@@ -183,8 +184,6 @@ def render_json(ev: Evaluation, policy: Policy) -> str:
 # ---------------------------------------------------------------------------
 # text
 
-_STRENGTH = {1: "weak", 2: "moderate", 3: "strong"}
-
 
 def _fact_text(doc: FactsDocument, fact: StatedFact, vocabulary=None) -> str:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
@@ -202,13 +201,15 @@ def _reason_lines(
 ) -> list[str]:
     rule = policy.by_id[a.rule]
     factor = kb.factors[a.factor].label if a.factor in kb.factors else a.factor
-    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {_STRENGTH[a.weight]} · {factor} · {a.rule}"]
+    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {STRENGTH[a.weight]} · {factor} · {a.rule}"]
     given = "; ".join(_fact_text(ev.document, fact, kb.vocabulary) for fact in w.grounds(a.firing))
     via = "".join(
         f" — worked out: {fact_words(n, kb.vocabulary).removeprefix('the ')} {value_words(v, kb.vocabulary)}"
         for n, v in a.firing.computed
     )
     lines.extend(wrap(f"given: {given}{via}", f"{indent}  ", f"{indent}    "))
+    if rule.assumes:
+        lines.extend(wrap(f"assumes: {'; '.join(rule.assumes)}", f"{indent}  ", f"{indent}    "))
     sections = [kb.claims[c].section for c in a.claims if c in kb.claims and kb.claims[c].section]
     if sections:
         lines.append(f"{indent}  article: {'; '.join(dict.fromkeys(sections))}")
@@ -286,7 +287,7 @@ def _workload_text(
         out.append("  Outweighed:")
         shown_against = against if per_side is None else against[: per_side or None]
         for a in shown_against:
-            out.extend(wrap(f"• {policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})", "    ", "      "))
+            out.extend(wrap(f"• {policy.by_id[a.rule].title} ({a.favors}, {STRENGTH[a.weight]})", "    ", "      "))
         if len(shown_against) < len(against):
             out.append(f"    … and {len(against) - len(shown_against)} more (all of them: --detail full)")
     out.extend(cost_lines(w.cost))

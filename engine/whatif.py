@@ -19,7 +19,7 @@ from rdflib.namespace import XSD
 from .errors import FactsError
 from .load import FactsDocument
 from .model import Decision
-from .vocabulary import HAS_WORKLOAD, IP, Vocabulary
+from .vocabulary import IP, Vocabulary
 from .wording import fact_words, value_words
 
 
