@@ -131,6 +131,59 @@ def explain(
         write_output("\n".join(ex.render_tree(t) for t in trees), output)
 
 
+def _decision_of(path: Path, kb_dir: Path | None, rules_dir: Path | None, reading: dict) -> dict:
+    """The decision document of a facts file (decided now), a decision's JSON or a record."""
+    from infra_policy.engine.errors import InputError
+    from infra_policy.engine.export import FORMAT
+    from infra_policy.engine.record import RECORD_FORMAT
+
+    if path.suffix.lower() == ".json":
+        data = _read_json(path, "decision or decision record")
+        if data.get("format") == RECORD_FORMAT and isinstance(data.get("decision"), dict):
+            return data["decision"]
+        if data.get("format") == FORMAT:
+            return data
+        raise InputError(
+            f"{path}: is neither a decision ({FORMAT}, from `evaluate --format json`) nor a decision record "
+            f"({RECORD_FORMAT}, from `evaluate --record`): its format is {data.get('format')!r}. "
+            "Give a facts file, a decision's JSON or a record."
+        )
+    from .main import decide
+
+    return decide(path, kb_dir, rules_dir, False, **reading).to_dict()
+
+
+@click.command("diff", short_help="Compare two decisions: stance changes, changed facts, reasons.")
+@click.argument("before", type=FACTS_PATH)
+@click.argument("after", type=FACTS_PATH)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
+)
+@click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
+@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
+@click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@input_options
+@handle_errors
+def diff(
+    before: Path, after: Path, fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, **reading
+) -> None:
+    """Compare BEFORE with AFTER — each a facts file (decided now), a decision's JSON (`evaluate --format
+    json`) or a decision record: first the stances that changed, then the stated facts that changed (old →
+    new), then the reasons that appeared or disappeared."""
+    import infra_policy
+    from infra_policy.engine.diff import diff_decisions, render_diff
+
+    a = _decision_of(before, kb_dir, rules_dir, reading)
+    b = _decision_of(after, kb_dir, rules_dir, reading)
+    result = diff_decisions(a, b)
+    if fmt.lower() == "json":
+        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        vocabulary = infra_policy.knowledge_base(kb_dir).vocabulary
+        text = render_diff(result, vocabulary, str(before), str(after))
+    write_output(text, output)
+
+
 @click.command(short_help="Verify a decision RECORD, or a decision log with --log.")
 @click.argument("record_file", metavar="[RECORD]", required=False, type=_path)
 @click.option(
@@ -147,12 +200,14 @@ def explain(
 )
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
 @click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@click.option("--verbose", is_flag=True, help="Also list every change of the justification graph (firings, edges).")
 @input_options
 @handle_errors
 def audit(
     record_file: Path | None,
     facts: Path | None,
     log_file: Path | None,
+    verbose: bool,
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -178,7 +233,12 @@ def audit(
         lines = []
         for c in checks:
             lines.append(f"{'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}")
-            lines.extend(f"        changed: {change}" for change in c.get("changes", []))
+            lines.extend(f"        {line}" for line in c.get("summary", []))
+            detail = c.get("changes", [])
+            if verbose or not c.get("summary"):
+                lines.extend(f"        changed: {change}" for change in detail)
+            elif detail:
+                lines.append(f"        ({len(detail)} changes of the justification graph: --verbose lists them)")
         lines.append("audit passed" if ok else "audit FAILED")
         text = "\n".join(lines) + "\n"
     write_output(text, output)

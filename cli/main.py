@@ -287,11 +287,12 @@ def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: P
 
 
 def _register_commands() -> None:
-    from .audit_commands import audit, explain
+    from .audit_commands import audit, diff, explain
     from .site import site_command
 
     main.add_command(explain)
     main.add_command(audit)
+    main.add_command(diff)
     main.add_command(site_command(handle_errors, _kb_rules_options))
     from .init import init
 

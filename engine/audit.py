@@ -25,9 +25,12 @@ class Check:
     ok: bool
     detail: str
     changes: tuple[str, ...] = field(default=())
+    summary: tuple[str, ...] = field(default=())  # what changed, for people: stances, facts, reasons
 
     def to_dict(self) -> dict:
         entry = {"check": self.name, "ok": self.ok, "detail": self.detail}
+        if self.summary:
+            entry["summary"] = list(self.summary)
         if self.changes:
             entry["changes"] = list(self.changes)
         return entry
@@ -153,6 +156,14 @@ def _change(key: str, before, after) -> str:
     return f"{key}: {before} → {after}"
 
 
+def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ...]:
+    """The lines that matter of a drift: stance changes, changed facts, reasons (engine.diff)."""
+    from .diff import diff_decisions, render_diff
+
+    text = render_diff(diff_decisions(recorded, fresh), evaluator.kb.vocabulary, "the record", "the facts now")
+    return tuple(line for line in text.splitlines()[1:] if line.strip())
+
+
 def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocument) -> Check:
     fresh = record_body(evaluator.evaluate_document(document), evaluator.policy)
     inputs, now = record["decision"]["inputs"], fresh["decision"]["inputs"]
@@ -174,12 +185,19 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
         if before.get(key) != after.get(key)
     ]
     drifted = ", ".join(drift) if drift else "no input drifted"
+    summary = _summary(record["decision"], fresh["decision"], evaluator) if changes or drift else ()
     if inputs.get("facts") != now["facts"]:
         return Check(
-            "re-derivation", False, f"the facts given are not those of the record: drifted: {drifted}", tuple(changes)
+            "re-derivation",
+            False,
+            f"the facts given are not those of the record: drifted: {drifted}",
+            tuple(changes),
+            summary,
         )
     if changes:
-        return Check("re-derivation", False, f"the decision made again differs; drifted: {drifted}", tuple(changes))
+        return Check(
+            "re-derivation", False, f"the decision made again differs; drifted: {drifted}", tuple(changes), summary
+        )
     return Check("re-derivation", True, f"the decision made again matches ({drifted})")
 
 

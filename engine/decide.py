@@ -423,11 +423,6 @@ def _facts_of(firing: Firing) -> set[str]:
     return {f.property for f in firing.facts}
 
 
-def _label(name: str, vocabulary: Vocabulary) -> str:
-    prop = vocabulary.get(name)
-    return f"{prop.label} (ip:{name})" if prop is not None else name
-
-
 # ---------------------------------------------------------------------------
 # how close
 

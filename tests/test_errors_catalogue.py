@@ -396,6 +396,25 @@ CASES: list[Case] = [
         "ip:Secret",
         {"facts.ttl": GOOD_FACTS},
     ),
+    # --- diff -------------------------------------------------------------------------------
+    Case(
+        "diff-not-a-decision",
+        "Diff",
+        "A JSON file that is neither a decision nor a record",
+        ("diff", "other.json", "facts.ttl"),
+        2,
+        "is neither a decision",
+        {"other.json": '{"format": "something/else"}\n', "facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "diff-missing",
+        "Diff",
+        "A decision file that does not exist",
+        ("diff", "gone.json", "facts.ttl"),
+        2,
+        "no such decision or decision record",
+        {"facts.ttl": GOOD_FACTS},
+    ),
     # --- namespace near-misses: warnings, errors with --strict ---------------------------
     Case(
         "near-miss-property",
