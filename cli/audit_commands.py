@@ -72,6 +72,26 @@ def append_to_log(record: dict, log: Path) -> str:
     type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
     help="Why the organization and each workload did not get this stance.",
 )
+@click.option(
+    "--sufficient",
+    is_flag=True,
+    help="Per workload, a minimal set of stated facts that alone decides its stance (the others do not matter).",
+)
+@click.option(
+    "--contrast",
+    "--flip",
+    "contrast",
+    type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
+    help="Per workload, the smallest sets of fact changes that would give this stance, fewest first.",
+)
+@click.option(
+    "--max-changes",
+    type=click.IntRange(1, 4),
+    default=3,
+    show_default=True,
+    help="With --contrast: the most changes in one set.",
+)
+@click.option("--all", "show_all", is_flag=True, help="With --contrast: every set found, not only the first five.")
 @click.option("--full", is_flag=True, help="With --why-not: every rule, not only the eight closest to applying.")
 @click.option("--verbose", is_flag=True, help="Also name the rules' ids in the text.")
 @click.option(
@@ -87,6 +107,10 @@ def explain(
     facts: Path,
     why: str | None,
     why_not: str | None,
+    sufficient: bool,
+    contrast: str | None,
+    max_changes: int,
+    show_all: bool,
     full: bool,
     verbose: bool,
     fmt: str,
@@ -106,6 +130,30 @@ def explain(
     decision = decide(facts, kb_dir, rules_dir, strict, **reading)
     evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
     as_json = fmt.lower() == "json"
+    if sufficient or contrast:
+        from infra_policy.engine import abduce
+
+        evaluator = decision.evaluator
+        vocabulary = kb.vocabulary
+        workloads = evaluation.decision.workloads
+        data: dict = {}
+        texts = []
+        if sufficient:
+            reasons = [abduce.sufficient_reason(w, policy, evaluator.explorer, vocabulary) for w in workloads]
+            data["sufficient_reasons"] = [abduce.sufficient_dict(r, vocabulary) for r in reasons]
+            texts.append(abduce.render_sufficient(reasons, vocabulary))
+        if contrast:
+            found = [
+                abduce.contrast(w, policy, evaluator.explorer, vocabulary, contrast.lower(), max_changes)
+                for w in workloads
+            ]
+            data["contrasts"] = [abduce.contrast_dict(c, vocabulary) for c in found]
+            texts.append(abduce.render_contrast(found, vocabulary, None if show_all else 5))
+        from infra_policy.engine.errors import printable
+
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n" if as_json else printable("\n".join(texts))
+        write_output(text, output)
+        return
     if why_not:
         answers = ex.why_not(evaluation, policy, why_not.lower(), kb.vocabulary)
         text = (

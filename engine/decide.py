@@ -376,7 +376,8 @@ def _why_unweighed(
             continue
         leaf, negated = leaves[0]
         if leaf.fact == name and vocabulary.properties[name].single:
-            own.append((leaf, negated))
+            if len(leaves) == 1:  # this fact alone would make the rule apply
+                own.append((leaf, negated))
             continue
         if leaf.fact in failed_on:
             continue
