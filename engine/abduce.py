@@ -46,6 +46,8 @@ class SufficientReason:
     exhaustive: bool  # every combination of the free facts was checked
     checked: int  # combinations evaluated
     values: tuple[tuple[str, Value], ...] = ()  # the stated values of ``facts``
+    # for each fact of ``facts``: values of it and of the free facts that give another stance (minimality)
+    witnesses: tuple[tuple[str, tuple[tuple[str, Value | None], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,21 +125,9 @@ def sufficient_reason(
 
     def keeps(free: list[str]) -> bool:
         nonlocal exhaustive
-        combos = 1
-        for name in free:
-            combos *= len(domains[name])
-        if combos <= exhaustive_limit:
-            grid = itertools.product(*(domains[n] for n in free))
-            return all(search.stance(dict(zip(free, values, strict=True))) == stance for values in grid)
-        exhaustive = False
-        trials: list[dict] = [dict.fromkeys(free, ABSENT)]
-        for pick in (0, -1):  # every free fact at its first / last class
-            trials.append({n: domains[n][pick] for n in free})
-        for name in free:  # each free fact alone, at every class
-            trials.extend({name: v} for v in domains[name])
-        rng = random.Random(0)
-        trials.extend({n: rng.choice(domains[n]) for n in free} for _ in range(sample))
-        return all(search.stance(t) == stance for t in trials)
+        found, complete = _counterexample(search, free, domains, stance, exhaustive_limit, sample)
+        exhaustive = exhaustive and complete
+        return found is None
 
     # try to free the facts that weigh least first: those not weighed, then the others by name
     unweighed = {u.property for u in w.unweighed}
@@ -148,11 +138,89 @@ def sufficient_reason(
         if keeps([*free, name]):
             free.append(name)
             kept.remove(name)
+    # The checks above grew the free set one fact at a time, each on its own sample. Settle both ways on
+    # one larger check: take facts back while the free set fails it (one the counterexample changes), and
+    # give each kept fact a witness — values of it and the free facts that change the stance — or free it.
+    witnesses: dict[str, dict] = {}
+    settled = False
+    while not settled:
+        settled = True
+        while free:
+            found, complete = _counterexample(search, free, domains, stance, exhaustive_limit, sample * 4)
+            exhaustive = exhaustive and complete
+            if found is None:
+                break
+            moved = [n for n in free if found.get(n, search.stated[n]) != search.stated[n]] or free
+            kept.append(moved[-1])
+            free.remove(moved[-1])
+        witnesses = {}
+        for name in sorted(kept):
+            found, complete = _counterexample(search, [*free, name], domains, stance, exhaustive_limit, sample * 4)
+            if found is None:
+                free.append(name)
+                kept.remove(name)
+                settled = False
+                break
+            witnesses[name] = found
     kept = sorted(kept)
     values = tuple((n, search.stated[n]) for n in kept)
     return SufficientReason(
-        w.id, w.profile.name, stance, tuple(kept), tuple(sorted(free)), exhaustive, search.evaluated, values
+        w.id,
+        w.profile.name,
+        stance,
+        tuple(kept),
+        tuple(sorted(free)),
+        exhaustive,
+        search.evaluated,
+        values,
+        tuple((n, tuple(sorted(witnesses[n].items()))) for n in kept),
     )
+
+
+def _counterexample(
+    search: _Search, free: list[str], domains: Mapping[str, list], stance: str, exhaustive_limit: int, sample: int
+) -> tuple[dict | None, bool]:
+    """Values of the ``free`` facts that change ``stance`` (None if none was found), and whether every
+    combination was tried."""
+    free = sorted(free)  # the same trials whatever order the facts were freed in
+    combos = 1
+    for name in free:
+        combos *= len(domains[name])
+    if combos <= exhaustive_limit:
+        for values in itertools.product(*(domains[n] for n in free)):
+            trial = dict(zip(free, values, strict=True))
+            if search.stance(trial) != stance:
+                return trial, True
+        return None, True
+    trials: list[dict] = []
+    backgrounds = [{}, dict.fromkeys(free, ABSENT)]  # the others as stated, or all left out
+    for pick in (1, -1):  # every free fact at its first / last stated class
+        backgrounds.append({n: domains[n][min(pick, len(domains[n]) - 1)] for n in free})
+    trials.extend(backgrounds)
+    for background in backgrounds:  # each free fact at every class, over each background
+        for name in free:
+            trials.extend({**background, name: v} for v in domains[name])
+    rng = random.Random(0)
+    trials.extend({n: rng.choice(domains[n]) for n in free} for _ in range(sample))
+    for trial in trials:
+        if search.stance(trial) != stance:
+            return trial, False
+    return None, False
+
+
+def counterexample(
+    w: WorkloadDecision,
+    policy: Policy,
+    explorer: RuleBackend,
+    vocabulary: Vocabulary,
+    free: list[str],
+    exhaustive_limit: int = 512,
+    sample: int = 256,
+) -> dict | None:
+    """Values of the stated facts ``free`` that change the workload's stance, as the search finds them."""
+    search = _Search(w, policy, explorer, vocabulary, budget=0)
+    domains = {name: domain(name, policy, vocabulary) for name in free}
+    return _counterexample(search, free, domains, w.stance, exhaustive_limit, sample)[0]
 
 
 def _steps(name: str, before: Value | None, after: Value | None, dom: list) -> int:
