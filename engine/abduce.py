@@ -34,6 +34,7 @@ from .rules_ast import Value, test_holds
 from .vocabulary import Vocabulary
 
 ABSENT = None  # the "not stated" value of a domain
+SETTLING_SAMPLE = 640  # the sample of the final check of a sufficient reason (larger than each step's)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def sufficient_reason(
     while not settled:
         settled = True
         while free:
-            found, complete = _counterexample(search, free, domains, stance, exhaustive_limit, sample * 4)
+            found, complete = _counterexample(search, free, domains, stance, exhaustive_limit, SETTLING_SAMPLE)
             exhaustive = exhaustive and complete
             if found is None:
                 break
@@ -155,7 +156,7 @@ def sufficient_reason(
             free.remove(moved[-1])
         witnesses = {}
         for name in sorted(kept):
-            found, complete = _counterexample(search, [*free, name], domains, stance, exhaustive_limit, sample * 4)
+            found, complete = _counterexample(search, [*free, name], domains, stance, exhaustive_limit, SETTLING_SAMPLE)
             if found is None:
                 free.append(name)
                 kept.remove(name)

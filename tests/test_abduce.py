@@ -13,7 +13,15 @@ import pytest
 from click.testing import CliRunner
 
 from infra_policy.cli.main import main
-from infra_policy.engine.abduce import ABSENT, _with, contrast, counterexample, domain, sufficient_reason
+from infra_policy.engine.abduce import (
+    ABSENT,
+    SETTLING_SAMPLE,
+    _with,
+    contrast,
+    counterexample,
+    domain,
+    sufficient_reason,
+)
 from infra_policy.engine.decide import stance_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -70,7 +78,7 @@ def test_freeing_any_fact_of_a_sufficient_reason_lets_the_stance_change(evaluato
         stated = {n: v for n, v in w.profile.values().items() if n in policy.tests_by_fact}
         # the same check the search ends with (a sample when there are too many combinations: not a proof)
         free = list(reason.irrelevant)
-        assert counterexample(w, policy, evaluator.explorer, kb.vocabulary, free, sample=1024) is None
+        assert counterexample(w, policy, evaluator.explorer, kb.vocabulary, free, sample=SETTLING_SAMPLE) is None
         # minimal: each fact kept has a witness — it and the free facts at values that change the stance
         assert [f for f, _ in reason.witnesses] == list(reason.facts)
         for fact, witness in reason.witnesses:
