@@ -87,7 +87,9 @@ def _evaluate(path: Path):
         except (OSError, UnicodeDecodeError) as exc:  # it was just parsed, so this is a race or an odd file
             raise FactsError(f"{path}: could not be read again to publish it ({exc}).") from exc
     decision = infra_policy.evaluate(document, rules=settings["rules"], kb=settings["kb"], strict=settings["strict"])
-    return from_evaluation(decision.evaluation, decision.evaluator.policy, text, _version()), decision.warnings
+    evaluator = decision.evaluator
+    result = from_evaluation(decision.evaluation, evaluator.policy, text, _version(), evaluator.kb.vocabulary)
+    return result, decision.warnings
 
 
 def _site(
