@@ -1,11 +1,12 @@
 """An independent check: 42 realistic scenarios and the answers senior consultants wrote before any run.
 
-``tests/scenarios/expected.yaml`` and ``tests/scenarios2/expected.yaml`` were written from the facts alone, without running infra-policy or
-reading its rules: for each workload and organization the stance a consultant would give, the stances
-they would not call wrong, the sides they consider ruled out and, for a hybrid, the plan. The tool must
-agree — exactly or within the acceptable stances — except for the few cases listed below, each with why
-the policy answers differently. A change that fixes one of them, or breaks another, fails this test and
-must update the list with a reason.
+``tests/scenarios/expected.yaml`` and ``tests/scenarios2/expected.yaml`` were written by two reviewers
+from the facts alone, without running infra-policy or reading its rules (nor the other reviewer's set):
+for each workload and organization the stance a consultant would give, the stances they would not call
+wrong, the sides they consider ruled out and, for a hybrid, the plan. The tool must agree — exactly or
+within the acceptable stances — except for the few cases listed below, each with why the policy answers
+differently. A change that fixes one of them, or breaks another, fails this test and must update the
+list with a reason.
 """
 
 from __future__ import annotations
