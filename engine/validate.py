@@ -167,23 +167,54 @@ def _number_problems(doc: FactsDocument, kb: KnowledgeBase, reported: set) -> se
     return found
 
 
+# The shapes of each knowledge base, parsed into pySHACL's shape objects once (by identity of the
+# shapes graph; the last few are kept). Building them took about a third of validating a small file.
+_SHAPES: dict[int, tuple[Graph, object]] = {}
+_SHAPES_KEPT = 4
+
+
+def _shapes_of(kb: KnowledgeBase):
+    from pyshacl.shapes_graph import ShapesGraph
+
+    cached = _SHAPES.get(id(kb.shapes))
+    if cached is None or cached[0] is not kb.shapes:
+        shapes = Graph()
+        shapes += kb.shapes  # pySHACL adds triples to the shapes graph it is given; keep the KB as loaded
+        cached = (kb.shapes, ShapesGraph(shapes))
+        while len(_SHAPES) >= _SHAPES_KEPT:
+            del _SHAPES[next(iter(_SHAPES))]
+        _SHAPES[id(kb.shapes)] = cached
+    return cached[1]
+
+
+def _run_shacl(view: Graph, kb: KnowledgeBase) -> tuple[bool, Graph]:
+    """What ``pyshacl.validate(view, shacl_graph=shapes, inference="none", inplace=True)`` returns
+    (conforms and the results graph), with the shapes parsed once per knowledge base instead of per call."""
+    from pyshacl.errors import ValidationFailure
+    from pyshacl.graph_abstraction import DataGraph
+    from pyshacl.monkey import apply_patches
+    from pyshacl.validator import Validator, assign_baked_in
+
+    apply_patches()
+    assign_baked_in()
+    shapes = _shapes_of(kb)
+    options = {"inference": "none", "inplace": True, "allow_warnings": False, "allow_infos": False}
+    validator = Validator(DataGraph.from_rdflib(view), shacl_graph=shapes.graph, options=options)
+    validator.shacl_graph = shapes  # the parsed shapes, instead of parsing them again
+    try:
+        conforms, results, _ = validator.run()
+    except ValidationFailure as exc:  # as pyshacl.validate reports it
+        return False, exc  # type: ignore[return-value]
+    return conforms, results
+
+
 def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     """Every problem of the facts, as sentences, in file order.
 
     The SHACL violations and the structural problems (no organization, a
     workload not linked, ...) are reported together, so one run shows all.
     """
-    import pyshacl
-
-    shapes = Graph()
-    shapes += kb.shapes  # pySHACL adds triples to the shapes graph it is given; keep the KB as loaded
-    conforms, results, _ = pyshacl.validate(
-        vocabulary_view(doc.graph),
-        shacl_graph=shapes,
-        inference="none",
-        inplace=True,
-        allow_warnings=False,
-    )
+    conforms, results = _run_shacl(vocabulary_view(doc.graph), kb)
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
     if conforms:
         return sorted(violations | _number_problems(doc, kb, set()))
