@@ -214,10 +214,49 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     The SHACL violations and the structural problems (no organization, a
     workload not linked, ...) are reported together, so one run shows all.
     """
-    conforms, results = _run_shacl(vocabulary_view(doc.graph), kb)
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
-    if conforms:
-        return sorted(violations | _number_problems(doc, kb, set()))
+    for chunk in _chunks(vocabulary_view(doc.graph)):
+        conforms, results = _run_shacl(chunk.graph, kb)
+        if not conforms:
+            violations |= _shacl_violations(doc, kb, results, chunk.subjects)
+    reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
+    return sorted(violations | _number_problems(doc, kb, reported))
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    subjects: frozenset
+    graph: Graph
+
+
+# Subjects validated per pySHACL run. Every constraint of kb/shapes.ttl reads only its focus node's own
+# triples and, for sh:class, the rdf:type of the nodes it points to, so a run over some subjects (with
+# those types) reports exactly what a run over the whole file reports for them; a large organization is
+# then validated at a flat cost per workload.
+CHUNK_SUBJECTS = 200
+
+
+def _chunks(view: Graph) -> list[_Chunk]:
+    subjects = sorted(set(view.subjects()), key=str)
+    if len(subjects) <= CHUNK_SUBJECTS:
+        return [_Chunk(frozenset(subjects), view)]
+    chunks = []
+    for start in range(0, len(subjects), CHUNK_SUBJECTS):
+        part = frozenset(subjects[start : start + CHUNK_SUBJECTS])
+        graph = Graph()
+        for subject in part:
+            for triple in view.triples((subject, None, None)):
+                graph.add(triple)
+                target = triple[2]
+                if not isinstance(target, Literal) and target not in part:
+                    for kind in view.objects(target, RDF.type):
+                        graph.add((target, RDF.type, kind))
+        chunks.append(_Chunk(part, graph))
+    return chunks
+
+
+def _shacl_violations(doc: FactsDocument, kb: KnowledgeBase, results: Graph, subjects: frozenset) -> set[Violation]:
+    violations = set()
     literal_for_iri = {
         (results.value(r, SH.focusNode), results.value(r, SH.resultPath), results.value(r, SH.value))
         for r in results.subjects(SH.sourceConstraintComponent, _component("NodeKind"))
@@ -225,6 +264,8 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     }
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
+        if focus not in subjects:
+            continue  # a node this chunk only carries for its type; its own chunk reports it
         path = results.value(result, SH.resultPath)
         value = results.value(result, SH.value)
         component = results.value(result, SH.sourceConstraintComponent)
@@ -234,8 +275,7 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         if component == _component("In") and (focus, path, value) in literal_for_iri:
             continue  # already said: "has the literal …, but it takes an IRI"
         violations.add(Violation(line or 0, str(focus), str(path), message))
-    reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
-    return sorted(violations | _number_problems(doc, kb, reported))
+    return violations
 
 
 def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:

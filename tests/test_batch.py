@@ -188,3 +188,31 @@ def test_memory_stays_flat_over_many_evaluations_in_one_process():
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=True)
     after_100, after_600 = map(int, run.stdout.split())
     assert after_600 <= after_100 * 1.10, (after_100, after_600)
+
+
+def test_validation_in_chunks_of_subjects_reports_what_one_whole_run_reports(tmp_path, monkeypatch):
+    """A large organization is validated some subjects at a time; the messages must be the same."""
+    from infra_policy import knowledge_base
+    from infra_policy.engine import validate
+    from infra_policy.engine.load import load_facts
+
+    fast, typo = '"fast"', " ; ip:growthOutlok ip:High"
+    workloads = "".join(
+        f'ex:w{i} a ip:Workload ; ip:name "W{i}" ; ip:demandPattern ip:{"Stedy" if i % 7 == 0 else "Steady"} ;'
+        f" ip:latencyBudgetMs {fast if i % 11 == 0 else 200}{typo if i == 5 else ''} .\n"
+        for i in range(60)
+    )
+    links = ", ".join(["ex:nothing", *(f"ex:w{i}" for i in range(60))])
+    text = (
+        "@prefix ip: <https://w3id.org/infra-policy#> .\n@prefix ex: <https://example.com/chunks/> .\n"
+        f'ex:org a ip:Organization ; ip:name "Org" ; ip:hasWorkload {links} .\n{workloads}'
+        "ex:w3 ip:dataSensitivity ip:Public, ip:Internal .\n"
+    )
+    path = tmp_path / "org.ttl"
+    path.write_text(text)
+    doc, kb = load_facts(path), knowledge_base()
+    monkeypatch.setattr(validate, "CHUNK_SUBJECTS", 10**6)
+    whole = validate.find_violations(doc, kb)
+    monkeypatch.setattr(validate, "CHUNK_SUBJECTS", 7)
+    assert validate.find_violations(doc, kb) == whole
+    assert len(whole) == 9 + 6 + 1 + 1 + 1  # Stedy, "fast", growthOutlok, two values, ex:nothing
