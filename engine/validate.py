@@ -187,7 +187,7 @@ def _shapes_of(kb: KnowledgeBase):
     return cached[1]
 
 
-def _run_shacl(view: Graph, kb: KnowledgeBase) -> tuple[bool, Graph]:
+def _run_shacl(view: Graph, kb: KnowledgeBase, focus: frozenset | None = None) -> tuple[bool, Graph]:
     """What ``pyshacl.validate(view, shacl_graph=shapes, inference="none", inplace=True)`` returns
     (conforms and the results graph), with the shapes parsed once per knowledge base instead of per call."""
     from pyshacl.errors import ValidationFailure
@@ -199,6 +199,8 @@ def _run_shacl(view: Graph, kb: KnowledgeBase) -> tuple[bool, Graph]:
     assign_baked_in()
     shapes = _shapes_of(kb)
     options = {"inference": "none", "inplace": True, "allow_warnings": False, "allow_infos": False}
+    if focus is not None:  # only these subjects; the others are in the graph for their types only
+        options["focus_nodes"] = sorted(focus, key=str)
     validator = Validator(DataGraph.from_rdflib(view), shacl_graph=shapes.graph, options=options)
     validator.shacl_graph = shapes  # the parsed shapes, instead of parsing them again
     try:
@@ -215,8 +217,9 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     workload not linked, ...) are reported together, so one run shows all.
     """
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
-    for chunk in _chunks(vocabulary_view(doc.graph)):
-        conforms, results = _run_shacl(chunk.graph, kb)
+    view = vocabulary_view(doc.graph)
+    for chunk in _chunks(view):
+        conforms, results = _run_shacl(chunk.graph, kb, chunk.subjects if chunk.graph is not view else None)
         if not conforms:
             violations |= _shacl_violations(doc, kb, results, chunk.subjects)
     reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
