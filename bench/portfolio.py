@@ -100,7 +100,10 @@ def bench_file(sizes: list[int], work: Path, extra: list[str]) -> None:
         facts = work / f"org-{n}.ttl"
         facts.write_text(organization_file(n), encoding="utf-8")
         out = work / f"org-{n}.json"
-        wall, rss, status = run([program(), "evaluate", str(facts), "--format", "json", "-o", str(out), *extra])
+        # about 10 triples per workload: 10,000 workloads pass the default --max-triples (50,000) only if raised
+        limits = ["--max-triples", str(max(50_000, 12 * n))]
+        command = [program(), "evaluate", str(facts), "--format", "json", "-o", str(out), *limits, *extra]
+        wall, rss, status = run(command)
         size = out.stat().st_size / 1e6 if out.exists() and status == 0 else 0
         print(f"  {n:>6}  {wall:>7.1f}s  {wall / n * 1000:>9.2f} ms  {rss:>6.0f} MB  {size:>6.1f} MB", flush=True)
 
