@@ -21,7 +21,7 @@ This module imports nothing heavy until it is used, so `infra-policy --help` sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +103,13 @@ class Decision:
         from infra_policy.engine.export import render_json
 
         return render_json(self.evaluation, self.evaluator.policy)
+
+    def write_json(self, write: Callable[[str], object]) -> None:
+        """Stream exactly the text of :meth:`to_json` through ``write`` (e.g. a file's ``write``), piece by piece,
+        so a decision on thousands of workloads is never one string in memory."""
+        from infra_policy.engine.export import write_decision_json
+
+        write_decision_json(self.evaluation, self.evaluator.policy, write)
 
     def to_text(self, detail: str = "short") -> str:
         """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out)."""

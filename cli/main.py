@@ -79,8 +79,28 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
     return decision
 
 
+def batch_options(command):
+    command = click.option(
+        "--keep-going",
+        is_flag=True,
+        help="With several files: go on after a file fails, list the failed files at the end and exit 1.",
+    )(command)
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="With several files: how many worker processes evaluate them (results keep the files' order).",
+    )(command)
+
+
+def _facts_arguments(command):
+    return click.argument("facts", nargs=-1, required=True, type=FACTS_PATH)(command)
+
+
 @main.command(short_help="Evaluate FACTS: the stance per workload and for the organization.")
-@click.argument("facts", type=FACTS_PATH)
+@_facts_arguments
 @format_option(
     "text",
     "json",
@@ -89,7 +109,13 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
     help="text for people; json for programs (format infra-policy/decision@1, described by a JSON Schema in "
     "the source repository's docs/); turtle or jsonld for the W3C PROV-O derivation.",
 )
-@output_option
+@click.option(
+    "--output",
+    "-o",
+    type=_path,
+    help="Write to this file (atomically) instead of standard output; with several files, FILE.jsonl for "
+    "JSON Lines or DIR/ for one file each.",
+)
 @click.option(
     "--record",
     "record_dir",
@@ -107,9 +133,10 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
 @_kb_rules_options
 @input_options
 @strict_option
+@batch_options
 @handle_errors
 def evaluate(
-    facts: Path,
+    facts: tuple[Path, ...],
     fmt: str,
     detail: str,
     output: Path | None,
@@ -118,29 +145,88 @@ def evaluate(
     kb_dir: Path | None,
     rules_dir: Path | None,
     strict: bool,
+    jobs: int,
+    keep_going: bool,
     **reading,
 ) -> None:
     """Evaluate FACTS (a file, or - for standard input) and print the stance per workload and for the
-    organization, with the reasons and the facts that could change it."""
-    decision = decide(facts, kb_dir, rules_dir, strict, **reading)
-    fmt = fmt.lower()
-    if fmt == "json":
-        text = decision.to_json()
-    elif fmt in ("turtle", "jsonld"):
-        text = decision.to_rdf(fmt)
-    else:
-        text = decision.to_text(detail.lower())
-    record = decision.record() if record_dir is not None or log_file is not None else None
-    write_output(text, output)
-    if record is not None:
-        from .audit_commands import append_to_log, write_record
+    organization, with the reasons and the facts that could change it.
 
-        if record_dir is not None:
-            path = write_record(record, record_dir)
-            click.echo(f"record: {path}", err=True)
-        if log_file is not None:
-            append_to_log(record, log_file)
-            click.echo(f"logged: {record['id']} → {log_file}", err=True)
+    Several files, a directory or a glob pattern ('facts/*.ttl') make a batch: --format json writes JSON
+    Lines (one decision per line, {"source": FILE, "decision": {...}}), --format text a summary table,
+    -o DIR/ one file each (the same bytes as a single-file run); see --jobs and --keep-going.
+    """
+    from .batch import is_batch
+
+    fmt = fmt.lower()
+    if is_batch(facts, output):
+        _evaluate_batch(facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading)
+        return
+    decision = decide(facts[0], kb_dir, rules_dir, strict, **reading)
+    record = decision.record() if record_dir is not None or log_file is not None else None
+    if fmt == "json":
+        from .output import open_output
+
+        with open_output(output) as stream:
+            decision.write_json(stream.write)  # streamed: a large organization is never one string in memory
+    else:
+        text = decision.to_rdf(fmt) if fmt in ("turtle", "jsonld") else decision.to_text(detail.lower())
+        write_output(text, output)
+    if record is not None:
+        _keep_record(record, record_dir, log_file)
+
+
+def _keep_record(record: dict, record_dir: Path | None, log_file: Path | None) -> None:
+    from .audit_commands import append_to_log, write_record
+
+    if record_dir is not None:
+        path = write_record(record, record_dir)
+        click.echo(f"record: {path}", err=True)
+    if log_file is not None:
+        append_to_log(record, log_file)
+        click.echo(f"logged: {record['id']} → {log_file}", err=True)
+
+
+def _evaluate_batch(facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading):
+    import json
+
+    import infra_policy
+
+    from .batch import Outcome, expand, run_batch, wants_directory
+
+    files = expand(facts)
+    one_file_each = wants_directory(output)
+    keep = record_dir is not None or log_file is not None
+    infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, before any worker forks
+
+    def work(path: Path) -> Outcome:
+        decision = infra_policy.evaluate(read_facts(path, **reading), rules=rules_dir, kb=kb_dir, strict=strict)
+        if one_file_each:
+            text = (
+                decision.to_json()
+                if fmt == "json"
+                else (decision.to_rdf(fmt) if fmt in ("turtle", "jsonld") else decision.to_text())
+            )
+        elif fmt == "json":
+            text = json.dumps(decision.to_dict(), ensure_ascii=False)
+        else:
+            text = None
+        count = len(decision.placement)
+        row = (str(path), decision.organization, str(count), decision.stance)
+        return Outcome(str(path), text, row, decision.warnings, record=decision.record() if keep else None)
+
+    run_batch(
+        files,
+        work,
+        fmt=fmt,
+        output=output,
+        jobs=jobs,
+        keep_going=keep_going,
+        header=("file", "organization", "workloads", "stance"),
+        payload_key="decision",
+        error_row=lambda source: (source, "", "", "error"),
+        on_record=(lambda outcome: _keep_record(outcome.record, record_dir, log_file)) if keep else None,
+    )
 
 
 @main.command("what-if", short_help="Decide FACTS again with some facts changed, and show what moves.")
@@ -183,31 +269,86 @@ def what_if(
 
 
 @main.command(short_help="Check FACTS against the vocabulary and shapes.")
-@click.argument("facts", type=FACTS_PATH)
+@_facts_arguments
 @format_option()
-@output_option
+@click.option(
+    "--output",
+    "-o",
+    type=_path,
+    help="Write to this file (atomically) instead of standard output; with several files, FILE.jsonl for "
+    "JSON Lines or DIR/ for one file each.",
+)
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
 @input_options
 @strict_option
+@batch_options
 @handle_errors
-def validate(facts: Path, fmt: str, output: Path | None, kb_dir: Path | None, strict: bool, **reading) -> None:
+def validate(
+    facts: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    kb_dir: Path | None,
+    strict: bool,
+    jobs: int,
+    keep_going: bool,
+    **reading,
+) -> None:
     """Check FACTS (a file, or - for standard input) against the vocabulary and shapes without evaluating
-    them; exit 2 listing every problem."""
+    them; exit 2 listing every problem.
+
+    Several files, a directory or a glob pattern make a batch, as for `evaluate`: JSON Lines
+    ({"source": FILE, "validation": {...}}), a summary table, or -o DIR/ for one file each.
+    """
     import json
 
     import infra_policy
 
-    result = infra_policy.validate(read_facts(facts, **reading), kb=kb_dir, strict=strict)
-    show_warnings(result.warnings)
-    if fmt.lower() == "json":
-        write_output(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", output)
+    from .batch import Outcome, expand, is_batch, run_batch, wants_directory
+
+    fmt = fmt.lower()
+    if not is_batch(facts, output):
+        result = infra_policy.validate(read_facts(facts[0], **reading), kb=kb_dir, strict=strict)
+        show_warnings(result.warnings)
+        write_output(_validation_text(result, fmt), output)
         return
+    files = expand(facts)
+    one_file_each = wants_directory(output)
+    infra_policy.knowledge_base(kb_dir)  # loaded once, before any worker forks
+
+    def work(path: Path) -> Outcome:
+        result = infra_policy.validate(read_facts(path, **reading), kb=kb_dir, strict=strict)
+        if one_file_each:
+            text = _validation_text(result, fmt)
+        elif fmt == "json":
+            text = json.dumps(result.to_dict(), ensure_ascii=False)
+        else:
+            text = None
+        row = (str(path), "valid", result.organization, str(len(result.workloads)), str(result.triples))
+        return Outcome(str(path), text, row, result.warnings)
+
+    run_batch(
+        files,
+        work,
+        fmt=fmt,
+        output=output,
+        jobs=jobs,
+        keep_going=keep_going,
+        header=("file", "result", "organization", "workloads", "triples"),
+        payload_key="validation",
+        error_row=lambda source: (source, "invalid", "", "", ""),
+    )
+
+
+def _validation_text(result, fmt: str) -> str:
+    import json
+
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
     count = len(result.workloads)
     implicit = " (implicit: the organization itself)" if result.implicit_workload else ""
-    write_output(
+    return (
         f"{result.source}: valid — organization {result.organization!r}, {count} workload{'s' if count != 1 else ''}"
-        f"{implicit}, {result.triples} triple{'s' if result.triples != 1 else ''}.\n",
-        output,
+        f"{implicit}, {result.triples} triple{'s' if result.triples != 1 else ''}.\n"
     )
 
 

@@ -5,10 +5,11 @@ Both are deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 
 from .cost_output import cost_json, cost_lines
 from .errors import printable
+from .jsonstream import Lazy, write_json
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .model import Assessment, Firing, HybridPlan, WorkloadDecision
@@ -159,6 +160,14 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
 
 
 def decision_dict(ev: Evaluation, policy: Policy) -> dict:
+    """The decision document (decision@1) as one value."""
+    data = _decision_document(ev, policy)
+    data["workloads"] = list(data["workloads"].items)
+    return data
+
+
+def _decision_document(ev: Evaluation, policy: Policy) -> dict:
+    """The decision document with its workloads as a :class:`Lazy` list, made one at a time while written."""
     d = ev.decision
     org = d.organization
     return {
@@ -171,14 +180,21 @@ def decision_dict(ev: Evaluation, policy: Policy) -> dict:
             "placement": [{"workload": w.id, "name": w.profile.name, "stance": w.stance} for w in d.workloads],
             **({"hybrid_plan": plan_json(d.plan)} if d.plan is not None else {}),
         },
-        "workloads": [_workload(ev, w, policy) for w in d.workloads],
+        "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
         "justification": ev.justification.to_dict(),
         "inputs": {"facts": d.inputs.facts, "kb": d.inputs.kb, "rules": d.inputs.rules},
     }
 
 
+def write_decision_json(ev: Evaluation, policy: Policy, write: Callable[[str], object]) -> None:
+    """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece."""
+    write_json(_decision_document(ev, policy), write)
+
+
 def render_json(ev: Evaluation, policy: Policy) -> str:
-    return json.dumps(decision_dict(ev, policy), indent=2, ensure_ascii=False) + "\n"
+    pieces: list[str] = []
+    write_decision_json(ev, policy, pieces.append)
+    return "".join(pieces)
 
 
 # ---------------------------------------------------------------------------

@@ -15,6 +15,8 @@ The terms are read from the knowledge base's vocabulary, never listed here.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rdflib import RDF, Graph, URIRef
 
 from .load import FactsDocument
@@ -47,6 +49,7 @@ def split_iri(iri: str) -> tuple[str, str]:
     return iri[: cut + 1], iri[cut + 1 :]
 
 
+@lru_cache(maxsize=1024)  # a file uses few namespaces; each is compared once, not once per term
 def _near_namespace(namespace: str) -> bool:
     return namespace != _NAMESPACE and edit_distance(namespace, _NAMESPACE, 1) == 1
 

@@ -167,26 +167,99 @@ def _number_problems(doc: FactsDocument, kb: KnowledgeBase, reported: set) -> se
     return found
 
 
+# The shapes of each knowledge base, parsed into pySHACL's shape objects once (by identity of the
+# shapes graph; the last few are kept). Building them took about a third of validating a small file.
+_SHAPES: dict[int, tuple[Graph, object]] = {}
+_SHAPES_KEPT = 4
+
+
+def _shapes_of(kb: KnowledgeBase):
+    from pyshacl.shapes_graph import ShapesGraph
+
+    cached = _SHAPES.get(id(kb.shapes))
+    if cached is None or cached[0] is not kb.shapes:
+        shapes = Graph()
+        shapes += kb.shapes  # pySHACL adds triples to the shapes graph it is given; keep the KB as loaded
+        cached = (kb.shapes, ShapesGraph(shapes))
+        while len(_SHAPES) >= _SHAPES_KEPT:
+            del _SHAPES[next(iter(_SHAPES))]
+        _SHAPES[id(kb.shapes)] = cached
+    return cached[1]
+
+
+def _run_shacl(view: Graph, kb: KnowledgeBase, focus: frozenset | None = None) -> tuple[bool, Graph]:
+    """What ``pyshacl.validate(view, shacl_graph=shapes, inference="none", inplace=True)`` returns
+    (conforms and the results graph), with the shapes parsed once per knowledge base instead of per call."""
+    from pyshacl.errors import ValidationFailure
+    from pyshacl.graph_abstraction import DataGraph
+    from pyshacl.monkey import apply_patches
+    from pyshacl.validator import Validator, assign_baked_in
+
+    apply_patches()
+    assign_baked_in()
+    shapes = _shapes_of(kb)
+    options = {"inference": "none", "inplace": True, "allow_warnings": False, "allow_infos": False}
+    if focus is not None:  # only these subjects; the others are in the graph for their types only
+        options["focus_nodes"] = sorted(focus, key=str)
+    validator = Validator(DataGraph.from_rdflib(view), shacl_graph=shapes.graph, options=options)
+    validator.shacl_graph = shapes  # the parsed shapes, instead of parsing them again
+    try:
+        conforms, results, _ = validator.run()
+    except ValidationFailure as exc:  # as pyshacl.validate reports it
+        return False, exc  # type: ignore[return-value]
+    return conforms, results
+
+
 def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     """Every problem of the facts, as sentences, in file order.
 
     The SHACL violations and the structural problems (no organization, a
     workload not linked, ...) are reported together, so one run shows all.
     """
-    import pyshacl
-
-    shapes = Graph()
-    shapes += kb.shapes  # pySHACL adds triples to the shapes graph it is given; keep the KB as loaded
-    conforms, results, _ = pyshacl.validate(
-        vocabulary_view(doc.graph),
-        shacl_graph=shapes,
-        inference="none",
-        inplace=True,
-        allow_warnings=False,
-    )
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
-    if conforms:
-        return sorted(violations | _number_problems(doc, kb, set()))
+    view = vocabulary_view(doc.graph)
+    for chunk in _chunks(view):
+        conforms, results = _run_shacl(chunk.graph, kb, chunk.subjects if chunk.graph is not view else None)
+        if not conforms:
+            violations |= _shacl_violations(doc, kb, results, chunk.subjects)
+    reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
+    return sorted(violations | _number_problems(doc, kb, reported))
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    subjects: frozenset
+    graph: Graph
+
+
+# Subjects validated per pySHACL run. Every constraint of kb/shapes.ttl reads only its focus node's own
+# triples and, for sh:class, the rdf:type of the nodes it points to, so a run over some subjects (with
+# those types) reports exactly what a run over the whole file reports for them; a large organization is
+# then validated at a flat cost per workload.
+CHUNK_SUBJECTS = 200
+
+
+def _chunks(view: Graph) -> list[_Chunk]:
+    subjects = sorted(set(view.subjects()), key=str)
+    if len(subjects) <= CHUNK_SUBJECTS:
+        return [_Chunk(frozenset(subjects), view)]
+    chunks = []
+    for start in range(0, len(subjects), CHUNK_SUBJECTS):
+        part = frozenset(subjects[start : start + CHUNK_SUBJECTS])
+        graph = Graph()
+        for subject in part:
+            for triple in view.triples((subject, None, None)):
+                graph.add(triple)
+                target = triple[2]
+                if not isinstance(target, Literal) and target not in part:
+                    for kind in view.objects(target, RDF.type):
+                        graph.add((target, RDF.type, kind))
+        chunks.append(_Chunk(part, graph))
+    return chunks
+
+
+def _shacl_violations(doc: FactsDocument, kb: KnowledgeBase, results: Graph, subjects: frozenset) -> set[Violation]:
+    violations = set()
     literal_for_iri = {
         (results.value(r, SH.focusNode), results.value(r, SH.resultPath), results.value(r, SH.value))
         for r in results.subjects(SH.sourceConstraintComponent, _component("NodeKind"))
@@ -194,6 +267,8 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     }
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
+        if focus not in subjects:
+            continue  # a node this chunk only carries for its type; its own chunk reports it
         path = results.value(result, SH.resultPath)
         value = results.value(result, SH.value)
         component = results.value(result, SH.sourceConstraintComponent)
@@ -203,8 +278,7 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         if component == _component("In") and (focus, path, value) in literal_for_iri:
             continue  # already said: "has the literal …, but it takes an IRI"
         violations.add(Violation(line or 0, str(focus), str(path), message))
-    reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
-    return sorted(violations | _number_problems(doc, kb, reported))
+    return violations
 
 
 def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:

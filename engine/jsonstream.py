@@ -1,0 +1,111 @@
+"""JSON written piece by piece, byte for byte what ``json.dumps(value, indent=2, ensure_ascii=False)`` gives.
+
+Why: the standard library's encoder is pure Python once ``indent`` is set, and it needs the whole
+document as one value, so a decision on 10,000 workloads was built twice in memory (as dicts and as
+one string of ~300 MB). Here a list may be given as a :class:`Lazy` iterable whose items are made
+one at a time and written as soon as they are made, so only one workload's entry is alive at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from json.encoder import encode_basestring  # the C implementation when available, as json.dumps uses
+
+INDENT = "  "
+
+
+class Lazy:
+    """A JSON array whose items are produced only while it is written."""
+
+    def __init__(self, items: Iterable) -> None:
+        self.items = items
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def _key(key: object) -> str:
+    if isinstance(key, str):
+        return encode_basestring(key)
+    return json.dumps({key: 0})[1:-4]  # json's own rules for a non-string key (True → "true", 1 → "1")
+
+
+class _Writer:
+    """Collects pieces and hands them to ``write`` in blocks of about ``buffer_size`` characters."""
+
+    def __init__(self, write: Callable[[str], object], buffer_size: int) -> None:
+        self.write, self.buffer_size = write, buffer_size
+        self.pieces: list[str] = []
+
+    def flush(self, force: bool = False) -> None:
+        if force or len(self.pieces) >= self.buffer_size:
+            self.write("".join(self.pieces))
+            self.pieces = []
+
+
+def _encode(value: object, level: int, out: _Writer) -> None:
+    # one recursive function appending to a list: several times faster than nested generators
+    pieces = out.pieces
+    if isinstance(value, str):
+        pieces.append(encode_basestring(value))
+    elif value is None:
+        pieces.append("null")
+    elif value is True:
+        pieces.append("true")
+    elif value is False:
+        pieces.append("false")
+    elif isinstance(value, int):
+        pieces.append(int.__repr__(value))
+    elif isinstance(value, float):
+        pieces.append(_float(value))
+    elif isinstance(value, dict):
+        if not value:
+            pieces.append("{}")
+            return
+        inner = "\n" + INDENT * (level + 1)
+        separator = "{" + inner
+        for key, item in value.items():
+            pieces.append(separator + _key(key) + ": ")
+            _encode(item, level + 1, out)
+            pieces = out.pieces
+            separator = "," + inner
+        pieces.append("\n" + INDENT * level + "}")
+    elif isinstance(value, (list, tuple, Lazy)):
+        lazy = isinstance(value, Lazy)
+        inner = "\n" + INDENT * (level + 1)
+        first = "[" + inner
+        separator = first
+        for item in value.items if lazy else value:
+            out.pieces.append(separator)
+            _encode(item, level + 1, out)
+            if lazy:
+                out.flush()
+            separator = "," + inner
+        out.pieces.append("[]" if separator is first else "\n" + INDENT * level + "]")
+    else:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def write_json(value: object, write: Callable[[str], object], buffer_size: int = 4096) -> None:
+    """Write the indented JSON text of ``value`` and a final newline through ``write``.
+
+    Pieces are handed over after each item of a :class:`Lazy` list once ``buffer_size`` pieces have
+    gathered, so memory holds one item's text at a time.
+    """
+    out = _Writer(write, buffer_size)
+    _encode(value, 0, out)
+    out.pieces.append("\n")
+    out.flush(force=True)
+
+
+def dumps(value: object) -> str:
+    """The whole text at once: equal to ``json.dumps(value, indent=2, ensure_ascii=False) + "\\n"``."""
+    pieces: list[str] = []
+    write_json(value, pieces.append)
+    return "".join(pieces)
