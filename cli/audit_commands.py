@@ -2,58 +2,37 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from .errors import handle_errors
-from .output import write_output
 
 _path = click.Path(path_type=Path)
 
 
-def write_record(record: dict, directory: Path) -> Path:
-    """Write a record as DIR/<id>.json (atomically; rewriting the same record is harmless)."""
+def stage_record(record: dict, directory: Path):
+    """Stage a record as DIR/<id>.json (put in place by the caller; rewriting the same record is harmless)."""
+    from infra_policy.engine.files import OutputError, StagedFile
     from infra_policy.engine.record import record_file_name, record_text
 
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"cannot write the record into {directory}: it is not a directory.") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write the record into {directory}: {exc.strerror}.") from None
     target = directory / record_file_name(record["id"])
-    write_output(record_text(record), target)
-    return target
+    return target, StagedFile(target, record_text(record).encode("utf-8"))
 
 
 def append_to_log(record: dict, log: Path) -> str:
-    """Append one chained entry under an exclusive lock; return the line written.
+    """Append one chained entry (see :mod:`infra_policy.engine.decision_log`); return the line written."""
+    from infra_policy.engine.decision_log import append_entry
 
-    The lock makes concurrent appends from several processes take turns, so no
-    line interleaves and none is lost; the head file beside the log records the
-    number of entries and the last digest, so removing trailing entries shows.
-    """
-    from infra_policy.engine.record import log_entry, log_head
-
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a+", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            handle.seek(0)
-            text = handle.read()
-            lines = [line for line in text.split("\n") if line]
-            previous = lines[-1] if lines else None
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            line = log_entry(previous, len(lines) + 1, record, stamp)
-            handle.seek(0, os.SEEK_END)
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-            head = log_head(text + line + "\n")
-            write_output(json.dumps(head, sort_keys=True) + "\n", log.with_name(log.name + ".head"))
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    return line
+    return append_entry(record, log, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 @click.command()
@@ -144,15 +123,10 @@ def audit(
 
 def _read_json(path: Path, what: str) -> dict:
     from infra_policy.engine.errors import InputError
+    from infra_policy.engine.files import read_json
+    from infra_policy.engine.record import MAX_RECORD_BYTES
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such {what}.") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory; give the path of a {what} (a .json file).") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: is not a {what}: not valid JSON ({exc}).") from exc
+    data = read_json(path, MAX_RECORD_BYTES, InputError, what)
     if not isinstance(data, dict):
         raise InputError(f"{path}: is not a {what}: expected a JSON object.")
     return data
@@ -178,14 +152,13 @@ def _audit_record(path: Path, facts: Path | None, kb_dir: Path | None, rules_dir
 
 def _audit_log(path: Path) -> list[dict]:
     from infra_policy.engine.errors import InputError
-    from infra_policy.engine.record import log_head, verify_log
+    from infra_policy.engine.files import read_bounded
+    from infra_policy.engine.record import MAX_LOG_BYTES, log_head, verify_log
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such decision log.") from exc
-    except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: is not a decision log ({exc}).") from exc
+        text = read_bounded(path, MAX_LOG_BYTES, InputError, "decision log").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: is not a decision log: not valid UTF-8 (byte {exc.start}).") from exc
     count, problems = verify_log(text)
     checks = [
         {

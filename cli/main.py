@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from .errors import handle_errors
-from .output import write_output
 
 _path = click.Path(path_type=Path)
 
@@ -130,21 +129,48 @@ def evaluate(
         text = render(evaluation, _version())
     else:
         text = export.render_text(evaluation, evaluator.kb, evaluator.policy)
+    _publish(evaluation, evaluator, text, output, record_dir, log_file)
+
+
+def _publish(evaluation, evaluator, text: str, output: Path | None, record_dir: Path | None, log_file: Path | None):
+    """Write the output, the record and the log entry — every one of them, or none.
+
+    The output and the record are staged beside their targets first; the log
+    entry is appended next (all or nothing); only then are the staged files
+    put in place, so a failing record or log leaves `-o` untouched.
+    """
+    from infra_policy.engine.files import StagedFile, commit_all
+
     record = None
     if record_dir is not None or log_file is not None:
         from infra_policy.engine.record import record_body, seal
 
         record = seal(record_body(evaluation, evaluator.policy))
-    write_output(text, output)
-    if record is not None:
-        from .audit_commands import append_to_log, write_record
-
+    staged: list[StagedFile] = []
+    try:
+        if output is not None:
+            staged.append(StagedFile(output, text.encode("utf-8")))
+        record_path = None
         if record_dir is not None:
-            path = write_record(record, record_dir)
-            click.echo(f"record: {path}", err=True)
+            from .audit_commands import stage_record
+
+            record_path, staged_record = stage_record(record, record_dir)
+            staged.append(staged_record)
         if log_file is not None:
+            from .audit_commands import append_to_log
+
             append_to_log(record, log_file)
-            click.echo(f"logged: {record['id']} → {log_file}", err=True)
+    except BaseException:
+        for file in staged:
+            file.discard()
+        raise
+    commit_all(staged)
+    if output is None:
+        click.echo(text, nl=False)
+    if record_path is not None:
+        click.echo(f"record: {record_path}", err=True)
+    if log_file is not None:
+        click.echo(f"logged: {record['id']} → {log_file}", err=True)
 
 
 @main.command()

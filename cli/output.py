@@ -1,35 +1,21 @@
-"""Writing results: to stdout, or atomically to a file (never half-written)."""
+"""Writing results: to stdout, or atomically to a file (never half-written).
+
+Every file goes through :mod:`infra_policy.engine.files`: staged beside its
+target and put in place only when the whole run has succeeded.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically."""
+    from infra_policy.engine.files import write_file
+
     if output is None:
         click.echo(text, nl=False)
-        return
-    output = Path(output)
-    directory = output.parent if str(output.parent) else Path(".")
-    if not directory.is_dir():
-        raise click.UsageError(f"cannot write {output}: the directory {directory} does not exist.")
-    if output.is_dir():
-        raise click.UsageError(f"cannot write {output}: it is a directory; give a file name.")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {output}: {exc.strerror} (in {directory}).") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise click.UsageError(f"cannot write {output}: {exc.strerror}.") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    else:
+        write_file(Path(output), text.encode("utf-8"))

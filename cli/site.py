@@ -61,14 +61,10 @@ def _version() -> str:
 
 def _evaluate(path: Path):
     """One facts file → what the site shows of its evaluation (runs in a worker too)."""
-    from infra_policy.engine.errors import FactsError
     from infra_policy.site.records import from_evaluation
 
     evaluation = _EVALUATOR.evaluate_file(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:  # it was just parsed, so this is a race or an odd file
-        raise FactsError(f"{path}: could not be read again to publish it ({exc}).") from exc
+    text = evaluation.document.text
     return from_evaluation(evaluation, _EVALUATOR.policy, text, _version())
 
 

@@ -91,27 +91,11 @@ def read_text_input(
     file and text that is not UTF-8.  Records and logs can reuse it with their
     own ``what``, ``error`` and ``flag``.
     """
-    if not path.exists():
-        raise error(f"{path}: no such file.")
+    from .files import read_bounded
+
     if path.is_dir():
         raise error(f"{path}: is a directory; give the path of a {what} (for example {example}).")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise error(
-                f"{path}: the file is {size:,} bytes, more than the limit of {max_bytes:,} bytes. "
-                f"A {what} describing one organization is usually a few kilobytes; if this one is "
-                f"right, raise the limit ({flag})."
-            )
-        with path.open("rb") as handle:
-            # Read one byte past the limit: a special file may not know its size.
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise error(f"{path}: cannot be read ({exc.strerror}).") from exc
-    if len(data) > max_bytes:
-        raise error(
-            f"{path}: the file is more than the limit of {max_bytes:,} bytes; if it is right, raise the limit ({flag})."
-        )
+    data = read_bounded(path, max_bytes, error, what, flag)
     if b"\x00" in data[:8192]:
         raise error(f"{path}: looks like a binary file, not {text_kind} (it contains NUL bytes).")
     try:

@@ -44,6 +44,8 @@ class FactsDocument:
     path: Path
     graph: Graph
     lines: dict[Triple, int] = field(default_factory=dict, compare=False, repr=False)
+    # the file's text as read (the site shows it; reading the file again could give other bytes)
+    text: str = field(default="", compare=False, repr=False)
 
     def line_of(self, triple: Triple) -> int | None:
         return self.lines.get(triple)
@@ -365,7 +367,7 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
             f"{path}: contains no RDF statements (only comments or prefixes). Describe one "
             "ip:Organization (see examples/ or the README) and run again."
         )
-    return FactsDocument(path=path, graph=graph, lines=lines)
+    return FactsDocument(path=path, graph=graph, lines=lines, text=text)
 
 
 # The packaged knowledge base is about 100 kB; an override may grow, but not without bound.

@@ -25,6 +25,9 @@ from .pipeline import Evaluation
 from .ruleload import Policy
 
 RECORD_FORMAT = "infra-policy/record@1"
+# A record of thousands of workloads is a few megabytes; these bound a runaway or hostile file.
+MAX_RECORD_BYTES = 100_000_000
+MAX_LOG_BYTES = 1_000_000_000
 LOG_FORMAT = "infra-policy/log@1"
 DEPENDENCIES = ("rdflib", "pyshacl", "durable-rules", "networkx", "PyYAML", "jsonschema")
 

@@ -16,6 +16,7 @@ import yaml
 
 from .cost import parameter_problems
 from .errors import RulesError
+from .files import read_bounded
 from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
 from .paths import PACKAGED_RULES, rules_schema
@@ -376,11 +377,9 @@ def _shares_nodes(data) -> bool:
 def _read_rule_file(file: Path) -> tuple[object, str | None]:
     """The parsed YAML of a rule file, or a sentence saying why it cannot be used."""
     try:
-        if file.stat().st_size > MAX_RULE_FILE_BYTES:
-            return None, f"{file.name}: is larger than {MAX_RULE_FILE_BYTES:,} bytes; a rule file is a few kilobytes."
-        raw = file.read_bytes()
-    except OSError as exc:
-        return None, f"{file.name}: cannot be read ({exc.strerror})."
+        raw = read_bounded(file, MAX_RULE_FILE_BYTES, RulesError, "rule file", shown=file.name)
+    except RulesError as exc:
+        return None, str(exc)
     if b"\x00" in raw[:8192]:
         return None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
     try:

@@ -13,13 +13,11 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from infra_policy.engine.errors import InputError
+from infra_policy.engine.files import OutputError, umask_mode
 
 from .render import MARKER
 
-
-class OutputError(InputError):
-    """The output folder cannot be used."""
+__all__ = ["OutputError", "check_target", "publish"]
 
 
 def check_target(out: Path) -> None:
@@ -53,7 +51,7 @@ def publish(files: Iterable[tuple[str, bytes]], out: Path) -> int:
                 made.add(target.parent)
             target.write_bytes(data)
             count += 1
-        staging.chmod(0o755)  # mkdtemp makes it private; a site is meant to be read
+        staging.chmod(umask_mode(0o777))  # mkdtemp makes it private; a site is as readable as the umask says
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=parent))
             os.replace(out, retired / "site")

@@ -24,9 +24,10 @@ import networkx as nx
 from infra_policy.engine.errors import InputError
 from infra_policy.engine.explain import why_not, why_not_dict
 from infra_policy.engine.export import FORMAT, decision_dict
+from infra_policy.engine.files import parse_json, read_bounded
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.prov import jsonld_text, provenance_triples, turtle_text
-from infra_policy.engine.record import RECORD_FORMAT, record_id_of
+from infra_policy.engine.record import MAX_RECORD_BYTES, RECORD_FORMAT, record_id_of
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.tally import STANCES
 
@@ -75,16 +76,8 @@ def _require(condition: bool, path: Path, what: str) -> None:
 
 def read_record(path: Path) -> SiteDecision:
     """Read one recorded decision; raise :class:`RecordError` naming the file and the problem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read the recorded decision ({exc.strerror}).") from exc
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(
-            f"{path}: not valid UTF-8 JSON ({exc}); a recorded decision must be a JSON document."
-        ) from exc
+    raw = read_bounded(path, MAX_RECORD_BYTES, RecordError, "recorded decision")
+    data = parse_json(raw, path, RecordError, "recorded decision (a JSON document)")
     _require(isinstance(data, dict), path, "the top level is not a JSON object")
     record_id, version = None, UNKNOWN_VERSION
     if data.get("format") == RECORD_FORMAT:
