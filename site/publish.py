@@ -8,6 +8,7 @@ the new one is in place.  A folder that was not built by us is never replaced.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -34,6 +35,27 @@ def check_target(out: Path) -> None:
             raise OutputError(f"{out}: {ancestor} is a file, so the site cannot be written under it.")
 
 
+_SAFE_PART = re.compile(r"\.?[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def site_path(staging: Path, relative: str) -> Path:
+    """Where a site file goes: ``relative`` made of plain names only, checked to stay inside ``staging``.
+
+    Every file the site writes passes here, so no id from a knowledge base,
+    rule set or record can make a page land outside the folder being built.
+    """
+    parts = relative.split("/")
+    if not all(_SAFE_PART.fullmatch(part) and ".." not in part for part in parts):
+        raise OutputError(
+            f"refusing to write the site file {relative!r}: a site path is made of plain names "
+            "(letters, digits, '.', '_' and '-', no '..'), so it always stays inside the site folder."
+        )
+    target = staging.joinpath(*parts)
+    if not target.resolve().is_relative_to(staging.resolve()):
+        raise OutputError(f"refusing to write the site file {relative!r}: it would land outside the site folder.")
+    return target
+
+
 def publish(files: Iterable[tuple[str, bytes]], out: Path) -> int:
     """Write ``files`` (relative path, bytes) as the site in ``out``; return how many were written."""
     out = Path(out)
@@ -44,8 +66,12 @@ def publish(files: Iterable[tuple[str, bytes]], out: Path) -> int:
     count = 0
     try:
         made: set[Path] = set()
+        written: set[str] = set()
         for relative, data in files:
-            target = staging / relative
+            target = site_path(staging, relative)
+            if relative in written:
+                raise OutputError(f"refusing to write the site file {relative!r} twice: two pages share a name.")
+            written.add(relative)
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
