@@ -80,9 +80,16 @@ def read_bounded(
     except OSError as exc:
         raise error(f"{name}: cannot be read ({exc.strerror}).") from None
     try:
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
+        mode = info.st_mode
         if stat.S_ISDIR(mode):
             raise error(f"{name}: is a directory; give the path of a {what}.")
+        if stat.S_ISREG(mode) and info.st_size > max_bytes:
+            raise_limit = f"; if it is right, raise the limit ({flag})" if flag else ""
+            raise error(
+                f"{name}: the file is {info.st_size:,} bytes, more than the limit of {max_bytes:,} bytes "
+                f"for a {what}{raise_limit}."
+            )
         if not stat.S_ISREG(mode):
             raise error(
                 f"{name}: is {kind_of(mode)}, not a regular file; infra-policy reads a {what} only from a "

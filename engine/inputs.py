@@ -60,7 +60,7 @@ DEFAULT_LIMITS = Limits()
 
 # The rule engine (durable-rules) reads numbers from JSON without exponents, so
 # a float Python would write with one (1e+16, 1e-05, inf) cannot be compared.
-# Integers of any size are fine.
+# Integers of any size are fine for it; NaN equals nothing.
 SMALLEST_NUMBER, LARGEST_NUMBER = 1e-4, 1e15
 COMPARABLE_NUMBERS = (
     f"a number must be finite, below {LARGEST_NUMBER:,.0f} and, unless it is 0, at least {SMALLEST_NUMBER}"
@@ -68,10 +68,20 @@ COMPARABLE_NUMBERS = (
 
 
 def comparable_number(value: object) -> bool:
-    """Whether the rule engine can compare ``value`` (non-numbers and NaN are someone else's concern)."""
-    if isinstance(value, bool) or not isinstance(value, float) or math.isnan(value):
+    """Whether the rule engine can compare ``value`` (non-numbers are someone else's concern)."""
+    if isinstance(value, bool) or not isinstance(value, float):
         return True
+    if math.isnan(value):
+        return False
     return value == 0 or SMALLEST_NUMBER <= abs(value) < LARGEST_NUMBER
+
+
+def usable_number(value: object) -> bool:
+    """Whether a stated fact can be used: comparable, and — since the cost model computes in
+    floats — an integer within the same bound (a 1 followed by 400 zeros is not)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) < LARGEST_NUMBER
+    return comparable_number(value)
 
 
 def read_text_input(
@@ -136,4 +146,5 @@ __all__ = [
     "comparable_number",
     "quiet_libraries",
     "read_text_input",
+    "usable_number",
 ]

@@ -22,7 +22,7 @@ from rdflib import XSD, Graph, Literal
 from rdflib.term import Node
 
 from .errors import FactsError, KnowledgeBaseError
-from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits, read_text_input
+from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, LARGEST_NUMBER, Limits, read_text_input
 
 # Kept for callers that map extensions straight to rdflib parser names.
 FORMATS: dict[str, str] = {ext: INPUT_FORMATS[name][0] for ext, name in EXTENSIONS.items()}
@@ -208,7 +208,16 @@ def _ntriples_line(text: str, why: str) -> int | None:
     return None
 
 
+def _too_many_digits(path: Path, format_label: str) -> FactsError:
+    return FactsError(
+        f"{path}: not valid {format_label} for infra-policy — a number has more than 4,300 digits, which "
+        f"cannot be read. Numbers in facts are below {LARGEST_NUMBER:,.0f}."
+    )
+
+
 def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> FactsError:
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return _too_many_digits(path, format_label)
     if isinstance(exc, RecursionError):
         return FactsError(
             f"{path}: not valid {format_label} for infra-policy — its statements are nested too deeply "
@@ -277,6 +286,8 @@ def _check_jsonld(text: str, path: Path) -> None:
         raise FactsError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON — {exc.msg}.") from exc
     except RecursionError as exc:
         raise FactsError(f"{path}: not valid JSON-LD for infra-policy — it is nested too deeply to read.") from exc
+    except ValueError as exc:  # Python reads integers of at most 4,300 digits
+        raise _too_many_digits(path, "JSON-LD") from exc
     remote = _remote_contexts(document)
     if remote:
         raise FactsError(

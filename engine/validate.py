@@ -15,7 +15,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from .errors import FactsError
-from .inputs import COMPARABLE_NUMBERS, comparable_number
+from .inputs import COMPARABLE_NUMBERS, usable_number
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .profile import display, located, python_value, structure_problems
@@ -155,7 +155,7 @@ def _number_problems(doc: FactsDocument, kb: KnowledgeBase, reported: set) -> se
         prop = kb.vocabulary.get(local_name(p)) if isinstance(p, URIRef) and str(p).startswith(str(IP)) else None
         if prop is None or not prop.numeric or not isinstance(o, Literal) or o.ill_typed or (s, p) in reported:
             continue
-        if comparable_number(python_value(o)):
+        if usable_number(python_value(o)):
             continue
         line = doc.line_of((s, p, o)) or 0
         message = (

@@ -1,0 +1,85 @@
+"""Inputs that `validate` used to call valid and `evaluate` then crashed on (issue 16, items 7, 8 and 13).
+
+Each is a real file run through the real command line: a clear error (exit 2)
+or a decision, never an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES
+from conftest import invoke_cli as run
+
+NORTHWIND = EXAMPLES / "northwind-cost-model.ttl"
+PREFIXES = "@prefix ip: <https://w3id.org/infra-policy#> .\n@prefix ex: <https://example.com/acme/> .\n"
+ORGANIZATION = 'ip:name "Acme" ; ip:hasWorkload ex:chat .\nex:chat a ip:Workload ; ip:name "Chat" .\n'
+
+
+def _cli_subprocess(*args, seed: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    return subprocess.run(
+        [sys.executable, "-m", "infra_policy.cli.main", *map(str, args)], capture_output=True, text=True, env=env
+    )
+
+
+@pytest.mark.parametrize("seed", ["0", "1", "2"])
+def test_a_long_rdf_list_is_digested_without_recursion(tmp_path, seed):
+    """A 2,000-item list is a chain of 2,000 blank nodes; its digest is the same under every hash seed."""
+    items = " ".join(f'"item {i}"' for i in range(2000))
+    facts = tmp_path / "list.ttl"
+    facts.write_text(
+        PREFIXES
+        + "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        + f"ex:acme a ip:Organization ; rdfs:comment ( {items} ) ; {ORGANIZATION}"
+    )
+    result = _cli_subprocess("evaluate", facts, "--format", "json", seed=seed)
+    assert result.returncode == 0, result.stderr
+    digest = json.loads(result.stdout)["inputs"]["facts"]
+    again = _cli_subprocess("evaluate", facts, "--format", "json", seed="99")
+    assert json.loads(again.stdout)["inputs"]["facts"] == digest
+
+
+def test_a_cost_input_of_401_digits_is_refused_by_validate_and_evaluate(tmp_path):
+    facts = tmp_path / "huge.ttl"
+    huge = "ip:inHouseHardwareUSD 1" + "0" * 400
+    facts.write_text(NORTHWIND.read_text().replace("ip:inHouseHardwareUSD 250000", huge))
+    for command in ("validate", "evaluate"):
+        result = run(command, facts)
+        assert result.exit_code == 2, result.output
+        assert "ip:inHouseHardwareUSD has the value 1000" in result.output
+        assert "infra-policy cannot compare" in result.output and "internal error" not in result.output
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("facts.ttl", PREFIXES + "ex:acme a ip:Organization ; ip:itStaffFTE 1" + "0" * 5000 + " ; " + ORGANIZATION),
+        (
+            "facts.jsonld",
+            '{"@context": {"ip": "https://w3id.org/infra-policy#"}, "@id": "https://example.com/acme/acme", '
+            '"@type": "ip:Organization", "ip:itStaffFTE": 1' + "0" * 5000 + "}",
+        ),
+    ],
+    ids=["turtle", "json-ld"],
+)
+def test_a_5001_digit_number_gives_a_clear_error(tmp_path, name, content):
+    facts = tmp_path / name
+    facts.write_text(content)
+    result = run("evaluate", facts)
+    assert result.exit_code == 2, result.output
+    assert "a number has more than 4,300 digits" in result.output
+    assert "sys.set_int_max_str_digits" not in result.output
+
+
+def test_a_blank_node_organization_is_refused_like_a_blank_node_workload(tmp_path):
+    facts = tmp_path / "blank.ttl"
+    facts.write_text(PREFIXES + "[] a ip:Organization ; " + ORGANIZATION)
+    for command in ("validate", "evaluate"):
+        result = run(command, facts)
+        assert result.exit_code == 2, result.output
+        assert "line 3: the organization is a blank node" in result.output
