@@ -94,12 +94,22 @@ def _key(value: object) -> tuple[str, object]:
     return (type(value).__name__ if isinstance(value, bool) else "value", value)
 
 
+def _joined(operator: str, parts: list[dict]) -> dict:
+    # An $or inside an $or (an $and inside an $and) is lifted into its parent:
+    # durable-rules refuses a ruleset with a few levels of such nesting (error
+    # code 113), which negation pushed down to the tests creates easily.
+    flat: list[dict] = []
+    for part in parts:
+        flat.extend(part[operator] if len(part) == 1 and operator in part else (part,))
+    return flat[0] if len(flat) == 1 else {operator: flat}
+
+
 def _or(parts: list[dict]) -> dict:
-    return parts[0] if len(parts) == 1 else {"$or": parts}
+    return _joined("$or", parts)
 
 
 def _and(parts: list[dict]) -> dict:
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    return _joined("$and", parts)
 
 
 class ConditionCompiler:
