@@ -61,3 +61,64 @@ def test_publish_refuses_two_files_with_one_name(tmp_path):
     with pytest.raises(OutputError, match="twice"):
         publish([("a.html", b"1"), ("a.html", b"2")], tmp_path / "site")
     assert not Path(tmp_path / "site").exists()
+
+
+# --- the swap (issue 16, item 10) -------------------------------------------------------------
+
+
+def _site(out, *facts):
+    return run("site", *(facts or (EXAMPLES / "startup-cloud.ttl",)), "-o", out)
+
+
+def test_a_rebuild_swaps_the_folders_in_one_step_and_leaves_no_debris(tmp_path):
+    from infra_policy.site.publish import _exchange
+
+    out = tmp_path / "site"
+    assert _site(out).exit_code == 0
+    first = (out / "index.html").read_bytes()
+    assert _site(out, EXAMPLES / "hospital-in-house.ttl").exit_code == 0
+    assert (out / "index.html").read_bytes() != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    # the exchange itself: both names stay taken throughout, their contents change places
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "x").write_text("a")
+    (b / "x").write_text("b")
+    assert _exchange(a, b)
+    assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
+
+
+def test_a_build_killed_between_the_two_renames_is_repaired_by_the_next(tmp_path):
+    """What the two-rename fallback leaves when killed after moving the old site away: the next run restores it."""
+    out = tmp_path / "site"
+    assert _site(out).exit_code == 0
+    original = (out / "index.html").read_bytes()
+    previous = tmp_path / ".site.previous-abc123"
+    previous.mkdir()
+    out.rename(previous / "site")
+    unfinished = tmp_path / ".site.building-def456"
+    unfinished.mkdir()
+    (unfinished / "index.html").write_text("half")
+
+    def failing_build():
+        yield "index.html", b"new"
+        raise OutputError("the build fails half-way")
+
+    # even a build that then fails first puts the previous site back
+    with pytest.raises(OutputError, match="half-way"):
+        publish(failing_build(), out)
+    assert (out / "index.html").read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    assert _site(out).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+@pytest.mark.parametrize("target", [".", "..", "/proc"])
+def test_the_current_folder_or_a_mount_point_is_refused(tmp_path, monkeypatch, target):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = _site(Path(target))
+    assert result.exit_code == 2, result.output
+    assert "cannot be replaced as a whole" in result.output
+    assert not any(tmp_path.glob(".*")) and sorted(p.name for p in work.iterdir()) == []
