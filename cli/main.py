@@ -47,9 +47,16 @@ def _kb_rules_options(command):
 
 
 def _input_options(command):
-    """--input-format, --max-bytes and --max-triples: how a facts file is read."""
+    """--input-format, --max-bytes, --max-triples and --max-workloads: how a facts file is read."""
     from infra_policy.engine.inputs import DEFAULT_LIMITS, INPUT_FORMATS
 
+    command = click.option(
+        "--max-workloads",
+        type=click.IntRange(min=1),
+        default=DEFAULT_LIMITS.max_workloads,
+        show_default=True,
+        help="Refuse a facts file with more workloads than this.",
+    )(command)
     command = click.option(
         "--max-triples",
         type=click.IntRange(min=1),
@@ -71,11 +78,12 @@ def _input_options(command):
     )(command)
 
 
-def _load_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int):
+def _load_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int, max_workloads: int):
     from infra_policy.engine.inputs import Limits
     from infra_policy.engine.load import load_facts
 
-    return load_facts(facts, input_format, Limits(max_bytes=max_bytes, max_triples=max_triples))
+    limits = Limits(max_bytes=max_bytes, max_triples=max_triples, max_workloads=max_workloads)
+    return load_facts(facts, input_format, limits)
 
 
 def _evaluator(kb_dir: Path | None, rules_dir: Path | None):

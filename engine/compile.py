@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import durable.engine
@@ -194,6 +195,10 @@ class CompiledPolicy:
             self.host = PrivateHost(definitions)
         except Exception as exc:  # durable reports only an error code
             raise EngineError(f"the rule engine could not compile the rules ({exc}).") from exc
+        # durable keeps every ruleset in its C library until it is deleted by handle;
+        # without this each loaded policy would stay in memory for the life of the process
+        handles = [ruleset._handle for ruleset in self.host._ruleset_list]
+        self._release = weakref.finalize(self, _delete_rulesets, handles)
 
     def _conclude(self, rule_id: str) -> Callable:
         """What the action of ``rule_id`` does when the rule fires."""
@@ -235,6 +240,14 @@ class CompiledPolicy:
             error = str(error).split(", traceback", 1)[0]  # durable appends its own stack
             raise EngineError(f"rule {rule_id} raised an error inside the rule engine: {error}", rule=rule_id)
         return sorted(set(self._fired))
+
+
+def _delete_rulesets(handles: list[int]) -> None:
+    import durable_rules_engine
+
+    for handle in handles:
+        with contextlib.suppress(Exception):
+            durable_rules_engine.delete_ruleset(handle)
 
 
 def _ignore(c) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,12 +48,16 @@ class Limits:
     """Bounds on one facts file.
 
     A facts file describes one organization: the examples are a few kilobytes
-    and under a hundred triples, so the defaults leave room for thousands of
+    and under a hundred triples, so the defaults leave room for a thousand
     workloads while refusing a file that would take minutes or gigabytes.
+    Triples and workloads are counted as the parser makes them, so a file
+    is refused before it is read whole.
     """
 
     max_bytes: int = 5_000_000
     max_triples: int = 50_000
+    # each workload is evaluated on its own: a thousand take seconds and under 100 MB
+    max_workloads: int = 1_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -78,9 +83,9 @@ def comparable_number(value: object) -> bool:
 
 def usable_number(value: object) -> bool:
     """Whether a stated fact can be used: comparable, and — since the cost model computes in
-    floats — an integer within the same bound (a 1 followed by 400 zeros is not)."""
+    floats — an integer a float can hold (a 1 followed by 400 zeros cannot)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return abs(value) < LARGEST_NUMBER
+        return abs(value) <= sys.float_info.max
     return comparable_number(value)
 
 

@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import XSD, Graph, Literal
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .errors import FactsError, KnowledgeBaseError
@@ -84,6 +84,46 @@ class _TooManyTriplesError(Exception):
     pass
 
 
+class _TooManyWorkloadsError(Exception):
+    pass
+
+
+_WORKLOAD = URIRef("https://w3id.org/infra-policy#Workload")
+
+
+def _bounded_store(limits: Limits):
+    """An rdflib memory store that stops the parser at the triple and workload limits.
+
+    Every parser adds through its store, so the limits hold while parsing,
+    whatever the format, instead of after a hostile file was read whole.
+    """
+    from rdflib.plugins.stores.memory import Memory
+
+    class BoundedMemory(Memory):
+        triples_added = 0
+        workloads_added = 0
+
+        def add(self, triple, context, quoted=False):
+            self.triples_added += 1
+            if self.triples_added > limits.max_triples:
+                raise _TooManyTriplesError
+            if triple[1] == RDF.type and triple[2] == _WORKLOAD:
+                self.workloads_added += 1
+                if self.workloads_added > limits.max_workloads:
+                    raise _TooManyWorkloadsError
+            super().add(triple, context, quoted)
+
+    return BoundedMemory()
+
+
+def _too_many_workloads(path: Path, limits: Limits) -> FactsError:
+    return FactsError(
+        f"{path}: more than {limits.max_workloads:,} workloads (subjects of type ip:Workload), the limit for one "
+        "facts file: each is evaluated on its own, which takes time and memory. If this one is right, raise the "
+        "limit (--max-workloads)."
+    )
+
+
 def _too_many_triples(path: Path, limits: Limits) -> FactsError:
     return FactsError(
         f"{path}: more than {limits.max_triples:,} triples, the limit for one facts file. A facts file "
@@ -100,19 +140,14 @@ def _parse_turtle_with_lines(
     # cost, and lets us stop at the triple limit instead of after the whole file.
     from rdflib.plugins.parsers.notation3 import RDFSink, SinkParser
 
-    target = _dataset() if trig else Graph()
+    target = _dataset(limits) if trig else Graph(store=_bounded_store(limits))
     lines: dict[Triple, int] = {}
-    limit = limits.max_triples
 
     class LineRecordingSink(RDFSink):
         parser: SinkParser | None = None
-        count = 0
 
         def makeStatement(self, quadruple, why=None):  # noqa: N802 (rdflib's name)
             formula, p, s, o = quadruple
-            self.count += 1
-            if self.count > limit:
-                raise _TooManyTriplesError
             # the file's own statements: the default graph, or a named graph of TriG
             if (formula == self.rootFormula or isinstance(formula, Graph)) and self.parser is not None:
                 key = (self.normalise(formula, s), self.normalise(formula, p), self.normalise(formula, o))
@@ -149,9 +184,9 @@ def _parse_checked_with_lines(text: str, fmt: str, path: Path, limits: Limits) -
     TriG Turtle with named graphs.
     """
     if fmt == "trig":
-        strict = _parse_dataset(text, fmt, path)
+        strict = _parse_dataset(text, fmt, path, limits)
     else:
-        strict = Graph()
+        strict = Graph(store=_bounded_store(limits))
         strict.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
     if len(strict) > limits.max_triples:
         raise _TooManyTriplesError
@@ -166,10 +201,10 @@ def _parse_checked_with_lines(text: str, fmt: str, path: Path, limits: Limits) -
 _DATASET_FORMATS = ("trig", "nquads", "json-ld")
 
 
-def _dataset():
+def _dataset(limits: Limits):
     from rdflib import Dataset
 
-    return Dataset()
+    return Dataset(store=_bounded_store(limits))
 
 
 def _flatten(dataset) -> Graph:
@@ -185,8 +220,8 @@ def _flatten(dataset) -> Graph:
     return graph
 
 
-def _parse_dataset(text: str, fmt: str, path: Path) -> Graph:
-    dataset = _dataset()
+def _parse_dataset(text: str, fmt: str, path: Path, limits: Limits) -> Graph:
+    dataset = _dataset(limits)
     dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
     return _flatten(dataset)
 
@@ -356,12 +391,14 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
             elif fmt in ("nt", "trig"):
                 graph, lines = _parse_checked_with_lines(text, fmt, path, limits)
             elif fmt in _DATASET_FORMATS:
-                graph, lines = _parse_dataset(text, fmt, path), {}
+                graph, lines = _parse_dataset(text, fmt, path, limits), {}
             else:
-                graph, lines = Graph(), {}
+                graph, lines = Graph(store=_bounded_store(limits)), {}
                 graph.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
     except _TooManyTriplesError:
         raise _too_many_triples(path, limits) from None
+    except _TooManyWorkloadsError:
+        raise _too_many_workloads(path, limits) from None
     except Exception as exc:  # rdflib raises many unrelated types for bad syntax
         raise _syntax_error(path, text, exc, label) from exc
     if len(graph) > limits.max_triples:

@@ -176,13 +176,16 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
 
     shapes = Graph()
     shapes += kb.shapes  # pySHACL adds triples to the shapes graph it is given; keep the KB as loaded
-    conforms, results, _ = pyshacl.validate(
-        vocabulary_view(doc.graph),
-        shacl_graph=shapes,
-        inference="none",
-        inplace=True,
-        allow_warnings=False,
-    )
+    try:
+        conforms, results, _ = pyshacl.validate(
+            vocabulary_view(doc.graph),
+            shacl_graph=shapes,
+            inference="none",
+            inplace=True,
+            allow_warnings=False,
+        )
+    finally:
+        _forget_stringified_nodes()
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
     if conforms:
         return sorted(violations | _number_problems(doc, kb, set()))
@@ -204,6 +207,18 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
         violations.add(Violation(line or 0, str(focus), str(path), message))
     reported = {(URIRef(v.subject), URIRef(v.property)) for v in violations if v.subject}
     return sorted(violations | _number_problems(doc, kb, reported))
+
+
+def _forget_stringified_nodes() -> None:
+    # pySHACL caches how it wrote blank nodes in a module-level dict keyed by
+    # id(graph): it grows with every validation (the graphs are new each time)
+    # and, once a graph is freed and its id reused, could even answer for
+    # another graph.  Nothing outlives one validation, so empty it after each.
+    from pyshacl.rdfutil import stringify
+
+    cache = getattr(stringify.stringify_blank_node, "dict_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
 
 
 def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:

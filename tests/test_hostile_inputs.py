@@ -83,3 +83,54 @@ def test_a_blank_node_organization_is_refused_like_a_blank_node_workload(tmp_pat
         result = run(command, facts)
         assert result.exit_code == 2, result.output
         assert "line 3: the organization is a blank node" in result.output
+
+
+# --- limits that hold while parsing (item 11) ------------------------------------------------
+
+
+def _workloads_turtle(count: int) -> str:
+    lines = [PREFIXES, 'ex:acme a ip:Organization ; ip:name "Acme" .']
+    lines += [f'ex:acme ip:hasWorkload ex:w{i} . ex:w{i} a ip:Workload ; ip:name "W{i}" .' for i in range(count)]
+    return "\n".join(lines) + "\n"
+
+
+def test_more_workloads_than_the_limit_are_refused_before_evaluation(tmp_path):
+    from infra_policy.engine.inputs import DEFAULT_LIMITS
+
+    facts = tmp_path / "many.ttl"
+    facts.write_text(_workloads_turtle(DEFAULT_LIMITS.max_workloads + 1))
+    result = run("evaluate", facts)
+    assert result.exit_code == 2
+    assert f"more than {DEFAULT_LIMITS.max_workloads:,} workloads" in result.output
+    assert "--max-workloads" in result.output
+    small = tmp_path / "small.ttl"
+    small.write_text(_workloads_turtle(3))
+    assert run("validate", small, "--max-workloads", 2).exit_code == 2
+    assert run("validate", small, "--max-workloads", 3).exit_code == 0
+
+
+def _as(format_name: str, turtle: str) -> str:
+    from rdflib import Dataset, Graph
+
+    graph = Graph().parse(data=turtle, format="turtle")
+    if format_name in ("nquads", "trig"):
+        dataset = Dataset()
+        named = dataset.graph("https://example.com/graph")
+        for triple in graph:
+            named.add(triple)
+        return dataset.serialize(format=format_name)
+    return graph.serialize(format=format_name)
+
+
+@pytest.mark.parametrize(
+    "suffix, rdflib_format",
+    [(".ttl", "turtle"), (".nt", "nt"), (".nq", "nquads"), (".trig", "trig"), (".jsonld", "json-ld"), (".rdf", "xml")],
+)
+def test_every_format_stops_at_the_triple_and_workload_limits(tmp_path, suffix, rdflib_format):
+    facts = tmp_path / f"facts{suffix}"
+    facts.write_text(_as(rdflib_format, _workloads_turtle(40)))  # 2 + 3 * 40 triples
+    refused = run("evaluate", facts, "--max-triples", 100)
+    assert refused.exit_code == 2 and "more than 100 triples" in refused.output, refused.output
+    refused = run("evaluate", facts, "--max-workloads", 39)
+    assert refused.exit_code == 2 and "more than 39 workloads" in refused.output, refused.output
+    assert run("validate", facts).exit_code == 0
