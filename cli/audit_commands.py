@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from .errors import handle_errors
+from .output import write_output
+from .reading import FACTS_PATH, input_options, read_facts, strict_option
 
 _path = click.Path(path_type=Path)
 
@@ -35,88 +37,127 @@ def append_to_log(record: dict, log: Path) -> str:
     return append_entry(record, log, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-@click.command()
-@click.argument("facts", type=_path)
-@click.option("--why", "why", metavar="NODE", help="Explain one conclusion: a workload, a factor or a rule id.")
+@click.command(short_help="Show why: the justification of the decision on FACTS as a tree.")
+@click.argument("facts", type=FACTS_PATH)
+@click.option(
+    "--why",
+    "why",
+    metavar="NODE",
+    help="Explain one conclusion: a workload or the organization (its name, any case), a factor or a rule id.",
+)
 @click.option(
     "--why-not",
     "why_not",
-    type=click.Choice(["cloud", "in-house", "hybrid", "conflict"]),
+    # the stances of the rule-file schema (engine.tally.STANCES), written out so that --help stays instant
+    type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
     help="Why the organization and each workload did not get this stance.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
+)
+@click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
 @click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@input_options
+@strict_option
 @handle_errors
 def explain(
-    facts: Path, why: str | None, why_not: str | None, fmt: str, kb_dir: Path | None, rules_dir: Path | None
+    facts: Path,
+    why: str | None,
+    why_not: str | None,
+    fmt: str,
+    output: Path | None,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+    strict: bool,
+    **reading,
 ) -> None:
-    """Show the justification of the decision on FACTS as a tree, from the stance down to the facts."""
+    """Show the justification of the decision on FACTS (a file, or - for standard input) as a tree, from
+    the stance down to the facts and the article's claims."""
     from infra_policy.engine import explain as ex
-    from infra_policy.engine.pipeline import Evaluator
+    from infra_policy.engine.names import canonical_name
 
-    evaluator = Evaluator.load(kb_dir, rules_dir)
-    evaluation = evaluator.evaluate_file(facts)
+    from .main import decide
+
+    decision = decide(facts, kb_dir, rules_dir, strict, **reading)
+    evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
+    as_json = fmt.lower() == "json"
     if why_not:
-        answers = ex.why_not(evaluation, evaluator.policy, why_not)
+        answers = ex.why_not(evaluation, policy, why_not.lower())
         text = (
             json.dumps(ex.why_not_dict(answers), indent=2, ensure_ascii=False) + "\n"
-            if fmt == "json"
+            if as_json
             else ex.render_why_not(answers)
         )
-        click.echo(text, nl=False)
+        write_output(text, output)
         return
     roots = [None]
     if why:
-        roots = ex.resolve_node(evaluation, evaluator.policy, why)
+        roots = ex.resolve_node(evaluation, policy, canonical_name(evaluation, policy, kb, why))
         if not roots:
             names = ", ".join(w.profile.name for w in evaluation.decision.workloads)
             raise click.UsageError(
                 f"--why {why!r} names nothing in this decision; give a workload ({names}), a factor "
-                f"(for example {next(iter(evaluator.kb.factors))}) or a rule id that fired (see `rules list`)."
+                f"(for example {next(iter(kb.factors))}) or a rule id that fired (see `rules list`)."
             )
     trees = [ex.tree(evaluation, root) for root in roots]
-    if fmt == "json":
-        click.echo(json.dumps([t.to_dict() for t in trees], indent=2, ensure_ascii=False))
+    if as_json:
+        write_output(json.dumps([t.to_dict() for t in trees], indent=2, ensure_ascii=False) + "\n", output)
     else:
-        click.echo("\n".join(ex.render_tree(t) for t in trees), nl=False)
+        write_output("\n".join(ex.render_tree(t) for t in trees), output)
 
 
-@click.command()
-@click.argument("record_file", metavar="RECORD", required=False, type=_path)
+@click.command(short_help="Verify a decision RECORD, or a decision log with --log.")
+@click.argument("record_file", metavar="[RECORD]", required=False, type=_path)
 @click.option(
-    "--facts", type=_path, help="The facts the record was made from: the decision is made again and compared."
+    "--facts",
+    type=FACTS_PATH,
+    help="The facts the record was made from (- for standard input): the decision is made again and compared.",
 )
 @click.option("--log", "log_file", type=_path, help="Verify a decision log's hash chain instead of a record.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
+)
+@click.option(
+    "--output", "-o", type=_path, help="Write the report to this file (atomically) instead of standard output."
+)
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
 @click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@input_options
 @handle_errors
 def audit(
     record_file: Path | None,
     facts: Path | None,
     log_file: Path | None,
     fmt: str,
+    output: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    **reading,
 ) -> None:
-    """Verify a decision RECORD (or a decision log with --log); exit 1 if a check fails.
+    """Verify a decision RECORD (or a decision log with --log FILE); exit 1 if a check fails.
 
     A record is checked for its own digest, a sound justification graph, citations present in the rules
     and knowledge base in use, and — with --facts — a re-derivation that matches.
     """
     if (record_file is None) == (log_file is None):
         raise click.UsageError("give either a RECORD file or --log FILE.")
-    checks = _audit_log(log_file) if log_file is not None else _audit_record(record_file, facts, kb_dir, rules_dir)
-    ok = all(c["ok"] for c in checks)
-    if fmt == "json":
-        click.echo(json.dumps({"ok": ok, "checks": checks}, indent=2, ensure_ascii=False))
+    if log_file is not None:
+        checks = _audit_log(log_file)
     else:
+        document = read_facts(facts, **reading) if facts is not None else None
+        checks = _audit_record(record_file, document, kb_dir, rules_dir)
+    ok = all(c["ok"] for c in checks)
+    if fmt.lower() == "json":
+        text = json.dumps({"ok": ok, "checks": checks}, indent=2, ensure_ascii=False) + "\n"
+    else:
+        lines = []
         for c in checks:
-            click.echo(f"{'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}")
-            for change in c.get("changes", []):
-                click.echo(f"        changed: {change}")
-        click.echo("audit passed" if ok else "audit FAILED")
+            lines.append(f"{'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}")
+            lines.extend(f"        changed: {change}" for change in c.get("changes", []))
+        lines.append("audit passed" if ok else "audit FAILED")
+        text = "\n".join(lines) + "\n"
+    write_output(text, output)
     if not ok:
         raise SystemExit(1)
 
@@ -132,14 +173,12 @@ def _read_json(path: Path, what: str) -> dict:
     return data
 
 
-def _audit_record(path: Path, facts: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> list[dict]:
+def _audit_record(path: Path, document, kb_dir: Path | None, rules_dir: Path | None) -> list[dict]:
+    import infra_policy
     from infra_policy.engine.audit import audit_record
-    from infra_policy.engine.load import load_facts
-    from infra_policy.engine.pipeline import Evaluator
 
     record = _read_json(path, "decision record")
-    evaluator = Evaluator.load(kb_dir, rules_dir)
-    document = load_facts(facts) if facts is not None else None
+    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)
     stem = path.stem if len(path.stem) == 64 else None
     try:
         checks = audit_record(record, evaluator, stem, document)

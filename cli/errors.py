@@ -1,4 +1,4 @@
-"""Mapping the engine's errors to a message and an exit status (DESIGN §9).
+"""Mapping the engine's errors to a message and an exit status (docs/design.md, "Errors and exit status").
 
 2 for bad input or usage, 3 for an internal error; ``--debug`` (an option of
 the root command) shows the traceback.

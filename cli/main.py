@@ -2,37 +2,61 @@
 
 Heavy libraries are imported inside the commands that need them, so
 ``--help`` and ``--version`` stay instant.  Errors the engine raises on purpose
-become one message and an exit status (DESIGN §9): 2 for bad input or usage,
-3 for an internal error; ``--debug`` shows the traceback.
+become one message and an exit status: 2 for bad input or usage, 3 for an
+internal error; ``--debug`` shows the traceback
+(docs/design.md, "Errors and exit status").  The commands are thin: the work is done by the library API
+(``infra_policy.evaluate`` and ``infra_policy.validate``).
 """
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
 import click
 
 from .errors import handle_errors
+from .output import write_output
+from .reading import FACTS_PATH, input_options, read_facts, show_warnings, strict_option
 
 _path = click.Path(path_type=Path)
 
+# Help is wrapped to 80 columns whatever the terminal's width, so it reads the same everywhere.
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 80}
+
 
 def _version() -> str:
-    try:
-        return metadata.version("infra-policy")
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
+    from infra_policy import version
+
+    return version()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def output_option(command):
+    return click.option(
+        "--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output."
+    )(command)
+
+
+def format_option(*choices: str, help: str = "text for people, json for programs."):
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices or ("text", "json")), case_sensitive=False),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
+@click.group(context_settings=CONTEXT)
 @click.version_option(_version(), "--version", prog_name="infra-policy")
 @click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
 def main(debug: bool) -> None:
     """Decide where to run your LLMs — cloud, in-house or hybrid — and prove why.
 
-    Describe your organization and its workloads in a Turtle file (see the
-    examples/ folder and the README), then run `infra-policy evaluate FILE`.
+    New here? `infra-policy init` asks plain questions and writes the facts
+    file (Turtle) for you; `infra-policy init --template` writes one with every
+    property explained. Then run `infra-policy evaluate FILE`. The README and
+    docs/design.md of the source repository describe the rest.
     """
 
 
@@ -46,63 +70,26 @@ def _kb_rules_options(command):
     return command
 
 
-def _input_options(command):
-    """--input-format, --max-bytes, --max-triples and --max-workloads: how a facts file is read."""
-    from infra_policy.engine.inputs import DEFAULT_LIMITS, INPUT_FORMATS
+def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: bool, **reading):
+    """Read FACTS (a file or `-`), evaluate them through the library API and show its warnings."""
+    import infra_policy
 
-    command = click.option(
-        "--max-workloads",
-        type=click.IntRange(min=1),
-        default=DEFAULT_LIMITS.max_workloads,
-        show_default=True,
-        help="Refuse a facts file with more workloads than this.",
-    )(command)
-    command = click.option(
-        "--max-triples",
-        type=click.IntRange(min=1),
-        default=DEFAULT_LIMITS.max_triples,
-        show_default=True,
-        help="Refuse a facts file with more triples than this.",
-    )(command)
-    command = click.option(
-        "--max-bytes",
-        type=click.IntRange(min=1),
-        default=DEFAULT_LIMITS.max_bytes,
-        show_default=True,
-        help="Refuse a facts file larger than this many bytes.",
-    )(command)
-    return click.option(
-        "--input-format",
-        type=click.Choice(list(INPUT_FORMATS)),
-        help="Format of FACTS (default: from its extension).",
-    )(command)
+    decision = infra_policy.evaluate(read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict)
+    show_warnings(decision.warnings)
+    return decision
 
 
-def _load_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int, max_workloads: int):
-    from infra_policy.engine.inputs import Limits
-    from infra_policy.engine.load import load_facts
-
-    limits = Limits(max_bytes=max_bytes, max_triples=max_triples, max_workloads=max_workloads)
-    return load_facts(facts, input_format, limits)
-
-
-def _evaluator(kb_dir: Path | None, rules_dir: Path | None):
-    from infra_policy.engine.pipeline import Evaluator
-
-    return Evaluator.load(kb_dir, rules_dir)
-
-
-@main.command()
-@click.argument("facts", type=_path)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "turtle", "jsonld"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs (DESIGN §9), turtle or jsonld for the W3C PROV-O derivation.",
+@main.command(short_help="Evaluate FACTS: the stance per workload and for the organization.")
+@click.argument("facts", type=FACTS_PATH)
+@format_option(
+    "text",
+    "json",
+    "turtle",
+    "jsonld",
+    help="text for people; json for programs (format infra-policy/decision@1, described by a JSON Schema in "
+    "the source repository's docs/); turtle or jsonld for the W3C PROV-O derivation.",
 )
-@click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
+@output_option
 @click.option(
     "--record",
     "record_dir",
@@ -111,7 +98,8 @@ def _evaluator(kb_dir: Path | None, rules_dir: Path | None):
 )
 @click.option("--log", "log_file", type=_path, help="Also append the decision to this hash-chained decision log.")
 @_kb_rules_options
-@_input_options
+@input_options
+@strict_option
 @handle_errors
 def evaluate(
     facts: Path,
@@ -121,26 +109,24 @@ def evaluate(
     log_file: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    strict: bool,
     **reading,
 ) -> None:
-    """Evaluate FACTS and print the stance per workload and for the organization."""
-    evaluator = _evaluator(kb_dir, rules_dir)
-    evaluation = evaluator.evaluate_document(_load_facts(facts, **reading))
-    from infra_policy.engine import export
-
+    """Evaluate FACTS (a file, or - for standard input) and print the stance per workload and for the
+    organization, with the reasons and the facts that could change it."""
+    decision = decide(facts, kb_dir, rules_dir, strict, **reading)
+    fmt = fmt.lower()
     if fmt == "json":
-        text = export.render_json(evaluation, evaluator.policy)
+        text = decision.to_json()
     elif fmt in ("turtle", "jsonld"):
-        from infra_policy.engine import prov
-
-        render = prov.to_turtle if fmt == "turtle" else prov.to_jsonld
-        text = render(evaluation, _version())
+        text = decision.to_rdf(fmt)
     else:
-        text = export.render_text(evaluation, evaluator.kb, evaluator.policy)
-    _publish(evaluation, evaluator, text, output, record_dir, log_file)
+        text = decision.to_text()
+    record = decision.record() if record_dir is not None or log_file is not None else None
+    _publish(text, record, output, record_dir, log_file)
 
 
-def _publish(evaluation, evaluator, text: str, output: Path | None, record_dir: Path | None, log_file: Path | None):
+def _publish(text: str, record: dict | None, output: Path | None, record_dir: Path | None, log_file: Path | None):
     """Write the output, the record and the log entry — every one of them, or none.
 
     The output and the record are staged beside their targets first; the log
@@ -149,16 +135,11 @@ def _publish(evaluation, evaluator, text: str, output: Path | None, record_dir: 
     """
     from infra_policy.engine.files import StagedFile, commit_all
 
-    record = None
-    if record_dir is not None or log_file is not None:
-        from infra_policy.engine.record import record_body, seal
-
-        record = seal(record_body(evaluation, evaluator.policy))
     staged: list[StagedFile] = []
+    record_path = None
     try:
         if output is not None:
             staged.append(StagedFile(output, text.encode("utf-8")))
-        record_path = None
         if record_dir is not None:
             from .audit_commands import stage_record
 
@@ -181,26 +162,32 @@ def _publish(evaluation, evaluator, text: str, output: Path | None, record_dir: 
         click.echo(f"logged: {record['id']} → {log_file}", err=True)
 
 
-@main.command()
-@click.argument("facts", type=_path)
+@main.command(short_help="Check FACTS against the vocabulary and shapes.")
+@click.argument("facts", type=FACTS_PATH)
+@format_option()
+@output_option
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
-@_input_options
+@input_options
+@strict_option
 @handle_errors
-def validate(facts: Path, kb_dir: Path | None, **reading) -> None:
-    """Check FACTS against the vocabulary and shapes; exit 2 listing every problem."""
-    from infra_policy.engine.knowledge import load_knowledge_base
-    from infra_policy.engine.profile import build_profile
-    from infra_policy.engine.validate import validate_facts
+def validate(facts: Path, fmt: str, output: Path | None, kb_dir: Path | None, strict: bool, **reading) -> None:
+    """Check FACTS (a file, or - for standard input) against the vocabulary and shapes without evaluating
+    them; exit 2 listing every problem."""
+    import json
 
-    kb = load_knowledge_base(kb_dir)
-    doc = _load_facts(facts, **reading)
-    validate_facts(doc, kb)
-    profile = build_profile(doc, kb.vocabulary)
-    count = len(profile.workloads)
-    implicit = " (implicit: the organization itself)" if profile.workloads[0].implicit else ""
-    click.echo(
-        f"{facts}: valid — organization {profile.name!r}, {count} workload{'s' if count != 1 else ''}"
-        f"{implicit}, {len(doc.graph)} triple{'s' if len(doc.graph) != 1 else ''}."
+    import infra_policy
+
+    result = infra_policy.validate(read_facts(facts, **reading), kb=kb_dir, strict=strict)
+    show_warnings(result.warnings)
+    if fmt.lower() == "json":
+        write_output(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", output)
+        return
+    count = len(result.workloads)
+    implicit = " (implicit: the organization itself)" if result.implicit_workload else ""
+    write_output(
+        f"{result.source}: valid — organization {result.organization!r}, {count} workload{'s' if count != 1 else ''}"
+        f"{implicit}, {result.triples} triple{'s' if result.triples != 1 else ''}.\n",
+        output,
     )
 
 
@@ -210,10 +197,11 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option()
+@output_option
 @_kb_rules_options
 @handle_errors
-def rules_list(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
+def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
     """List every rule: id, what it concludes, and its title."""
     from infra_policy.engine.knowledge import load_knowledge_base
     from infra_policy.engine.rulecatalog import catalogue, render_catalogue
@@ -223,12 +211,59 @@ def rules_list(fmt: str, kb_dir: Path | None, rules_dir: Path | None) -> None:
 
     policy = load_policy(kb, rules_dir)
     entries = catalogue(policy)
-    if fmt == "json":
+    if fmt.lower() == "json":
         import json
 
-        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+        write_output(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", output)
     else:
-        click.echo(render_catalogue(entries), nl=False)
+        write_output(render_catalogue(entries), output)
+
+
+@rules.command("check", short_help="Check the rules against the directions the knowledge base declares.")
+@format_option()
+@output_option
+@_kb_rules_options
+@handle_errors
+def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
+    """Check that the rules respect the directions the knowledge base declares; exit 1 naming what breaks them.
+
+    For every fact whose raising the knowledge base says favors one side
+    (ip:raisingPushesToward), one step up must never lower that side's weight,
+    raise the other's, rule that side out or make the other feasible again; and
+    no single threshold of a number may move a side's weight by more than one
+    point (a cliff). Each violation names the fact, the step, the other facts
+    and the rules that change.
+    """
+    from infra_policy.engine.knowledge import load_knowledge_base
+    from infra_policy.engine.monotone import check_policy
+    from infra_policy.engine.ruleload import load_policy
+
+    kb = load_knowledge_base(kb_dir)
+    report = check_policy(load_policy(kb, rules_dir), kb.vocabulary)
+    if fmt.lower() == "json":
+        import json
+
+        payload = {
+            "ok": report.ok,
+            "facts_checked": list(report.facts),
+            "undeclared": list(report.undeclared),
+            "violations": [
+                {"kind": v.kind, "fact": v.fact, "rules": list(v.rules), "text": v.text} for v in report.violations
+            ],
+        }
+        write_output(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", output)
+    else:
+        lines = [f"FAIL {v.kind} · {v.fact}: {v.text}" for v in report.violations]
+        lines += [
+            f"note · {name}: the rules read it but the knowledge base declares no direction (not checked)"
+            for name in report.undeclared
+        ]
+        verdict = "passed" if report.ok else f"failed: {len(report.violations)} violation(s)"
+        checked = f"{len(report.facts)} facts checked against their declared direction and for cliffs"
+        lines.append(f"rules check {verdict} — {checked}.")
+        write_output("\n".join(lines) + "\n", output)
+    if not report.ok:
+        raise SystemExit(1)
 
 
 def _register_commands() -> None:
@@ -238,6 +273,9 @@ def _register_commands() -> None:
     main.add_command(explain)
     main.add_command(audit)
     main.add_command(site_command(handle_errors, _kb_rules_options))
+    from .init import init
+
+    main.add_command(init)
 
 
 _register_commands()

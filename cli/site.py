@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 import click
+
+from .reading import FACTS_PATH, input_options, strict_option
 
 _path = click.Path(path_type=Path)
 
@@ -20,7 +21,9 @@ def site_command(handle_errors: Decorator, kb_rules_options: Decorator) -> click
     A factory rather than a module-level command so that this module does not
     import cli.main (which registers it): no import cycle, even under `python -m`.
     """
-    return click.command("site")(_options(kb_rules_options)(handle_errors(_site)))
+    return click.command("site", short_help="Publish the decisions on FACTS files as a static site.")(
+        _options(kb_rules_options)(handle_errors(_site))
+    )
 
 
 def _options(kb_rules_options: Decorator) -> Decorator:
@@ -42,30 +45,45 @@ def _options(kb_rules_options: Decorator) -> Decorator:
         function = click.option(
             "--output", "-o", type=_path, required=True, help="Folder to publish the site in (replaced atomically)."
         )(function)
-        return click.argument("facts", type=_path, nargs=-1)(function)
+        function = input_options(function)
+        function = strict_option(function)
+        return click.argument("facts", type=FACTS_PATH, nargs=-1)(function)
 
     return apply
 
 
 _CHUNK = 16
-_EVALUATOR = None  # set before evaluating; forked workers inherit it
+# Set before evaluating; forked workers inherit them.
+_SETTINGS: dict = {}
+_STDIN_TEXT: str | None = None  # the facts read from standard input (`-`), read once
 
 
 def _version() -> str:
     # as `infra-policy --version` says it; it names the engine in the PROV-O twins
-    try:
-        return metadata.version("infra-policy")
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
+    from infra_policy import version
+
+    return version()
 
 
 def _evaluate(path: Path):
-    """One facts file → what the site shows of its evaluation (runs in a worker too)."""
+    """One facts file → what the site shows of its evaluation, and its warnings (runs in a worker too)."""
+    import infra_policy
+    from infra_policy.engine.inputs import Limits
+    from infra_policy.engine.load import STDIN, load_facts, parse_facts
     from infra_policy.site.records import from_evaluation
 
-    evaluation = _EVALUATOR.evaluate_file(path)
-    text = evaluation.document.text
-    return from_evaluation(evaluation, _EVALUATOR.policy, text, _version())
+    from .reading import STDIN_ARGUMENT
+
+    settings = _SETTINGS
+    limits = Limits(settings["max_bytes"], settings["max_triples"], settings["max_workloads"])
+    fmt = settings["input_format"].lower() if settings["input_format"] else None
+    if path == STDIN_ARGUMENT:
+        document, text = parse_facts(_STDIN_TEXT, STDIN, fmt or "turtle", limits), _STDIN_TEXT
+    else:
+        document = load_facts(path, fmt, limits)
+        text = document.text  # as read: reading the file again could give other bytes
+    decision = infra_policy.evaluate(document, rules=settings["rules"], kb=settings["kb"], strict=settings["strict"])
+    return from_evaluation(decision.evaluation, decision.evaluator.policy, text, _version()), decision.warnings
 
 
 def _site(
@@ -75,8 +93,13 @@ def _site(
     records_dir: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    strict: bool,
+    input_format: str | None,
+    max_bytes: int,
+    max_triples: int,
+    max_workloads: int,
 ) -> None:
-    """Evaluate FACTS files and publish every decision as a static site in OUTPUT.
+    """Evaluate FACTS files (- for standard input) and publish every decision as a static site in OUTPUT.
 
     The site has an overview, a page per decision (placement, factor balance,
     justification graph, full trail, why-not answers, missing facts, the facts
@@ -86,15 +109,31 @@ def _site(
     """
     if not facts and records_dir is None:
         raise click.UsageError("give at least one FACTS file or --records DIR.")
-    from infra_policy.engine.pipeline import Evaluator
+    import infra_policy
+    from infra_policy.engine.inputs import decode_input
+    from infra_policy.engine.load import STDIN
     from infra_policy.site.publish import check_target, publish
     from infra_policy.site.records import evaluated, read_records
     from infra_policy.site.render import render_site
 
+    from .reading import STDIN_ARGUMENT, show_warnings
+
     check_target(output)  # before any work: a wrong -o should fail fast
-    global _EVALUATOR
-    _EVALUATOR = Evaluator.load(kb_dir, rules_dir)
-    evaluator = _EVALUATOR
+    global _STDIN_TEXT
+    if facts.count(STDIN_ARGUMENT) > 1:
+        raise click.UsageError("standard input (-) can be given only once.")
+    if STDIN_ARGUMENT in facts:
+        _STDIN_TEXT = decode_input(click.get_binary_stream("stdin").read(max_bytes + 1), STDIN, max_bytes)
+    _SETTINGS.update(
+        rules=rules_dir,
+        kb=kb_dir,
+        strict=strict,
+        input_format=input_format,
+        max_bytes=max_bytes,
+        max_triples=max_triples,
+        max_workloads=max_workloads,
+    )
+    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, inherited by the workers
     jobs = jobs or len(os.sched_getaffinity(0))
     if jobs > 1 and len(facts) >= 2 * _CHUNK:
         import multiprocessing
@@ -105,7 +144,12 @@ def _site(
             results = list(pool.map(_evaluate, facts, chunksize=_CHUNK))
     else:
         results = [_evaluate(path) for path in facts]
-    decisions = [evaluated(result, path.name) for path, result in zip(facts, results, strict=True)]
+    for _, warnings in results:
+        show_warnings(warnings)
+    decisions = [
+        evaluated(result, "stdin" if path == STDIN_ARGUMENT else path.name)
+        for path, (result, _) in zip(facts, results, strict=True)
+    ]
     if records_dir is not None:
         decisions.extend(read_records(records_dir))
     count = publish(render_site(decisions, evaluator.kb, evaluator.policy), output)

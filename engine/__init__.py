@@ -1,7 +1,8 @@
 """The pure core of infra-policy: from facts to an explained stance.
 
 No printing, no exiting: every stage is a function over plain data and rdflib
-graphs (see DESIGN §3).  Start with :class:`Evaluator`.
+graphs (see docs/design.md, "Pipeline").  Start with :class:`Evaluator`,
+or with the library API, ``infra_policy.evaluate``.
 """
 
 from .errors import EngineError, FactsError, InfraPolicyError, InputError, KnowledgeBaseError, RulesError

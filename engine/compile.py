@@ -1,6 +1,6 @@
 """Stage 4a — compile: the rule AST into durable-rules rulesets.
 
-Only the shapes that ``shared/notes/durable-rules.md`` found safe are emitted:
+Only the shapes that ``docs/durable-rules.md`` records as safe are emitted:
 one single-pattern condition per rule (``$and``/``$or`` and comparisons), no
 joins, no cross-references.  Each stage of the evaluation (every layer of the
 factor rules, then the stance rules, then the organization rules) is its own

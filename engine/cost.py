@@ -259,6 +259,17 @@ class _Model:
                 "inHouseHardwareUSD",
                 "capitalBudgetUSD",
             )
+            if hardware > 0 or budget > 0:
+                # hardware that costs nothing is covered by any budget: as far as the rules can compare
+                coverage = min(budget / hardware, LARGEST_NUMBER) if hardware > 0 else LARGEST_NUMBER
+                self.add(
+                    "capitalCoverageOfHardware",
+                    coverage,
+                    "capitalBudgetUSD ÷ inHouseHardwareUSD",
+                    f"{number_text(budget)} ÷ {number_text(hardware)}",
+                    "capitalBudgetUSD",
+                    "inHouseHardwareUSD",
+                )
         self.break_even()
         self.totals()
 

@@ -1,24 +1,58 @@
-"""Stage 5 — decide: assessments → tally → stance, per workload, then the organization.
+"""Stage 5 — decide: feasibility → weighing → stance → plan, per workload, then the organization.
 
-Stratified: the factor rules conclude assessments, constraints and
-intermediate facts; the tally sums them; the stance rules (data, in
-``rules/``) pick the workload's stance; the organization rules pick the
-organization's stance from its workloads'.  When several stance rules fire,
-the one with the lowest priority number decides.
+Stratified: the factor rules conclude assessments, the sides they rule out and
+intermediate facts; the tally counts the assessments (each claim once, each
+factor capped) and notes which sides are feasible; the stance rules (data, in
+``rules/``) pick the workload's stance from it; a hybrid workload gets its plan
+from the plan rules; the organization rules pick the organization's stance
+from its workloads'. When several stance, plan or organization rules fire, the
+one with the lowest priority number decides.
+
+Around the stance, the decision says what a decision maker needs next: the
+risks of the side not taken and what answers them, the stated facts that
+weighed nothing and why, how close the stance is to another, and the questions
+whose answers would move it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
+from .conditions import first_failure
 from .cost import CostAnalysis, analyse_cost, computed_facts
 from .errors import EngineError
-from .infer import ORGANIZATION_STAGE, STANCE_STAGE, RuleBackend, fire_layers, run_factor_rules
-from .model import Assessment, Constraint, Derivation, Firing, MissingFact, WorkloadDecision
+from .infer import ORGANIZATION_STAGE, PLAN_STAGE, STANCE_STAGE, RuleBackend, fire_layers, run_factor_rules
+from .model import (
+    Assessment,
+    Closeness,
+    Constraint,
+    Derivation,
+    Firing,
+    HybridPlan,
+    MissingFact,
+    Question,
+    Risk,
+    UnweighedFact,
+    WorkloadDecision,
+)
 from .profile import OrganizationProfile, WorkloadProfile
 from .ruleload import Policy
-from .rules_ast import Assess, Derive, Require, Rule, SetStance, Test, Value
-from .tally import Tally, organization_facts, tally
+from .rules_ast import (
+    Assess,
+    Derive,
+    Rule,
+    RuleOut,
+    SetPlan,
+    SetStance,
+    Test,
+    Value,
+    other_side,
+    predicate,
+    supporting_tests,
+    value_text,
+)
+from .tally import SIDES, Tally, Weighed, organization_facts, plan_facts, tally
 from .vocabulary import Property, Vocabulary
 
 
@@ -28,7 +62,7 @@ def _pick(rules: tuple[Rule, ...], fired: list[str], subject: str, stage: str) -
         if rule.id in fired_set:
             return rule
     raise EngineError(
-        f"no {stage} rule fired for {subject}; the {stage} rule set must give a stance in every case "
+        f"no {stage} rule fired for {subject}; the {stage} rule set must give a result in every case "
         "(add a rule that catches the remaining cases)."
     )
 
@@ -40,48 +74,117 @@ def _conclusions(firings: list[Firing], policy: Policy):
         then = rule.then
         if isinstance(then, Assess):
             assessments.append(Assessment(rule.id, then.factor, then.favors, then.weight, rule.claims, firing))
-        elif isinstance(then, Require):
+        elif isinstance(then, RuleOut):
             constraints.append(Constraint(rule.id, then.side, rule.claims, firing))
         elif isinstance(then, Derive):
             derivations.append(Derivation(rule.id, then.name, firing))
     return assessments, constraints, derivations
 
 
-def _tally(assessments: list[Assessment], constraints: list[Constraint], policy: Policy) -> Tally:
+def _count(weighed: Iterable[Weighed], ruled_out: Iterable[str], policy: Policy) -> Tally:
     return tally(
-        ((a.factor, a.favors, a.weight) for a in assessments),
-        (c.requires for c in constraints),
-        int(policy.parameters["strong_weight"]),
+        weighed,
+        ruled_out,
+        factor_cap=int(policy.parameters["factor_cap"]),
+        strong_weight=int(policy.parameters["strong_weight"]),
     )
+
+
+def _stance_rule(facts: Mapping[str, object], policy: Policy, backend: RuleBackend, subject: str) -> Rule:
+    return _pick(policy.stance_rules, backend.fire(STANCE_STAGE, facts), subject, "stance")
+
+
+def _first_stance(facts: Mapping[str, object], policy: Policy, subject: str) -> str:
+    """The stance the stance rules give, evaluated directly (for exploring many hypothetical tallies)."""
+    for rule in policy.stance_rules:  # in priority order: the first that holds decides
+        if predicate(rule.when)(facts, frozenset()):
+            return rule.then.stance
+    return _pick(policy.stance_rules, [], subject, "stance").then.stance
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What the policy concludes for plain facts (used to explore changes)."""
+
+    stance: str
+    tally: Tally
+    fired: frozenset[str]
+
+
+def _outcome(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str) -> _Outcome:
+    # computed facts follow the candidate values, so a counterfactual cost input changes them too
+    values = {**values, **computed_facts(values, policy.factor_parameters)}
+    weighed, ruled_out, all_fired = [], [], set()
+    for _, fired, _ in fire_layers(values, policy, backend):
+        all_fired.update(fired)
+        for rule_id in fired:
+            rule = policy.by_id[rule_id]
+            if isinstance(rule.then, Assess):
+                weighed.append(policy.weighing[rule.id])
+            elif isinstance(rule.then, RuleOut):
+                ruled_out.append(rule.then.side)
+    t = _count(weighed, ruled_out, policy)
+    return _Outcome(_stance_rule(t.facts(), policy, backend, subject).then.stance, t, frozenset(all_fired))
+
+
+class _Variations:
+    """The policy's outcome when one fact of a workload changes, re-evaluating only the rules it can affect.
+
+    The factor rules that read neither the fact nor (when it is a cost-model
+    input) a computed fact nor, in turn, a conclusion derived from those, fire
+    as they did; the rest are evaluated directly (the AST's meaning, which the
+    property tests keep equal to durable's).
+    """
+
+    def __init__(self, values: Mapping[str, Value], base: _Outcome, policy: Policy, vocabulary: Vocabulary):
+        self.stated = {k: v for k, v in values.items() if k not in vocabulary.computed}
+        self.computed_values = {k: v for k, v in values.items() if k in vocabulary.computed}
+        self.base = base
+        self.fired = base.fired
+        self.producers = policy.producers
+        self.derived = {name for name, ids in self.producers.items() if any(i in self.fired for i in ids)}
+        self.weighing, self.ruling_out = policy.weighing, policy.ruling_out
+        self.policy = policy
+        self.computed = vocabulary.computed
+        self.cost_inputs = _cost_model_inputs() | {"capitalBudgetUSD"}
+
+    def outcome(self, name: str, value: Value, explorer: RuleBackend, subject: str) -> _Outcome:
+        policy = self.policy
+        values = dict(self.stated)
+        values[name] = value
+        if name in self.cost_inputs:
+            values.update(computed_facts(values, policy.factor_parameters))
+            layers = policy.affected_predicates((name, *sorted(self.computed)))
+        else:
+            values.update(self.computed_values)
+            layers = policy.affected_predicates((name,))
+        if not layers:
+            return self.base
+        fired = set(self.fired)
+        derived = set(self.derived)
+        for layer in layers:
+            frozen = frozenset(derived)
+            for holds, rule_id, derives in layer:
+                if holds(values, frozen):
+                    fired.add(rule_id)
+                    if derives is not None:
+                        derived.add(derives)
+                else:
+                    fired.discard(rule_id)
+                    if derives is not None and not any(p in fired for p in self.producers[derives]):
+                        derived.discard(derives)
+        changed_rules = fired.symmetric_difference(self.fired)
+        if not any(r in self.weighing or r in self.ruling_out for r in changed_rules):
+            return self.base  # only intermediate conclusions changed, nothing that weighs
+        weighed = [self.weighing[rule_id] for rule_id in fired if rule_id in self.weighing]
+        ruled_out = [self.ruling_out[rule_id] for rule_id in fired if rule_id in self.ruling_out]
+        t = _count(weighed, ruled_out, policy)
+        return _Outcome(_first_stance(t.facts(), policy, subject), t, frozenset(fired))
 
 
 def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str = "") -> str:
     """Only the stance for plain facts (used to explore counterfactuals)."""
-    return _outcome(values, policy, backend, subject)[0]
-
-
-def _outcome(
-    values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str
-) -> tuple[str, frozenset[str]]:
-    """The stance for plain facts and the factor rules that fired on the way."""
-    # computed facts follow the candidate values, so a counterfactual cost input changes them too
-    values = {**values, **computed_facts(values, policy.factor_parameters)}
-    assessments, requirements, all_fired = [], [], set()
-    for _, fired, _ in fire_layers(values, policy, backend):
-        all_fired.update(fired)
-        for rule_id in fired:
-            then = policy.by_id[rule_id].then
-            if isinstance(then, Assess):
-                assessments.append((then.factor, then.favors, then.weight))
-            elif isinstance(then, Require):
-                requirements.append(then.side)
-    t = tally(assessments, requirements, int(policy.parameters["strong_weight"]))
-    return _stance_rule(t, policy, backend, subject).then.stance, frozenset(all_fired)
-
-
-def _stance_rule(t: Tally, policy: Policy, backend: RuleBackend, subject: str) -> Rule:
-    fired = backend.fire(STANCE_STAGE, t.facts())
-    return _pick(policy.stance_rules, fired, subject, "stance")
+    return _outcome(values, policy, backend, subject).stance
 
 
 def decide_workload(
@@ -91,23 +194,29 @@ def decide_workload(
     explorer: RuleBackend,
     vocabulary: Vocabulary,
 ) -> WorkloadDecision:
-    """The stance of one workload with everything that led to it."""
+    """The stance of one workload with everything that led to it and what would change it."""
     cost = analyse_cost(profile.values(), policy.factor_parameters)
     firings = run_factor_rules(profile, policy, backend, cost.facts())
     assessments, constraints, derivations = _conclusions(firings, policy)
-    t = _tally(assessments, constraints, policy)
-    rule = _stance_rule(t, policy, backend, profile.id)
+    t = _count(
+        (policy.weighing[a.rule] for a in assessments),
+        (c.rules_out for c in constraints),
+        policy,
+    )
+    rule = _stance_rule(t.facts(), policy, backend, profile.id)
+    assert isinstance(rule.then, SetStance)
+    stance = rule.then.stance
     matched = tuple((name, value) for name, value in t.facts().items() if name in rule.when.facts())
     stance_firing = Firing(rule=rule.id, subject=profile.id, stage=STANCE_STAGE, computed=matched)
-    stance = rule.then.stance
-    assert isinstance(rule.then, SetStance)
+    assessments = sorted(assessments, key=lambda a: a.rule)
     fired = frozenset(f.rule for f in firings)
-    missing = missing_facts(profile, stance, fired, policy, explorer, vocabulary)
+    missing, questions = _explore(profile, stance, t, fired, policy, explorer, vocabulary)
     missing = _with_cost_inputs(missing, cost, policy, vocabulary)
+    values = {**profile.values(), **cost.facts()}
     return WorkloadDecision(
         profile=profile,
         firings=tuple(firings),
-        assessments=tuple(sorted(assessments, key=lambda a: a.rule)),
+        assessments=tuple(assessments),
         constraints=tuple(sorted(constraints, key=lambda c: c.rule)),
         derivations=tuple(sorted(derivations, key=lambda d: d.rule)),
         tally=t,
@@ -115,21 +224,266 @@ def decide_workload(
         stance_firing=stance_firing,
         missing=missing,
         cost=cost,
+        plan=_plan(t, stance, assessments, policy, backend, profile.id) if stance == "hybrid" else None,
+        risks=_risks(stance, t, assessments, values, policy),
+        unweighed=_unweighed(profile, values, firings, t, cost, policy, vocabulary),
+        closeness=_closeness(stance, t, constraints, policy, explorer, profile.id),
+        questions=questions,
     )
 
 
-def decide_organization(
-    organization: OrganizationProfile, stances: Mapping[str, str], policy: Policy, backend: RuleBackend
-) -> tuple[str, Firing]:
-    facts = organization_facts(stances)
-    fired = backend.fire(ORGANIZATION_STAGE, facts)
-    rule = _pick(policy.organization_rules, fired, organization.id, "organization")
-    matched = tuple((name, value) for name, value in facts.items() if name in rule.when.facts())
-    return rule.then.stance, Firing(rule=rule.id, subject=organization.id, stage=ORGANIZATION_STAGE, computed=matched)
+# ---------------------------------------------------------------------------
+# plan, risks
+
+
+def _plan(
+    t: Tally, stance: str, assessments: list[Assessment], policy: Policy, backend: RuleBackend, subject: str
+) -> HybridPlan:
+    because = {side: tuple(a.rule for a in assessments if a.favors == side and t.counted(a.rule)) for side in SIDES}
+    if not policy.plan_rules:  # a version 1 rule set: split along the arguments themselves
+        return HybridPlan(
+            "split-by-concern",
+            "Each concern where its arguments point",
+            ("the parts of the workload the in-house arguments are about",),
+            ("the parts of the workload the cloud arguments are about",),
+            "",
+            because["in-house"],
+            because["cloud"],
+        )
+    rule = _pick(policy.plan_rules, backend.fire(PLAN_STAGE, plan_facts(t, stance)), subject, "plan")
+    then = rule.then
+    assert isinstance(then, SetPlan)
+    plan_id = rule.id.split(".", 1)[1]
+    return HybridPlan(plan_id, rule.title, then.in_house, then.cloud, rule.id, because["in-house"], because["cloud"])
+
+
+def _risks(
+    stance: str, t: Tally, assessments: list[Assessment], values: Mapping[str, Value], policy: Policy
+) -> tuple[Risk, ...]:
+    """The counted arguments for the side not chosen, with what answers each in the chosen one."""
+    if stance not in SIDES:
+        return ()
+    other = other_side(stance)
+    why = "outweighed" if t.is_feasible(other) else "ruled-out"
+    stated = values.get("cloudSafeguard", ())
+    stated = stated if isinstance(stated, tuple) else (stated,)
+    risks = []
+    for a in sorted(assessments, key=lambda a: (-a.weight, a.rule)):
+        if a.favors != other or not t.counted(a.rule):
+            continue
+        rule = policy.by_id[a.rule]
+        mitigation = rule.mitigation
+        advice = mitigation.advice if mitigation else f"Keep this argument in view: {rule.title}"
+        safeguards = mitigation.safeguards if mitigation and stance == "cloud" else ()
+        risks.append(Risk(a.rule, other, why, advice, safeguards, tuple(s for s in safeguards if s in stated)))
+    return tuple(risks)
 
 
 # ---------------------------------------------------------------------------
-# what would change it
+# stated facts that weighed nothing
+
+
+def _used_values(policy: Policy, firing: Firing, values: Mapping[str, Value], derived: frozenset[str]) -> set:
+    """(fact, value) pairs a firing's condition used; a single-valued fact uses its one value."""
+    used = set()
+    for test in supporting_tests(policy.by_id[firing.rule].when, values, derived):
+        if not isinstance(test, Test) or test.fact not in values:
+            continue
+        seen = values[test.fact]
+        if isinstance(seen, tuple):
+            operands = test.operand if test.op == "in" else (test.operand,)
+            used.update((test.fact, v) for v in seen if test.op in ("equals", "in") and v in operands)
+            if test.op not in ("equals", "in"):
+                used.update((test.fact, v) for v in seen)
+        else:
+            used.add((test.fact, seen))
+    return used
+
+
+def _unweighed(
+    profile: WorkloadProfile,
+    values: Mapping[str, Value],
+    firings: list[Firing],
+    t: Tally,
+    cost: CostAnalysis,
+    policy: Policy,
+    vocabulary: Vocabulary,
+) -> tuple[UnweighedFact, ...]:
+    """Every stated fact (value, for a multi-valued fact) no counted conclusion rests on, with why."""
+    producers = {policy.by_id[f.rule].then.name: f for f in firings if isinstance(policy.by_id[f.rule].then, Derive)}
+    derived = frozenset(producers)
+    counting = [
+        f
+        for f in firings
+        if isinstance(policy.by_id[f.rule].then, RuleOut)
+        or (isinstance(policy.by_id[f.rule].then, Assess) and t.counted(f.rule))
+    ]
+    used: set = set()
+    pending, seen = list(counting), set()
+    while pending:
+        firing = pending.pop()
+        if firing.rule in seen:
+            continue
+        seen.add(firing.rule)
+        used |= _used_values(policy, firing, values, derived)
+        pending.extend(producers[name] for name in firing.derived if name in producers)
+    cost_inputs = {name for name, value in values.items() if (name, value) in used and name in vocabulary.computed}
+    stated_behind_cost = {stated for name in cost_inputs for stated in cost.stated_inputs(name)}
+    superseded = dict(t.superseded)
+    found = []
+    for name in sorted(profile.facts):
+        if name == "name":
+            continue
+        value = profile.facts[name].value
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if (name, item) in used or name in stated_behind_cost:
+                continue
+            reason = _why_unweighed(name, item, values, derived, firings, superseded, policy, vocabulary)
+            found.append(UnweighedFact(name, item, reason))
+    return tuple(found)
+
+
+def _why_unweighed(
+    name: str,
+    value: Value,
+    values: Mapping[str, Value],
+    derived: frozenset[str],
+    firings: list[Firing],
+    superseded: Mapping[str, str],
+    policy: Policy,
+    vocabulary: Vocabulary,
+) -> str:
+    note = policy.not_weighed.get((name, value_text(value)))
+    if note:
+        return note
+    fired = {f.rule for f in firings}
+    # used only by assessments whose claim was already counted through a heavier one
+    by = sorted({superseded[f.rule] for f in firings if f.rule in superseded and name in _facts_of(f)})
+    if by:
+        titles = "; ".join(policy.by_id[r].title for r in by)
+        return f"the point it supports is already counted, through: {titles}"
+    # Ask each rule that could weigh the fact why it did not fire, and say the most telling:
+    # a broken assumption first, then a fact to add, then another fact's value, then this value.
+    reasons: list[tuple[int, str]] = []
+    failed_on: set[str] = set()
+    for rule in policy.positive_readers.get(name, ()):
+        if rule.id in fired:
+            continue
+        failure = first_failure(rule.when, values, derived)
+        if failure is None or failure.fact is None or failure.fact in failed_on:
+            continue
+        failed_on.add(failure.fact)
+        other = _label(failure.fact, vocabulary)
+        if failure.fact in vocabulary.computed:
+            reasons.append((5, f"it weighs only through the cost model's {other}, which it could not compute"))
+        elif failure.fact != name and failure.test.startswith("not ") and failure.given:
+            assumes = f" ({'; '.join(rule.assumes)})" if rule.assumes else ""
+            reasons.append((0, f"it weighs only when {failure.test}{assumes}; {other} is {value_text(failure.seen)}"))
+        elif failure.fact != name and not failure.given:
+            reasons.append((1, f"it weighs only together with {other}, which is not given"))
+        elif failure.fact != name:
+            reasons.append((2, f"it weighs only when {failure.test} ({other} is {value_text(failure.seen)})"))
+        elif not vocabulary.properties[name].single:
+            reasons.append((3, f"it weighs only together with {failure.test}"))
+        else:
+            reasons.append((4, f"the policy does not weigh the value {value_text(value)}"))
+    if reasons:
+        reasons.sort(key=lambda r: r[0])  # stable: rule order within a kind
+        return "; ".join(dict.fromkeys(text for _, text in reasons[:2]))
+    if name in policy.tests_by_fact or vocabulary.properties[name].computed:
+        return "the rules that weigh it are already decided by other facts"
+    if any(name in r.when.facts() for r in policy.factor_rules):
+        return "no rule that weighs it applies to this workload"
+    return (
+        "no rule of the policy weighs it (an input of the cost model, whose results did not reach a threshold)"
+        if (name in _cost_model_inputs())
+        else "no rule of the policy weighs it"
+    )
+
+
+def _facts_of(firing: Firing) -> set[str]:
+    return {f.property for f in firing.facts}
+
+
+def _cost_model_inputs() -> frozenset[str]:
+    from .cost import COST_INPUTS, DEFAULT_PARAMETERS
+
+    return frozenset((*COST_INPUTS, *DEFAULT_PARAMETERS.values()))
+
+
+def _label(name: str, vocabulary: Vocabulary) -> str:
+    prop = vocabulary.get(name)
+    return f"{prop.label} (ip:{name})" if prop is not None else name
+
+
+# ---------------------------------------------------------------------------
+# how close
+
+
+_ARGUMENT = {1: "one weak argument", 2: "one moderate argument", 3: "one strong argument"}
+
+
+def points_text(points: int) -> str:
+    return _ARGUMENT.get(points, f"{points} points of arguments")
+
+
+def _hypothetical(t: Tally, side: str, points: int) -> dict[str, object]:
+    """Tally facts with ``points`` more weight for ``side`` from a factor not yet weighed."""
+    cloud = t.cloud_weight + (points if side == "cloud" else 0)
+    in_house = t.in_house_weight + (points if side == "in-house" else 0)
+    total = cloud + in_house
+    facts = t.facts()
+    facts.update(
+        cloud_weight=cloud,
+        in_house_weight=in_house,
+        total_weight=total,
+        margin=abs(cloud - in_house),
+        balance=round((in_house - cloud) / total, 4) if total else 0.0,
+        leaning="even" if cloud == in_house else ("cloud" if cloud > in_house else "in-house"),
+        counted_factors=t.counted_factors + 1,
+    )
+    return facts
+
+
+_MOST_POINTS = 64  # beyond this, "far" is all a decision maker needs to know
+
+
+def _closeness(
+    stance: str,
+    t: Tally,
+    constraints: list[Constraint],
+    policy: Policy,
+    explorer: RuleBackend,
+    subject: str,
+) -> tuple[Closeness, ...]:
+    """For each side, the least added weight that would move the stance (none when feasibility decides)."""
+    if not (t.cloud_feasible and t.in_house_feasible):
+        rules = "; ".join(policy.by_id[c.rule].title for c in constraints)
+        return (
+            Closeness(
+                "", "", 0, f"decided by feasibility, not by weight: it changes only if this no longer holds: {rules}"
+            ),
+        )
+
+    def stance_with(side: str, points: int) -> str:
+        return _first_stance(_hypothetical(t, side, points), policy, subject)
+
+    found = []
+    for side in SIDES:
+        if stance_with(side, _MOST_POINTS) == stance:
+            continue
+        low, high = 0, _MOST_POINTS  # stance_with(low) == stance, stance_with(high) != stance
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if stance_with(side, middle) == stance else (low, middle)
+        to = stance_with(side, high)
+        found.append(Closeness(to, side, high, f"{points_text(high)} more for {side} would make it {to}"))
+    return tuple(sorted(found, key=lambda c: (c.points, c.side)))
+
+
+# ---------------------------------------------------------------------------
+# what would change it: missing facts and the questions to ask
 
 
 def _candidates(prop: Property, policy_tests: tuple[Test, ...]) -> list[Value]:
@@ -155,36 +509,66 @@ def _candidates(prop: Property, policy_tests: tuple[Test, ...]) -> list[Value]:
     return found
 
 
-def missing_facts(
+def _explore(
     profile: WorkloadProfile,
     stance: str,
+    t: Tally,
     fired_now: frozenset[str],
     policy: Policy,
     explorer: RuleBackend,
     vocabulary: Vocabulary,
-) -> tuple[MissingFact, ...]:
-    """Facts not given that, once stated with some value, would change the stance.
+) -> tuple[tuple[MissingFact, ...], tuple[Question, ...]]:
+    """Facts not given that, once stated with some value, would change the stance or the weights.
 
-    Each comes with the rules through which its example values change the
-    stance: those that would fire with the value and do not now (``fired_now``),
-    or the reverse.
+    A missing fact comes with the stances its values could lead to and the
+    rules through which they do (those that would fire and do not now, or the
+    reverse). A question says how much a fact's answer can weigh: the most it
+    adds to each side, and the sides it could rule out; the most decisive come first.
     """
     tests = policy.tests_by_fact
     values = profile.values()
-    result = []
+    base = _Outcome(stance, t, fired_now)
+    variations = _Variations({**values, **computed_facts(values, policy.factor_parameters)}, base, policy, vocabulary)
+    missing, questions = [], []
     # Computed facts are never explored directly: they follow from the inputs.
     for name in sorted(set(tests) - set(values) - vocabulary.computed):
         prop = vocabulary.properties[name]
         outcomes: dict[str, Value] = {}
         through: set[str] = set()
+        gains = {side: 0 for side in SIDES}
+        rules_out: set[str] = set()
         for candidate in _candidates(prop, tests[name]):
-            other, fired = _outcome({**values, name: candidate}, policy, explorer, profile.id)
-            if other != stance and other not in outcomes:
-                outcomes[other] = candidate[0] if isinstance(candidate, tuple) else candidate
-                through |= fired ^ fired_now
+            other = variations.outcome(name, candidate, explorer, profile.id)
+            shown = candidate[0] if isinstance(candidate, tuple) else candidate
+            if other.stance != stance and other.stance not in outcomes:
+                outcomes[other.stance] = shown
+                through |= other.fired ^ fired_now
+            for side in SIDES:
+                gains[side] = max(gains[side], other.tally.weight(side) - t.weight(side))
+                if t.is_feasible(side) and not other.tally.is_feasible(side):
+                    rules_out.add(side)
         if outcomes:
-            result.append(MissingFact(name, prop.label, tuple(sorted(outcomes.items())), tuple(sorted(through))))
-    return tuple(result)
+            missing.append(MissingFact(name, prop.label, tuple(sorted(outcomes.items())), tuple(sorted(through))))
+        if rules_out or any(gains.values()):
+            questions.append(_question(prop, tuple(sorted(rules_out)), gains))
+    questions.sort(key=lambda q: (not q.rules_out, -max(w for _, w in q.weight), q.property))
+    return tuple(missing), tuple(questions)
+
+
+def _question(prop: Property, rules_out: tuple[str, ...], gains: dict[str, int]) -> Question:
+    values = tuple(prop.values) if prop.kind in ("enum", "iri") else ()
+    asked = f"{prop.label} (ip:{prop.name})"
+    if values:
+        asked += ": " + ", ".join(values)
+    elif prop.kind == "boolean":
+        asked += ": true or false"
+    else:
+        asked += ": " + prop.describe_allowed()
+    effects = [f"could rule out {'the cloud' if side == 'cloud' else 'in-house servers'}" for side in rules_out]
+    effects += [f"up to {w} point{'s' * (w > 1)} for {side}" for side, w in gains.items() if w > 0]
+    return Question(
+        prop.name, prop.label, values, rules_out, tuple(sorted(gains.items())), f"{asked} — {'; '.join(effects)}"
+    )
 
 
 def _with_cost_inputs(
@@ -192,10 +576,52 @@ def _with_cost_inputs(
 ) -> tuple[MissingFact, ...]:
     """Add the inputs the cost model still needs (no outcome is claimed for them)."""
     listed = {m.property for m in missing}
-    cost_rules = tuple(sorted(r.id for r in policy.factor_rules if set(r.when.facts()) & vocabulary.computed))
+    cost_rules = policy.reading_computed
     extra = [
         MissingFact(m.fact, vocabulary.properties[m.fact].label, (), cost_rules, needed_for=m.needed_for)
         for m in cost.missing
         if m.fact not in listed
     ]
     return tuple(sorted((*missing, *extra), key=lambda m: m.property))
+
+
+# ---------------------------------------------------------------------------
+# the organization
+
+
+def decide_organization(
+    organization: OrganizationProfile, stances: Mapping[str, str], policy: Policy, backend: RuleBackend
+) -> tuple[str, Firing]:
+    facts = organization_facts(stances)
+    fired = backend.fire(ORGANIZATION_STAGE, facts)
+    rule = _pick(policy.organization_rules, fired, organization.id, "organization")
+    matched = tuple((name, value) for name, value in facts.items() if name in rule.when.facts())
+    return rule.then.stance, Firing(rule=rule.id, subject=organization.id, stage=ORGANIZATION_STAGE, computed=matched)
+
+
+def organization_plan(stance: str, workloads: tuple[WorkloadDecision, ...], policy: Policy) -> HybridPlan | None:
+    """A hybrid organization's plan: its one workload's plan, or each workload where it was placed."""
+    if stance != "hybrid":
+        return None
+    if len(workloads) == 1 and workloads[0].plan is not None:
+        return workloads[0].plan
+    in_house, cloud = [], []
+    for w in workloads:
+        if w.stance == "in-house":
+            in_house.append(w.profile.name)
+        elif w.stance == "cloud":
+            cloud.append(w.profile.name)
+        elif w.plan is not None:
+            in_house.extend(f"{w.profile.name}: {part}" for part in w.plan.in_house)
+            cloud.extend(f"{w.profile.name}: {part}" for part in w.plan.cloud)
+    title = str(policy.organization_parameters.get("split_plan_title", "Each workload where it fits best"))
+    return HybridPlan("split-by-workload", title, tuple(in_house), tuple(cloud))
+
+
+__all__ = [
+    "decide_organization",
+    "decide_workload",
+    "organization_plan",
+    "points_text",
+    "stance_of",
+]

@@ -10,106 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .conditions import Failure, describe, first_failure
 from .errors import printable
 from .justify import organization_stance_iri, workload_stance_iri
 from .model import WorkloadDecision
 from .pipeline import Evaluation
 from .ruleload import Policy
 from .rules_ast import (
-    All,
-    Any,
     Assess,
-    Concluded,
-    Condition,
-    Not,
-    Require,
     Rule,
+    RuleOut,
     SetStance,
-    Test,
-    Value,
-    evaluate,
-    value_text,
 )
 from .tally import STANCES, organization_facts
 
-# ---------------------------------------------------------------------------
-# first failing test
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a condition does not hold: one test, and what was seen instead."""
-
-    test: str  # the test in words, e.g. "dataSensitivity in [Confidential, Restricted]"
-    fact: str | None  # the fact tested (None for a conclusion test)
-    seen: Value | None  # the value seen; None when the fact was not given
-    given: bool
-
-    def sentence(self) -> str:
-        if self.fact is None and self.given:
-            return self.test  # a whole sentence already, e.g. "outranked by …"
-        if self.fact is None:
-            return f"{self.test}: not concluded"
-        if not self.given:
-            return f"{self.test}: {self.fact} was not given"
-        return f"{self.test}: {self.fact} is {value_text(self.seen)}"
-
-
-_OP_WORDS = {
-    "equals": "=",
-    "not_equals": "≠",
-    "in": "in",
-    "less_than": "<",
-    "at_most": "≤",
-    "greater_than": ">",
-    "at_least": "≥",
-    "present": "is given",
-    "absent": "is not given",
-}
-
-
-def describe(condition: Condition, negated: bool = False) -> str:
-    """A condition in words (used for failures and explanations)."""
-    prefix = "not " if negated else ""
-    if isinstance(condition, Test):
-        if condition.op in ("present", "absent"):
-            return f"{prefix}{condition.fact} {_OP_WORDS[condition.op]}"
-        operand = condition.operand
-        shown = (
-            "[" + ", ".join(value_text(v) for v in operand) + "]" if isinstance(operand, tuple) else value_text(operand)
-        )
-        return f"{prefix}{condition.fact} {_OP_WORDS[condition.op]} {shown}"
-    if isinstance(condition, Concluded):
-        return f"{prefix}concluded {condition.name}"
-    if isinstance(condition, Not):
-        return describe(condition.item, not negated)
-    joiner = " and " if isinstance(condition, All) else " or "
-    return prefix + "(" + joiner.join(describe(item) for item in condition.items) + ")"
-
-
-def first_failure(condition: Condition, facts, derived: frozenset[str] = frozenset()) -> Failure | None:
-    """The first test that keeps ``condition`` from holding (None if it holds)."""
-    if evaluate(condition, facts, derived):
-        return None
-    if isinstance(condition, Test):
-        given = condition.fact in facts
-        return Failure(describe(condition), condition.fact, facts.get(condition.fact), given)
-    if isinstance(condition, Concluded):
-        return Failure(describe(condition), None, None, False)
-    if isinstance(condition, All):
-        for item in condition.items:
-            failure = first_failure(item, facts, derived)
-            if failure is not None:
-                return failure
-    if isinstance(condition, Any):
-        # every alternative failed: report the first one
-        return first_failure(condition.items[0], facts, derived)
-    assert isinstance(condition, Not)
-    # the inner condition holds: name what makes it hold
-    inner = condition.item
-    fact = next(iter(inner.facts()), None)
-    return Failure(describe(condition), fact, facts.get(fact) if fact else None, bool(fact and fact in facts))
-
+__all__ = ["Failure", "describe", "first_failure"]
 
 # ---------------------------------------------------------------------------
 # why not
@@ -121,7 +36,7 @@ class Missed:
 
     rule: str
     title: str
-    adds: str  # what it would have added, e.g. "in-house +3" or "requires in-house"
+    adds: str  # what it would have added, e.g. "in-house +3" or "rules out cloud"
     rank: int  # larger = would have mattered more
     failure: Failure
 
@@ -140,18 +55,18 @@ class WhyNot:
 def _supports(rule: Rule, asked: str, w: WorkloadDecision) -> tuple[str, int] | None:
     """What a factor rule would add toward ``asked`` (and how much), if anything."""
     then = rule.then
-    required = {c.requires for c in w.constraints}
+    ruled_out = {c.rules_out for c in w.constraints}
     if asked in ("cloud", "in-house"):
-        if isinstance(then, Require) and then.side == asked:
-            return f"requires {asked}", 100
+        if isinstance(then, RuleOut) and then.leaves == asked:
+            return f"rules out {then.side}", 100
         if isinstance(then, Assess) and then.favors == asked:
             return f"{asked} +{then.weight}", then.weight
     if asked == "hybrid" and isinstance(then, Assess) and w.tally.leaning in ("cloud", "in-house"):
         weaker = "in-house" if w.tally.leaning == "cloud" else "cloud"
         if then.favors == weaker:
             return f"{weaker} +{then.weight}", then.weight
-    if asked == "conflict" and isinstance(then, Require) and required and then.side not in required:
-        return f"requires {then.side}", 100
+    if asked == "conflict" and isinstance(then, RuleOut) and ruled_out and then.side not in ruled_out:
+        return f"rules out {then.side}", 100
     return None
 
 

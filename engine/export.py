@@ -1,4 +1,4 @@
-"""Stage 7 — export: the decision as JSON (DESIGN §9) and as text for people.
+"""Stage 7 — export: the decision as JSON (docs/decision.schema.json) and as text for people.
 
 Both are deterministic: the same inputs give the same bytes.
 """
@@ -11,7 +11,7 @@ from .cost_output import cost_json, cost_lines
 from .errors import printable
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
-from .model import Assessment, Firing, WorkloadDecision
+from .model import Assessment, Firing, HybridPlan, WorkloadDecision
 from .pipeline import Evaluation
 from .profile import StatedFact, display
 from .ruleload import Policy
@@ -52,36 +52,92 @@ def _conclusion(
     }
 
 
+def plan_json(plan: HybridPlan) -> dict:
+    entry = {"id": plan.id, "title": plan.title, "in_house": list(plan.in_house), "cloud": list(plan.cloud)}
+    if plan.rule:
+        entry["rule"] = plan.rule
+        entry["because"] = {"in_house": list(plan.in_house_because), "cloud": list(plan.cloud_because)}
+    return entry
+
+
+def _assessment_fields(w: WorkloadDecision, a: Assessment, policy: Policy) -> dict:
+    fields: dict = {"factor": a.factor, "favors": a.favors, "weight": a.weight, "counted": w.counted(a)}
+    instead = dict(w.tally.superseded).get(a.rule)
+    if instead:
+        fields["counted_instead"] = instead  # same claim, same side: only the heaviest counts
+    rule = policy.by_id[a.rule]
+    if rule.assumes:
+        fields["assumes"] = list(rule.assumes)
+    return fields
+
+
+def _feasibility(w: WorkloadDecision) -> dict:
+    ruled_out = w.ruled_out()
+    return {
+        side: {"feasible": side not in ruled_out, "ruled_out_by": [c.rule for c in ruled_out.get(side, ())]}
+        for side in ("cloud", "in-house")
+    }
+
+
 def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
     doc = ev.document
     rule = policy.by_id
     t = w.tally
-    return {
+    entry = {
         "id": w.id,
         "name": w.profile.name,
         "implicit": w.profile.implicit,
         "stance": w.stance,
         "stance_rule": {"id": w.stance_firing.rule, "title": rule[w.stance_firing.rule].title},
+        "feasibility": _feasibility(w),
         "reasons": [a.rule for a in w.decisive()],
         "assessments": [
-            _conclusion(
-                doc,
-                w,
-                a.firing,
-                rule[a.rule].title,
-                a.claims,
-                {"factor": a.factor, "favors": a.favors, "weight": a.weight},
-            )
+            _conclusion(doc, w, a.firing, rule[a.rule].title, a.claims, _assessment_fields(w, a, policy))
             for a in w.assessments
         ],
         "constraints": [
-            _conclusion(doc, w, c.firing, rule[c.rule].title, c.claims, {"requires": c.requires}) for c in w.constraints
+            _conclusion(
+                doc, w, c.firing, rule[c.rule].title, c.claims, {"rules_out": c.rules_out, "requires": c.requires}
+            )
+            for c in w.constraints
         ],
         "derived": [{"rule": d.rule, "name": d.name, "facts": _firing_facts(doc, d.firing)} for d in w.derivations],
         "tally": {
             **t.facts(),
             "by_factor": [{"factor": f, "cloud": c, "in-house": i} for f, c, i in t.by_factor],
+            "capped": [{"factor": f, "side": side, "before_cap": raw} for f, side, raw in t.capped],
         },
+        "closeness": [
+            {"to": c.to, "side": c.side, "points": c.points, "text": c.text} if c.to else {"text": c.text}
+            for c in w.closeness
+        ],
+        "risks": [
+            {
+                "rule": r.rule,
+                "title": rule[r.rule].title,
+                "favors": r.side,
+                "why": r.why,
+                "advice": r.advice,
+                "safeguards": list(r.safeguards),
+                "stated_safeguards": list(r.stated),
+            }
+            for r in w.risks
+        ],
+        "not_weighed": [
+            {"fact": u.property, "value": list(u.value) if isinstance(u.value, tuple) else u.value, "reason": u.reason}
+            for u in w.unweighed
+        ],
+        "questions": [
+            {
+                "fact": q.property,
+                "label": q.label,
+                "values": list(q.values),
+                "could_rule_out": list(q.rules_out),
+                "most_weight": dict(q.weight),
+                "text": q.text,
+            }
+            for q in w.questions
+        ],
         "missing_facts": [
             {
                 "fact": m.property,
@@ -95,6 +151,9 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
         "cost": cost_json(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
     }
+    if w.plan is not None:
+        entry["hybrid_plan"] = plan_json(w.plan)
+    return entry
 
 
 def decision_dict(ev: Evaluation, policy: Policy) -> dict:
@@ -108,6 +167,7 @@ def decision_dict(ev: Evaluation, policy: Policy) -> dict:
             "stance": d.stance,
             "stance_rule": {"id": d.stance_firing.rule, "title": policy.by_id[d.stance_firing.rule].title},
             "placement": [{"workload": w.id, "name": w.profile.name, "stance": w.stance} for w in d.workloads],
+            **({"hybrid_plan": plan_json(d.plan)} if d.plan is not None else {}),
         },
         "workloads": [_workload(ev, w, policy) for w in d.workloads],
         "justification": ev.justification.to_dict(),
@@ -149,11 +209,95 @@ def _reason_lines(
     return lines
 
 
+def _plan_lines(plan: HybridPlan, indent: str) -> list[str]:
+    lines = [f"{indent}Plan: {plan.title}"]
+    lines += [f"{indent}  in-house: {part}" for part in plan.in_house]
+    lines += [f"{indent}  cloud:    {part}" for part in plan.cloud]
+    return lines
+
+
+_SIDE_PLACE = {"cloud": "in the cloud", "in-house": "in-house"}
+
+
+def _workload_text(ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, policy: Policy, per_side: int) -> list[str]:
+    t = w.tally
+    out = ["", f"── {w.profile.name}: {w.stance.upper()}"]
+    out.append(
+        f"  Why: {policy.by_id[w.stance_firing.rule].title} "
+        f"(cloud {t.cloud_weight} · in-house {t.in_house_weight} · balance {t.balance:+.2f})"
+    )
+    for c in w.constraints:
+        out.append(f"  Ruled out: {c.rules_out} — {policy.by_id[c.rule].title} (rule {c.rule})")
+        out.append("    given: " + "; ".join(_fact_text(ev.document, f) for f in w.grounds(c.firing)))
+    for c in w.closeness:
+        out.append(f"  How close: {c.text}")
+    if w.plan is not None:
+        out.extend(_plan_lines(w.plan, "  "))
+    if w.stance == "undetermined":
+        out.append("  Not enough facts to advise a placement. Questions that would decide it, most decisive first:")
+        out.extend(f"    • {q.text}" for q in w.questions[:8])
+    decisive = w.decisive()
+    if decisive and w.stance != "undetermined":
+        label = "Decisive reasons" if w.stance in ("cloud", "in-house") else "Reasons on both sides"
+        out.append(f"  {label}:")
+        for side in ("in-house", "cloud"):
+            chosen = [a for a in decisive if a.favors == side][:per_side]
+            for a in chosen:
+                out.extend(_reason_lines(ev, w, a, kb, policy, "    "))
+            hidden = len([a for a in decisive if a.favors == side]) - len(chosen)
+            if hidden > 0:
+                out.append(f"    … and {hidden} more favoring {side} (see --format json)")
+    if w.risks:
+        out.append(f"  Risks to mitigate {_SIDE_PLACE.get(w.stance, '')}:")
+        for r in w.risks:
+            because = "ruled out" if r.why == "ruled-out" else "outweighed"
+            out.append(f"    • {policy.by_id[r.rule].title} ({r.side} argument, {because})")
+            out.append(f"      → {r.advice}")
+            if r.safeguards:
+                stated = f"; stated: {', '.join(r.stated)}" if r.stated else "; none stated yet"
+                out.append(f"      safeguards: {', '.join(r.safeguards)}{stated}")
+    instead = dict(t.superseded)
+    for a in w.assessments:
+        if a.rule in instead:
+            out.append(
+                f"  Counted once: {policy.by_id[a.rule].title} — its claim is already counted through {instead[a.rule]}"
+            )
+    for factor, side, raw in t.capped:
+        name = kb.factors[factor].label if factor in kb.factors else factor
+        cap = policy.parameters["factor_cap"]
+        out.append(f"  Capped: {name} adds {cap} for {side}, not {raw} (one factor counts at most {cap})")
+    against = [
+        a for a in w.assessments if a not in decisive and w.counted(a) and a.rule not in {r.rule for r in w.risks}
+    ]
+    if against and w.stance != "undetermined":
+        out.append(
+            "  Outweighed: "
+            + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})" for a in against)
+        )
+    out.extend(cost_lines(w.cost))
+    if w.unweighed:
+        out.append("  Given but not weighed:")
+        out.extend(f"    • ip:{u.property} = {value_text(u.value)}: {u.reason}" for u in w.unweighed)
+    if w.missing and w.stance != "undetermined":  # an undetermined stance lists its questions instead
+        out.append("  Missing facts that could change this:")
+        for m in w.missing:
+            if m.needed_for and not m.outcomes:
+                out.append(f"    • ip:{m.property} ({m.label}): needed for {m.needed_for}")
+                continue
+            options = ", ".join(f"{s} (e.g. {value_text(v)})" for s, v in m.outcomes)
+            out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
+    elif not w.assessments and not w.constraints and w.stance != "undetermined":
+        out.append("  No rule applied: state more facts about this workload.")
+    return out
+
+
 def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int = 5) -> str:
     d = ev.decision
     out: list[str] = []
     out.append(f"{d.organization.name}: {d.stance.upper()}")
     out.append(f"  {policy.by_id[d.stance_firing.rule].title}")
+    if d.plan is not None and (len(d.workloads) > 1 or d.plan.id == "split-by-workload"):
+        out.extend(_plan_lines(d.plan, "  "))
     if len(d.workloads) > 1 or not d.workloads[0].profile.implicit:
         out.append("")
         out.append("Placement")
@@ -161,43 +305,7 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
         for w in d.workloads:
             out.append(f"  {w.profile.name.ljust(width)}  {w.stance}")
     for w in d.workloads:
-        t = w.tally
-        out.append("")
-        out.append(f"── {w.profile.name}: {w.stance.upper()}")
-        out.append(
-            f"  Why: {policy.by_id[w.stance_firing.rule].title} (cloud {t.cloud_weight} · in-house {t.in_house_weight})"
-        )
-        for c in w.constraints:
-            out.append(f"  Requirement: {policy.by_id[c.rule].title} → requires {c.requires} (rule {c.rule})")
-            out.append("    given: " + "; ".join(_fact_text(ev.document, f) for f in w.grounds(c.firing)))
-        decisive = w.decisive()
-        if decisive:
-            label = "Decisive reasons" if w.stance in ("cloud", "in-house") else "Reasons on both sides"
-            out.append(f"  {label}:")
-            for side in ("in-house", "cloud"):
-                chosen = [a for a in decisive if a.favors == side][:reasons_per_side]
-                for a in chosen:
-                    out.extend(_reason_lines(ev, w, a, kb, policy, "    "))
-                hidden = len([a for a in decisive if a.favors == side]) - len(chosen)
-                if hidden > 0:
-                    out.append(f"    … and {hidden} more favoring {side} (see --format json)")
-        against = [a for a in w.assessments if a not in decisive]
-        if against:
-            out.append(
-                "  Outweighed: "
-                + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})" for a in against)
-            )
-        out.extend(cost_lines(w.cost))
-        if w.missing:
-            out.append("  Missing facts that could change this:")
-            for m in w.missing:
-                if m.needed_for and not m.outcomes:
-                    out.append(f"    • ip:{m.property} ({m.label}): needed for {m.needed_for}")
-                    continue
-                options = ", ".join(f"{s} (e.g. {value_text(v)})" for s, v in m.outcomes)
-                out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
-        elif not w.assessments and not w.constraints:
-            out.append("  No rule applied: state more facts about this workload.")
+        out.extend(_workload_text(ev, w, kb, policy, reasons_per_side))
     out.append("")
     out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…")
     # names and values come from the user's file: never let them drive the terminal

@@ -16,9 +16,11 @@ from .compile import CompiledPolicy
 from .model import Firing
 from .profile import WorkloadProfile
 from .ruleload import Policy
-from .rules_ast import Concluded, Rule, Value, evaluate, supporting_tests
+from .rules_ast import Concluded, Rule, Value, predicate, supporting_tests
+from .tally import PLAN_MULTI_VALUED
 
 STANCE_STAGE = "stance"
+PLAN_STAGE = "plan"
 ORGANIZATION_STAGE = "organization"
 
 
@@ -33,6 +35,8 @@ class RuleBackend(Protocol):
 def policy_stages(policy: Policy) -> dict[str, tuple[Rule, ...]]:
     stages = {factor_stage(k): layer for k, layer in enumerate(policy.strata)}
     stages[STANCE_STAGE] = policy.stance_rules
+    if policy.plan_rules:
+        stages[PLAN_STAGE] = policy.plan_rules
     stages[ORGANIZATION_STAGE] = policy.organization_rules
     return stages
 
@@ -44,11 +48,12 @@ class DirectPolicy:
         self.stages = dict(stages)
 
     def fire(self, stage: str, facts: Mapping[str, Value], derived: frozenset[str] = frozenset()) -> list[str]:
-        return sorted(rule.id for rule in self.stages[stage] if evaluate(rule.when, facts, derived))
+        return sorted(rule.id for rule in self.stages[stage] if predicate(rule.when)(facts, derived))
 
 
 def compile_policy(policy: Policy, multi_valued: frozenset[str]) -> CompiledPolicy:
-    return CompiledPolicy(policy_stages(policy), multi_valued)
+    # the plan rules' lists of factors are multi-valued like a facts property
+    return CompiledPolicy(policy_stages(policy), multi_valued | PLAN_MULTI_VALUED)
 
 
 def fire_layers(

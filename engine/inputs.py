@@ -111,6 +111,23 @@ def read_text_input(
     if path.is_dir():
         raise error(f"{path}: is a directory; give the path of a {what} (for example {example}).")
     data = read_bounded(path, max_bytes, error, what, flag)
+    return decode_input(data, path, max_bytes, text_kind=text_kind, error=error, flag=flag)
+
+
+def decode_input(
+    data: bytes,
+    path: Path,
+    max_bytes: int,
+    *,
+    text_kind: str = "RDF text",
+    error: type[InputError] = FactsError,
+    flag: str = "--max-bytes",
+) -> str:
+    """The UTF-8 text of bytes read from ``path`` (a file, or ``<stdin>``), refusing as above."""
+    if len(data) > max_bytes:
+        raise error(
+            f"{path}: the file is more than the limit of {max_bytes:,} bytes; if it is right, raise the limit ({flag})."
+        )
     if b"\x00" in data[:8192]:
         raise error(f"{path}: looks like a binary file, not {text_kind} (it contains NUL bytes).")
     try:
@@ -149,6 +166,7 @@ __all__ = [
     "INPUT_FORMATS",
     "Limits",
     "comparable_number",
+    "decode_input",
     "quiet_libraries",
     "read_text_input",
     "usable_number",

@@ -23,7 +23,7 @@ from .model import Decision, Firing, WorkloadDecision
 from .profile import display
 
 RULE_BASE = "https://w3id.org/infra-policy/rule/"
-CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "computed", "tally", "stance"})
+CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "computed", "tally", "stance", "plan"})
 PREMISE_KINDS = frozenset({"fact", "claim", "rule", "parameter"})
 
 
@@ -50,6 +50,10 @@ def workload_stance_iri(workload_id: str) -> str:
 
 def organization_stance_iri(organization_id: str) -> str:
     return f"urn:infra-policy:organization-stance:{_key(organization_id)}"
+
+
+def plan_iri(subject_id: str) -> str:
+    return f"urn:infra-policy:plan:{_key(subject_id)}"
 
 
 def tally_iri(workload_id: str) -> str:
@@ -167,7 +171,7 @@ def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
             f"{a.factor} favors {a.favors} (weight {a.weight})",
         )
     for c in w.constraints:
-        conclusions[c.rule] = (conclusion_iri("constraint", wid, c.rule), f"requires {c.requires}")
+        conclusions[c.rule] = (conclusion_iri("constraint", wid, c.rule), f"rules out {c.rules_out}")
     kinds = {
         **{d.rule: "derived" for d in w.derivations},
         **{a.rule: "assessment" for a in w.assessments},
@@ -199,6 +203,10 @@ def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
     stance_firing = b.firing(w.stance_firing, [tally])
     stance = b.node(workload_stance_iri(wid), "stance", f"{w.profile.name}: {w.stance}", stance=w.stance, subject=wid)
     b.edge(stance_firing, stance, "generated")
+    if w.plan is not None and w.plan.rule:
+        plan_firing = b.firing(Firing(rule=w.plan.rule, subject=wid, stage="plan"), [tally, stance])
+        plan = b.node(plan_iri(wid), "plan", f"{w.profile.name}: {w.plan.title}", plan=w.plan.id, subject=wid)
+        b.edge(plan_firing, plan, "generated")
     return stance
 
 
@@ -227,6 +235,19 @@ def build_justification(
         subject=decision.organization.id,
     )
     b.edge(org_firing, org, "generated")
+    if decision.plan is not None and decision.plan.id == "split-by-workload":
+        # the organization's split follows from its workloads' stances (and their plans)
+        plan = b.node(
+            plan_iri(decision.organization.id),
+            "plan",
+            f"{decision.organization.name}: {decision.plan.title}",
+            plan=decision.plan.id,
+            subject=decision.organization.id,
+        )
+        b.edge(org, plan, "used")
+        for w in decision.workloads:
+            if w.plan is not None and w.plan.rule:
+                b.edge(plan_iri(w.id), plan, "used")
     graph = JustificationGraph(b.g)
     problems = graph.problems()
     if problems:

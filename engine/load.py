@@ -370,14 +370,57 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
 
     ``input_format`` (a key of :data:`INPUT_FORMATS`) overrides the extension.
     """
-    _quiet_rdflib()
     path = Path(path)
     text = _read_text(path, limits)
-    name = format_of(path, input_format)
-    fmt, label = INPUT_FORMATS[name]
+    return parse_facts(text, path, format_of(path, input_format), limits)
+
+
+# How facts that come from no file are named in messages.
+STDIN = Path("<stdin>")
+STRING = Path("<string>")
+GRAPH = Path("<graph>")
+
+_RDF_TEXT_START = re.compile(r"\s*(@prefix|@base|prefix\b|base\b|<|\{|\[|#)", re.IGNORECASE)
+
+
+def looks_like_rdf_text(text: str) -> bool:
+    """Whether a string is RDF text rather than a file name: a line break, or a start no path has."""
+    return "\n" in text or bool(_RDF_TEXT_START.match(text))
+
+
+def load_facts_from(
+    facts: str | Path | Graph, input_format: str | None = None, limits: Limits = DEFAULT_LIMITS
+) -> FactsDocument:
+    """Facts given as a path, a string of RDF text (Turtle unless ``input_format`` says) or an rdflib Graph."""
+    if isinstance(facts, Graph):
+        graph = Graph()
+        for prefix, namespace in facts.namespaces():
+            graph.bind(prefix, namespace, override=True, replace=True)
+        for triple in facts.triples((None, None, None)):
+            graph.add(triple)
+        if len(graph) > limits.max_triples:
+            raise _too_many_triples(GRAPH, limits)
+        if len(graph) == 0:
+            raise FactsError(f"{GRAPH}: the graph is empty. Describe one ip:Organization and run again.")
+        return FactsDocument(path=GRAPH, graph=graph, lines={})
+    if isinstance(facts, str) and looks_like_rdf_text(facts):
+        if len(facts.encode("utf-8")) > limits.max_bytes:
+            raise FactsError(
+                f"{STRING}: the text is more than the limit of {limits.max_bytes:,} bytes; "
+                "if it is right, raise the limit (max_bytes)."
+            )
+        return parse_facts(facts, STRING, input_format or "turtle", limits)
+    return load_facts(facts, input_format, limits)
+
+
+def parse_facts(text: str, path: Path, input_format: str = "turtle", limits: Limits = DEFAULT_LIMITS) -> FactsDocument:
+    """Parse facts already read from ``path`` (a file, ``<stdin>`` or ``<string>``) in a named format."""
+    _quiet_rdflib()
+    fmt, label = INPUT_FORMATS[format_of(path, input_format)]
     if not text.strip():
         raise FactsError(
-            f"{path}: the file is empty. Describe one ip:Organization (see examples/ or the README) and run again."
+            f"{path}: the file is empty. Describe one ip:Organization (run `infra-policy init`, or see the "
+            "README) and run again."
         )
     if fmt == "json-ld":
         _check_jsonld(text, path)
@@ -413,7 +456,7 @@ def load_facts(path: str | Path, input_format: str | None = None, limits: Limits
             )
         raise FactsError(
             f"{path}: contains no RDF statements (only comments or prefixes). Describe one "
-            "ip:Organization (see examples/ or the README) and run again."
+            "ip:Organization (run `infra-policy init`, or see the README) and run again."
         )
     return FactsDocument(path=path, graph=graph, lines=lines, text=text)
 

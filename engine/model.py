@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .cost import CostAnalysis
 from .profile import OrganizationProfile, StatedFact, WorkloadProfile
-from .rules_ast import Value
+from .rules_ast import Value, other_side
 from .tally import Tally
 
 
@@ -38,10 +38,17 @@ class Assessment:
 
 @dataclass(frozen=True)
 class Constraint:
+    """Feasibility: a rule that rules a side out for a workload."""
+
     rule: str
-    requires: str
+    rules_out: str
     claims: tuple[str, ...]
     firing: Firing
+
+    @property
+    def requires(self) -> str:
+        """The side left (version 1 called a constraint a requirement of that side)."""
+        return other_side(self.rules_out)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,63 @@ class MissingFact:
 
 
 @dataclass(frozen=True)
+class HybridPlan:
+    """What runs where in a hybrid workload or organization, and what calls for it."""
+
+    id: str
+    title: str
+    in_house: tuple[str, ...]
+    cloud: tuple[str, ...]
+    rule: str = ""  # the plan rule that named it ("" for the organization's split by workload)
+    # the counted assessments that call for each side (rule ids)
+    in_house_because: tuple[str, ...] = ()
+    cloud_because: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Risk:
+    """An argument for the side not chosen, to mitigate in the chosen one."""
+
+    rule: str  # the assessment that made the argument
+    side: str  # the side it argued for
+    why: str  # "ruled-out" (that side is not feasible) | "outweighed"
+    advice: str
+    safeguards: tuple[str, ...] = ()  # cloud safeguards that answer it
+    stated: tuple[str, ...] = ()  # of those, the ones the facts already state
+
+
+@dataclass(frozen=True)
+class UnweighedFact:
+    """A stated fact (or one value of a multi-valued fact) that no counted rule used."""
+
+    property: str
+    value: Value
+    reason: str
+
+
+@dataclass(frozen=True)
+class Closeness:
+    """How far a stance is from another: the least weight that would move it there."""
+
+    to: str  # the stance it would become
+    side: str  # the side the extra weight would favor
+    points: int  # 0 when weight cannot move it (feasibility decides)
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """A fact not given that could move the stance, with how much it can weigh."""
+
+    property: str
+    label: str
+    values: tuple[str, ...]  # the values it may take (empty for numbers)
+    rules_out: tuple[str, ...]  # sides some value of it would rule out
+    weight: tuple[tuple[str, int], ...]  # (side, the most weight a value of it adds to that side)
+    text: str
+
+
+@dataclass(frozen=True)
 class WorkloadDecision:
     profile: WorkloadProfile
     firings: tuple[Firing, ...]
@@ -74,6 +138,11 @@ class WorkloadDecision:
     stance_firing: Firing
     missing: tuple[MissingFact, ...]
     cost: CostAnalysis | None = None
+    plan: HybridPlan | None = None
+    risks: tuple[Risk, ...] = ()
+    unweighed: tuple[UnweighedFact, ...] = ()
+    closeness: tuple[Closeness, ...] = ()
+    questions: tuple[Question, ...] = ()
 
     @property
     def id(self) -> str:
@@ -100,13 +169,22 @@ class WorkloadDecision:
             pending.extend(producers[name] for name in current.derived if name in producers)
         return tuple(found[name] for name in sorted(found))
 
+    def counted(self, a: Assessment) -> bool:
+        """Whether the assessment's weight counts (another one on the same claim may count instead)."""
+        return self.tally.counted(a.rule)
+
     def decisive(self) -> tuple[Assessment, ...]:
-        """The assessments that carried the stance, strongest first."""
-        if self.stance in ("cloud", "in-house"):
-            chosen = [a for a in self.assessments if a.favors == self.stance]
-        else:
-            chosen = list(self.assessments)
+        """The counted assessments that carried the stance, strongest first."""
+        counted = [a for a in self.assessments if self.counted(a)]
+        chosen = [a for a in counted if a.favors == self.stance] if self.stance in ("cloud", "in-house") else counted
         return tuple(sorted(chosen, key=lambda a: (-a.weight, a.rule)))
+
+    def ruled_out(self) -> dict[str, tuple[Constraint, ...]]:
+        """Side → the constraints that rule it out (sides still feasible are absent)."""
+        found: dict[str, list[Constraint]] = {}
+        for c in self.constraints:
+            found.setdefault(c.rules_out, []).append(c)
+        return {side: tuple(items) for side, items in sorted(found.items())}
 
 
 @dataclass(frozen=True)
@@ -123,6 +201,7 @@ class Decision:
     stance: str
     stance_firing: Firing
     inputs: Inputs
+    plan: HybridPlan | None = None
 
     @property
     def placement(self) -> tuple[tuple[str, str], ...]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .decide import decide_organization, decide_workload
+from .decide import decide_organization, decide_workload, organization_plan
 from .digest import graph_digest, text_digest
 from .infer import DirectPolicy, compile_policy, policy_stages
 from .justify import JustificationGraph, build_justification, rule_iri
@@ -74,6 +74,7 @@ class Evaluator:
             stance=stance,
             stance_firing=firing,
             inputs=Inputs(facts=graph_digest(doc.graph), kb=self.kb_digest, rules=self.rules_digest),
+            plan=organization_plan(stance, workloads, self.policy),
         )
         justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
         return Evaluation(decision, justification, doc)

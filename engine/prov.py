@@ -33,7 +33,7 @@ CONTEXT = {
     "xsd": str(XSD),
 }
 
-_ENTITY_KINDS = {"assessment", "constraint", "derived", "computed", "tally", "stance"}
+_ENTITY_KINDS = {"assessment", "constraint", "derived", "computed", "tally", "stance", "plan"}
 _CLASS = {
     "fact": IP.Fact,
     "claim": IP.Claim,
@@ -44,11 +44,13 @@ _CLASS = {
     "parameter": IP.PolicyParameter,
     "tally": IP.Tally,
     "stance": IP.Stance,
+    "plan": IP.HybridPlan,
 }
 
 
 _ATTRIBUTES = {
     "stance": IP.stance,
+    "plan": IP.plan,
     "rule": IP.rule,
     "subject": IP.subject,
     "cloud_weight": IP.cloudWeight,

@@ -1,4 +1,4 @@
-"""Decision records and the decision log (DESIGN §8).
+"""Decision records and the decision log (docs/design.md, "Records and audit").
 
 A record is a JSON document: the decision (the ``decision@1`` JSON, with its
 justification graph and input digests), every firing with the facts it

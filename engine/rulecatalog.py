@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from .ruleload import Policy
-from .rules_ast import Assess, Derive, Require, Rule, SetStance
+from .rules_ast import Assess, Derive, Rule, RuleOut, SetPlan, SetStance
 
 
 def conclusion_text(rule: Rule) -> str:
     then = rule.then
     if isinstance(then, Assess):
         return f"{then.factor}: favors {then.favors} (weight {then.weight})"
-    if isinstance(then, Require):
-        return f"requires {then.side}"
+    if isinstance(then, RuleOut):
+        return f"rules out {then.side}"
+    if isinstance(then, SetPlan):
+        return f"hybrid plan (priority {rule.priority})"
     if isinstance(then, Derive):
         return f"derives {then.name}"
     assert isinstance(then, SetStance)

@@ -30,14 +30,18 @@ from .rules_ast import (
     Concluded,
     Condition,
     Derive,
-    Require,
+    Mitigation,
     Rule,
+    RuleOut,
     Ruleset,
+    SetPlan,
     SetStance,
     Test,
     iter_tests,
+    other_side,
+    predicate,
 )
-from .tally import ENUM_VALUES, ORGANIZATION_FIELDS, TALLY_FIELDS
+from .tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,11 @@ class Policy:
     strata: tuple[tuple[Rule, ...], ...]  # factor rules, by dependency layer
     stance_rules: tuple[Rule, ...]
     organization_rules: tuple[Rule, ...]
-    parameters: dict[str, object] = field(default_factory=dict)
+    plan_rules: tuple[Rule, ...] = ()
+    parameters: dict[str, object] = field(default_factory=dict)  # the stance rule set's
+    organization_parameters: dict[str, object] = field(default_factory=dict)
+    # the facts the engine computes (kb: ip:ComputedProperty), which rules may read
+    computed_facts: frozenset[str] = frozenset()
     # the parameters of the factor rule sets, merged (e.g. the cost model's defaults in cost.yaml)
     factor_parameters: dict[str, object] = field(default_factory=dict)
 
@@ -58,7 +66,12 @@ class Policy:
 
     @property
     def rules(self) -> tuple[Rule, ...]:
-        return self.factor_rules + self.stance_rules + self.organization_rules
+        return self.factor_rules + self.stance_rules + self.plan_rules + self.organization_rules
+
+    @cached_property
+    def not_weighed(self) -> dict[tuple[str, str], str]:
+        """(fact, value) → why the policy gives that stated value no weight."""
+        return {(fact, value): reason for rs in self.rulesets for fact, value, reason in rs.not_weighed}
 
     @cached_property
     def by_id(self) -> dict[str, Rule]:
@@ -77,6 +90,97 @@ class Policy:
                     found.setdefault(test.fact, []).append(test)
         return {name: tuple(tests) for name, tests in sorted(found.items())}
 
+    @cached_property
+    def readers(self) -> dict[str, frozenset[str]]:
+        """Fact or ``concluded:<name>`` → ids of the factor rules whose condition reads it."""
+        found: dict[str, set[str]] = {}
+        for rule in self.factor_rules:
+            for test in iter_tests(rule.when):
+                key = f"concluded:{test.name}" if isinstance(test, Concluded) else test.fact
+                found.setdefault(key, set()).add(rule.id)
+        return {key: frozenset(ids) for key, ids in found.items()}
+
+    @cached_property
+    def positive_readers(self) -> dict[str, tuple[Rule, ...]]:
+        """Fact → the factor rules that test it outside any ``not`` (a value of it can make them hold)."""
+        found: dict[str, list[Rule]] = {}
+        for rule in self.factor_rules:
+            for name in sorted(_positive_facts(rule.when)):
+                found.setdefault(name, []).append(rule)
+        return {name: tuple(rules) for name, rules in found.items()}
+
+    @cached_property
+    def weighing(self) -> dict[str, Weighed]:
+        """Assessment rule id → what it adds to a tally (its weight rests on its first claim)."""
+        return {
+            r.id: Weighed(r.id, r.then.factor, r.then.favors, r.then.weight, r.primary_claim)
+            for r in self.factor_rules
+            if isinstance(r.then, Assess)
+        }
+
+    @cached_property
+    def ruling_out(self) -> dict[str, str]:
+        """Feasibility rule id → the side it rules out."""
+        return {r.id: r.then.side for r in self.factor_rules if isinstance(r.then, RuleOut)}
+
+    @cached_property
+    def reading_computed(self) -> tuple[str, ...]:
+        """Ids of the factor rules that read a fact the engine computes (the cost rules)."""
+        return tuple(sorted(r.id for r in self.factor_rules if set(r.when.facts()) & self.computed_facts))
+
+    @cached_property
+    def producers(self) -> dict[str, tuple[str, ...]]:
+        """Intermediate conclusion → ids of the factor rules that derive it."""
+        found: dict[str, list[str]] = {}
+        for rule in self.factor_rules:
+            if isinstance(rule.then, Derive):
+                found.setdefault(rule.then.name, []).append(rule.id)
+        return {name: tuple(ids) for name, ids in found.items()}
+
+    @cached_property
+    def _affected(self) -> dict[tuple[str, ...], tuple[tuple[Rule, ...], ...]]:
+        return {}
+
+    def affected_layers(self, facts: Iterable[str]) -> tuple[tuple[Rule, ...], ...]:
+        """:meth:`affected_by` as rules, layer by layer (memoized: the same few fact sets recur)."""
+        key = tuple(sorted(facts))
+        found = self._affected.get(key)
+        if found is None:
+            ids = self.affected_by(key)
+            found = tuple(tuple(r for r in layer if r.id in ids) for layer in self.strata)
+            self._affected[key] = found
+        return found
+
+    @cached_property
+    def _affected_predicates(self) -> dict[tuple[str, ...], tuple]:
+        return {}
+
+    def affected_predicates(self, changed: tuple[str, ...]) -> tuple:
+        """:meth:`affected_layers` without empty layers, each rule as (compiled predicate, id, derived name or None)."""
+        found = self._affected_predicates.get(changed)
+        if found is None:
+            found = tuple(
+                tuple((predicate(r.when), r.id, getattr(r.then, "name", None)) for r in layer)
+                for layer in self.affected_layers(changed)
+                if layer
+            )
+            self._affected_predicates[changed] = found
+        return found
+
+    def affected_by(self, facts: Iterable[str]) -> frozenset[str]:
+        """The factor rules whose firing may change when ``facts`` change, through derived conclusions too."""
+        affected: set[str] = set()
+        pending = [rule_id for name in facts for rule_id in self.readers.get(name, ())]
+        while pending:
+            rule_id = pending.pop()
+            if rule_id in affected:
+                continue
+            affected.add(rule_id)
+            then = self.by_id[rule_id].then
+            if isinstance(then, Derive):
+                pending.extend(self.readers.get(f"concluded:{then.name}", ()))
+        return frozenset(affected)
+
     def canonical(self) -> str:
         """A formatting-independent text of the policy (for its digest)."""
         payload = [
@@ -85,6 +189,7 @@ class Policy:
                 "kind": rs.kind,
                 "factor": rs.factor,
                 "parameters": sorted(rs.parameters),
+                **({"not_weighed": sorted(rs.not_weighed)} if rs.not_weighed else {}),
                 "rules": sorted(_rule_repr(r) for r in rs.rules),
             }
             for rs in sorted(self.rulesets, key=lambda rs: rs.name)
@@ -92,8 +197,17 @@ class Policy:
         return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def _positive_facts(condition: Condition) -> set[str]:
+    if isinstance(condition, Test):
+        return {condition.fact}
+    if isinstance(condition, (All, Any)):
+        return set().union(*(_positive_facts(item) for item in condition.items))
+    return set()  # a conclusion test, or a test under ``not``
+
+
 def _rule_repr(rule: Rule) -> str:
-    return repr((rule.id, rule.title, rule.when, rule.then, rule.rationale, sorted(rule.claims), rule.priority))
+    extra = (rule.assumes, rule.mitigation) if rule.assumes or rule.mitigation else ()
+    return repr((rule.id, rule.title, rule.when, rule.then, rule.rationale, sorted(rule.claims), rule.priority, *extra))
 
 
 # libyaml's loader when PyYAML was built with it (several times faster), same safe subset.
@@ -197,6 +311,7 @@ class _RulesetBuilder:
                     self.fail("claims", f"unknown claim '{claim}'; claims are defined in kb/claims.ttl.")
             if self.kind != "factor" and "priority" not in raw:
                 self.fail("priority", f"{self.kind} rules need a priority (lower wins when several fire).")
+            mitigation = self._mitigation(raw.get("mitigation"), then)
             rules.append(
                 Rule(
                     id=raw["id"],
@@ -208,6 +323,8 @@ class _RulesetBuilder:
                     ruleset=name,
                     source=self.file.name,
                     priority=int(raw.get("priority", 0)),
+                    assumes=tuple(" ".join(a.split()) for a in raw.get("assumes", ())),
+                    mitigation=mitigation,
                 )
             )
         self.rule_id = "-"
@@ -220,11 +337,45 @@ class _RulesetBuilder:
             factor=factor,
             description=" ".join(str(data.get("description", "")).split()),
             parameters=tuple(sorted(params.items())),
+            not_weighed=self._not_weighed(data.get("not_weighed", {})),
         )
+
+    def _not_weighed(self, raw: dict) -> tuple[tuple[str, str, str], ...]:
+        if raw and self.kind != "factor":
+            self.fail("not_weighed", "only factor rule sets may list values that carry no weight.")
+        found = []
+        for fact, values in sorted(raw.items()):
+            prop = self.kb.vocabulary.get(fact)
+            if prop is None or prop.computed:
+                self.fail(f"not_weighed.{fact}", f"unknown fact '{fact}'; facts are the properties of kb/ontology.ttl.")
+                continue
+            for value, reason in sorted(values.items()):
+                if prop.kind in ("enum", "iri") and not prop.open_values and value not in prop.values:
+                    self.fail(f"not_weighed.{fact}.{value}", f"'{value}' is not a value of '{fact}'.")
+                found.append((fact, str(value), " ".join(reason.split())))
+        return tuple(found)
+
+    def _mitigation(self, raw: dict | None, then) -> Mitigation | None:
+        if raw is None:
+            return None
+        if not isinstance(then, Assess):
+            self.fail("mitigation", "only assessment rules have a mitigation (it answers their argument).")
+        allowed = (
+            self.kb.vocabulary.properties["cloudSafeguard"].values
+            if "cloudSafeguard" in (self.kb.vocabulary.properties)
+            else ()
+        )
+        for item in raw.get("safeguards", ()):
+            if item not in allowed:
+                self.fail("mitigation.safeguards", f"'{item}' is not a cloud safeguard; allowed: {', '.join(allowed)}.")
+        return Mitigation(" ".join(raw["advice"].split()), tuple(raw.get("safeguards", ())))
 
     def _conclusion(self, raw: dict, default_factor: str | None):
         ((key, value),) = raw.items()
-        allowed = ("assess", "require", "derive") if self.kind == "factor" else ("stance",)
+        allowed = {
+            "factor": ("assess", "rule_out", "require", "derive"),
+            "plan": ("plan",),
+        }.get(self.kind, ("stance",))
         if key not in allowed:
             self.fail(f"then.{key}", f"a {self.kind} rule concludes with {' or '.join(allowed)}, not '{key}'.")
         if key == "assess":
@@ -232,8 +383,12 @@ class _RulesetBuilder:
             if factor not in self.kb.factors:
                 self.fail("then.assess.factor", f"unknown factor '{factor}'; known: {', '.join(self.kb.factors)}.")
             return Assess(factor=factor, favors=value["favors"], weight=int(value["weight"]))
-        if key == "require":
-            return Require(side=value)
+        if key == "rule_out":
+            return RuleOut(side=value)
+        if key == "require":  # version 1: requiring a side rules the other out
+            return RuleOut(side=other_side(value))
+        if key == "plan":
+            return SetPlan(in_house=tuple(value["in_house"]), cloud=tuple(value["cloud"]))
         if key == "derive":
             return Derive(name=value)
         return SetStance(stance=value)
@@ -260,7 +415,7 @@ class _RulesetBuilder:
         if self.kind == "factor":
             self._check_fact_test(test, path)
         else:
-            fields = TALLY_FIELDS if self.kind == "stance" else ORGANIZATION_FIELDS
+            fields = {"stance": TALLY_FIELDS, "plan": PLAN_FIELDS}.get(self.kind, ORGANIZATION_FIELDS)
             self._check_computed_test(test, path, fields)
 
     def _check_fact_test(self, test: Test, path: str) -> None:
@@ -280,7 +435,9 @@ class _RulesetBuilder:
             self.fail(f"{path}.fact", f"unknown {self.kind} fact '{test.fact}'; allowed: {', '.join(fields)}.")
             return
         kind = fields[test.fact][0]
-        self._check_operand(test, path, kind, ENUM_VALUES.get(test.fact, ()), False, True)
+        values = ENUM_VALUES.get(test.fact) or (tuple(self.kb.factors) if kind == "factors" else ())
+        single = kind != "factors"
+        self._check_operand(test, path, "enum" if kind == "factors" else kind, values, False, single)
 
     def _check_operand(self, test, path, kind, values, open_values, single) -> None:
         op, operand = test.op, test.operand
@@ -355,7 +512,7 @@ def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...],
                 cycle = [*chain, producer.id]
                 shown = cycle if len(cycle) <= 12 else [*cycle[:5], f"… {len(cycle) - 10} more …", *cycle[-5:]]
                 problems.items.append(
-                    f"{rule.source}: rule {rule.id}: intermediate conclusions form a cycle: {' → '.join(shown)}."
+                    f"{producer.source}: rule {producer.id}: intermediate conclusions form a cycle: {' → '.join(shown)}."
                 )
             elif producer.id not in layer:
                 chain.append(producer.id)
@@ -450,8 +607,10 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
             if rule.id in seen:
                 problems.items.append(f"{ruleset.source}: rule {rule.id}: duplicate id (also in {seen[rule.id]}).")
             seen[rule.id] = ruleset.source
-    for kind in ("stance", "organization"):
+    for kind in ("stance", "organization", "plan"):
         found = [rs.source for rs in rulesets if rs.kind == kind]
+        if kind == "plan" and not found:
+            continue  # optional: without plan rules a hybrid gets the engine's split-by-concern plan
         if len(found) != 1 and not problems.items:
             problems.items.append(
                 f"{directory}: there must be exactly one rule set of kind '{kind}', found {len(found)}"
@@ -479,14 +638,16 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
         raise _rules_error(directory, problems.items)
     by_kind = {rs.kind: rs for rs in rulesets if rs.kind != "factor"}
     stance = by_kind["stance"]
-    if "strong_weight" not in dict(stance.parameters):
-        raise RulesError(f"{directory}/{stance.source}: the stance rule set needs parameters.strong_weight.")
-    strong = dict(stance.parameters)["strong_weight"]
-    if isinstance(strong, bool) or not isinstance(strong, int) or strong < 1:
-        raise RulesError(
-            f"{directory}/{stance.source}: parameters.strong_weight is {strong!r}; it must be a whole number ≥ 1 "
-            "(the weight from which an assessment counts as strong)."
-        )
+    stance_parameters = {"strong_weight": 3, "factor_cap": 0, **dict(stance.parameters)}
+    for name, meaning in (
+        ("strong_weight", "≥ 1 (the weight from which an assessment counts as strong)"),
+        ("factor_cap", "≥ 0 (the most one factor can weigh for one side; 0 means no cap)"),
+    ):
+        number = stance_parameters[name]
+        if isinstance(number, bool) or not isinstance(number, int) or number < (1 if name == "strong_weight" else 0):
+            raise RulesError(
+                f"{directory}/{stance.source}: parameters.{name} is {number!r}; it must be a whole number {meaning}."
+            )
 
     def ordered(rs: Ruleset) -> tuple[Rule, ...]:
         return tuple(sorted(rs.rules, key=lambda r: (r.priority, r.id)))
@@ -496,7 +657,10 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
         strata=strata,
         stance_rules=ordered(stance),
         organization_rules=ordered(by_kind["organization"]),
-        parameters=dict(stance.parameters),
+        plan_rules=ordered(by_kind["plan"]) if "plan" in by_kind else (),
+        parameters=stance_parameters,
+        organization_parameters=dict(by_kind["organization"].parameters),
+        computed_facts=kb.vocabulary.computed,
         factor_parameters=dict(sorted(factor_parameters.items())),
     )
 

@@ -16,8 +16,9 @@ Semantics, in one place:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 Scalar = str | float | int | bool
 Value = Scalar | tuple[Scalar, ...]
@@ -100,8 +101,15 @@ class Assess:
 
 
 @dataclass(frozen=True)
-class Require:
+class RuleOut:
+    """Feasibility: the situation makes ``side`` impossible for the workload."""
+
     side: str  # "cloud" | "in-house"
+
+    @property
+    def leaves(self) -> str:
+        """The side that remains possible (what version 1 called the required side)."""
+        return other_side(self.side)
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,27 @@ class SetStance:
     stance: str
 
 
-Conclusion = Assess | Require | Derive | SetStance
+@dataclass(frozen=True)
+class SetPlan:
+    """What runs where in a hybrid workload (the plan's title is its rule's title)."""
+
+    in_house: tuple[str, ...]
+    cloud: tuple[str, ...]
+
+
+Conclusion = Assess | RuleOut | Derive | SetStance | SetPlan
+
+
+@dataclass(frozen=True)
+class Mitigation:
+    """What answers an argument when the workload goes to the other side."""
+
+    advice: str
+    safeguards: tuple[str, ...] = ()
+
+
+def other_side(side: str) -> str:
+    return "cloud" if side == "in-house" else "in-house"
 
 
 @dataclass(frozen=True)
@@ -127,7 +155,14 @@ class Rule:
     claims: tuple[str, ...]
     ruleset: str
     source: str  # file the rule was read from (for messages)
-    priority: int = 0  # stance rules: lower wins
+    priority: int = 0  # stance, plan and organization rules: lower wins
+    assumes: tuple[str, ...] = ()  # what the rule takes for granted, in plain words
+    mitigation: Mitigation | None = None
+
+    @property
+    def primary_claim(self) -> str:
+        """The claim an assessment's weight rests on: the first one cited (it counts once per workload and side)."""
+        return self.claims[0]
 
     def concluded_names(self) -> tuple[str, ...]:
         """Intermediate facts this rule's condition depends on."""
@@ -154,6 +189,8 @@ class Ruleset:
     factor: str | None = None
     description: str = ""
     parameters: tuple[tuple[str, Scalar], ...] = ()
+    # values the policy deliberately gives no weight: (fact, value, reason)
+    not_weighed: tuple[tuple[str, str, str], ...] = ()
 
     def parameter(self, name: str) -> Scalar:
         return dict(self.parameters)[name]
@@ -240,3 +277,28 @@ def supporting_tests(
             for t in supporting_tests(item, facts, derived)
         ]
     return []
+
+
+# ---------------------------------------------------------------------------
+# compiled predicates: the same meaning as :func:`evaluate`, as closures built
+# once per condition (for the hot paths that evaluate thousands of variations)
+
+Predicate = Callable[[Facts, frozenset[str]], bool]
+
+
+@cache
+def predicate(condition: Condition) -> Predicate:
+    """A function equal to ``lambda facts, derived: evaluate(condition, facts, derived)``, but faster."""
+    if isinstance(condition, Concluded):
+        name = condition.name
+        return lambda facts, derived: name in derived
+    if isinstance(condition, (All, Any)):
+        parts = tuple(predicate(item) for item in condition.items)
+        if isinstance(condition, All):
+            return lambda facts, derived: all(p(facts, derived) for p in parts)
+        return lambda facts, derived: any(p(facts, derived) for p in parts)
+    if isinstance(condition, Not):
+        inner = predicate(condition.item)
+        return lambda facts, derived: not inner(facts, derived)
+    test = condition
+    return lambda facts, derived: test_holds(test, facts)

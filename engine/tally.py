@@ -1,8 +1,16 @@
-"""The facts the stance rules decide on, computed from a workload's conclusions.
+"""The facts the stance, plan and organization rules decide on.
 
-This module is the one definition of those facts (their names are what stance
-and organization rules may test); the numbers that shape them, such as the
-weight from which an assessment counts as strong, come from the stance rule set.
+This module is the one definition of those facts (their names are what the
+stance, plan and organization rules may test) and of how assessments add up:
+
+* feasibility: a side some rule rules out is not feasible;
+* each claim counts once: of the assessments for one side that rest on the
+  same claim (a rule's first claim), only the heaviest counts;
+* each factor is capped: what one factor adds to one side is at most the
+  stance rule set's ``factor_cap``.
+
+The numbers that shape them (the cap, the weight from which an assessment is
+strong) come from the stance rule set, never from here.
 """
 
 from __future__ import annotations
@@ -24,20 +32,37 @@ def _schema_enum(*path: str) -> tuple[str, ...]:
 
 SIDES = _schema_enum("$defs", "side")
 STANCES = _schema_enum("$defs", "conclusion", "properties", "stance")
+# The order along which a step toward in-house may only move a stance (conflict and undetermined are off it).
+STANCE_ORDER = ("cloud", "hybrid", "in-house")
 
-# name → (kind, meaning); kinds follow the vocabulary's ("integer", "boolean", "enum").
+# name → (kind, meaning); kinds follow the vocabulary's ("integer", "number", "boolean", "enum").
 TALLY_FIELDS: dict[str, tuple[str, str]] = {
-    "cloud_weight": ("integer", "sum of the weights of the assessments favoring cloud"),
-    "in_house_weight": ("integer", "sum of the weights of the assessments favoring in-house"),
-    "cloud_strong": ("integer", "number of strong assessments favoring cloud"),
-    "in_house_strong": ("integer", "number of strong assessments favoring in-house"),
-    "total_weight": ("integer", "sum of all assessment weights"),
-    "margin": ("integer", "absolute difference between the two sides' weights"),
+    "cloud_weight": ("integer", "counted weight of the assessments favoring cloud"),
+    "in_house_weight": ("integer", "counted weight of the assessments favoring in-house"),
+    "total_weight": ("integer", "sum of the two counted weights"),
+    "margin": ("integer", "absolute difference between the two counted weights"),
+    "balance": (
+        "number",
+        "(in-house weight − cloud weight) ÷ total weight: −1 all cloud, 1 all in-house, 0 even or nothing weighed",
+    ),
     "leaning": ("enum", "the heavier side: cloud, in-house or even"),
-    "requires_cloud": ("boolean", "a hard constraint requires cloud"),
-    "requires_in_house": ("boolean", "a hard constraint requires in-house"),
+    "counted_factors": ("integer", "number of factors that add weight to either side"),
+    "cloud_feasible": ("boolean", "no rule rules the cloud out"),
+    "in_house_feasible": ("boolean", "no rule rules in-house servers out"),
+    "cloud_strong": ("integer", "number of counted strong assessments favoring cloud (version 1)"),
+    "in_house_strong": ("integer", "number of counted strong assessments favoring in-house (version 1)"),
+    "requires_cloud": ("boolean", "in-house is ruled out and the cloud is not (version 1)"),
+    "requires_in_house": ("boolean", "the cloud is ruled out and in-house is not (version 1)"),
 }
 LEANINGS = (*SIDES, "even")
+
+# What plan rules test: kind "factors" is a multi-valued list of factor ids of kb/factors.ttl.
+PLAN_FIELDS: dict[str, tuple[str, str]] = {
+    "stance": ("enum", "the workload's stance (plan rules are tried for hybrid workloads)"),
+    "in_house_factors": ("factors", "the factors whose counted weight favors in-house"),
+    "cloud_factors": ("factors", "the factors whose counted weight favors cloud"),
+}
+PLAN_MULTI_VALUED = frozenset(name for name, (kind, _) in PLAN_FIELDS.items() if kind == "factors")
 
 ORGANIZATION_FIELDS: dict[str, tuple[str, str]] = {
     "workloads": ("integer", "number of workloads evaluated"),
@@ -45,22 +70,39 @@ ORGANIZATION_FIELDS: dict[str, tuple[str, str]] = {
     "in_house": ("integer", "workloads whose stance is in-house"),
     "hybrid": ("integer", "workloads whose stance is hybrid"),
     "conflict": ("integer", "workloads whose stance is conflict"),
+    "undetermined": ("integer", "workloads whose stance is undetermined"),
     "distinct_stances": ("integer", "how many different stances the workloads have"),
     "common_stance": ("enum", "the stance every workload shares (absent when they differ)"),
 }
 
-ENUM_VALUES = {"leaning": LEANINGS, "common_stance": STANCES}
+ENUM_VALUES = {"leaning": LEANINGS, "common_stance": STANCES, "stance": STANCES}
+
+
+@dataclass(frozen=True)
+class Weighed:
+    """One assessment as the tally sees it."""
+
+    rule: str
+    factor: str
+    favors: str
+    weight: int
+    claim: str  # the claim its weight rests on
 
 
 @dataclass(frozen=True)
 class Tally:
     cloud_weight: int
     in_house_weight: int
+    counted_factors: int
+    cloud_feasible: bool
+    in_house_feasible: bool
     cloud_strong: int
     in_house_strong: int
-    requires_cloud: bool
-    requires_in_house: bool
-    by_factor: tuple[tuple[str, int, int], ...]  # (factor, cloud weight, in-house weight)
+    by_factor: tuple[tuple[str, int, int], ...]  # (factor, counted cloud weight, counted in-house weight)
+    # (rule, rule whose assessment counts instead): same side, same claim, not heavier
+    superseded: tuple[tuple[str, str], ...] = ()
+    # (factor, side, weight before the cap): factors whose weight was capped
+    capped: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def total_weight(self) -> int:
@@ -71,34 +113,99 @@ class Tally:
         return abs(self.cloud_weight - self.in_house_weight)
 
     @property
+    def balance(self) -> float:
+        total = self.total_weight
+        return round((self.in_house_weight - self.cloud_weight) / total, 4) if total else 0.0
+
+    @property
     def leaning(self) -> str:
         if self.cloud_weight == self.in_house_weight:
             return "even"
         return "cloud" if self.cloud_weight > self.in_house_weight else "in-house"
 
+    @property
+    def requires_cloud(self) -> bool:
+        return self.cloud_feasible and not self.in_house_feasible
+
+    @property
+    def requires_in_house(self) -> bool:
+        return self.in_house_feasible and not self.cloud_feasible
+
+    @property
+    def feasible(self) -> tuple[str, ...]:
+        return tuple(side for side in SIDES if self.is_feasible(side))
+
+    def is_feasible(self, side: str) -> bool:
+        return self.cloud_feasible if side == "cloud" else self.in_house_feasible
+
+    def weight(self, side: str) -> int:
+        return self.cloud_weight if side == "cloud" else self.in_house_weight
+
+    def factors_favoring(self, side: str) -> tuple[str, ...]:
+        column = 1 if side == "cloud" else 2
+        return tuple(entry[0] for entry in self.by_factor if entry[column] > 0)
+
+    def counted(self, rule: str) -> bool:
+        return all(rule != loser for loser, _ in self.superseded)
+
     def facts(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in TALLY_FIELDS}
 
 
-def tally(assessments: Iterable[tuple[str, str, int]], requirements: Iterable[str], strong_weight: int) -> Tally:
-    """Sum ``(factor, favors, weight)`` assessments and note the required sides."""
-    weight = Counter()
-    strong = Counter()
-    per_factor: dict[str, Counter] = {}
-    for factor, favors, w in assessments:
-        weight[favors] += w
-        strong[favors] += w >= strong_weight
-        per_factor.setdefault(factor, Counter())[favors] += w
-    required = set(requirements)
+def tally(
+    assessments: Iterable[Weighed], ruled_out: Iterable[str], factor_cap: int = 0, strong_weight: int = 3
+) -> Tally:
+    """Count the assessments (each claim once per side, each factor capped) and note the ruled-out sides."""
+    best: dict[tuple[str, str], Weighed] = {}
+    superseded: list[tuple[str, str]] = []
+    # heaviest first, then by rule id: the assessment that counts for a claim is the same in every run
+    for a in sorted(assessments, key=_heaviest_first):
+        key = (a.favors, a.claim)
+        winner = best.get(key)
+        if winner is None:
+            best[key] = a
+        else:
+            superseded.append((a.rule, winner.rule))
+    raw: dict[tuple[str, str], int] = {}
+    strong = {"cloud": 0, "in-house": 0}
+    for a in best.values():
+        raw[(a.factor, a.favors)] = raw.get((a.factor, a.favors), 0) + a.weight
+        if a.weight >= strong_weight:
+            strong[a.favors] += 1
+    per_factor: dict[str, list[int]] = {}
+    capped = []
+    for (factor, side), weight in sorted(raw.items()):
+        counted = min(weight, factor_cap) if factor_cap else weight
+        if counted < weight:
+            capped.append((factor, side, weight))
+        per_factor.setdefault(factor, [0, 0])[side != "cloud"] = counted
+    by_factor = tuple((f, c, i) for f, (c, i) in per_factor.items())
+    out = set(ruled_out)
     return Tally(
-        cloud_weight=weight["cloud"],
-        in_house_weight=weight["in-house"],
+        cloud_weight=sum(c for _, c, _ in by_factor),
+        in_house_weight=sum(i for _, _, i in by_factor),
+        counted_factors=len(by_factor),
+        cloud_feasible="cloud" not in out,
+        in_house_feasible="in-house" not in out,
         cloud_strong=strong["cloud"],
         in_house_strong=strong["in-house"],
-        requires_cloud="cloud" in required,
-        requires_in_house="in-house" in required,
-        by_factor=tuple((f, c["cloud"], c["in-house"]) for f, c in sorted(per_factor.items())),
+        by_factor=by_factor,
+        superseded=tuple(sorted(superseded)),
+        capped=tuple(capped),
     )
+
+
+def _heaviest_first(a: Weighed) -> tuple[int, str]:
+    return (-a.weight, a.rule)
+
+
+def plan_facts(t: Tally, stance: str) -> dict[str, object]:
+    """What the plan rules test for one workload."""
+    return {
+        "stance": stance,
+        "in_house_factors": t.factors_favoring("in-house"),
+        "cloud_factors": t.factors_favoring("cloud"),
+    }
 
 
 def organization_facts(stances: Mapping[str, str]) -> dict[str, object]:
@@ -110,6 +217,7 @@ def organization_facts(stances: Mapping[str, str]) -> dict[str, object]:
         "in_house": counts["in-house"],
         "hybrid": counts["hybrid"],
         "conflict": counts["conflict"],
+        "undetermined": counts["undetermined"],
         "distinct_stances": len(counts),
     }
     if len(counts) == 1:

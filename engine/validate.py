@@ -18,6 +18,7 @@ from .errors import FactsError
 from .inputs import COMPARABLE_NUMBERS, usable_number
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
+from .nearmiss import split_iri
 from .profile import display, located, python_value, structure_problems
 from .vocabulary import HAS_WORKLOAD, IP, local_name
 
@@ -90,7 +91,7 @@ def _sentence(
             f"add '{value_text} a ip:Workload .'."
         )
     if component == _component("In") and prop is not None and isinstance(value, URIRef):
-        hint = vocab.closest_value(prop, local_name(value))
+        hint = vocab.closest_value(prop, split_iri(str(value))[1])
         suggestion = f" Did you mean ip:{hint}?" if hint else ""
         return (
             f"{subject}: {prop_text} has the value {value_text}, which is not allowed.{suggestion} Allowed: {allowed}."

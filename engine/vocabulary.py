@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Namespace, URIRef
 from rdflib.namespace import SH
@@ -25,6 +26,8 @@ WORKLOAD = IP.Workload
 COMPUTED_PROPERTY = IP.ComputedProperty
 HAS_WORKLOAD = IP.hasWorkload
 NAME = IP.name
+
+_SIDE_NAMES = {IP.Cloud: "cloud", IP.InHouse: "in-house"}
 
 _LITERAL_KINDS = {
     XSD.decimal: "number",
@@ -50,6 +53,9 @@ class Property:
     minimum_exclusive: bool = False
     domain: str = ""  # "Organization" | "Workload" | ""
     computed: bool = False  # derived by the engine; rules may test it, facts may not state it
+    # the side that raising the value favors ("cloud" | "in-house"; None when not declared):
+    # a larger number, true over false, the next value by rank, one more value of a multi-valued property
+    pushes: str | None = None
 
     @property
     def numeric(self) -> bool:
@@ -85,7 +91,7 @@ class Vocabulary:
     def get(self, name: str) -> Property | None:
         return self.properties.get(name)
 
-    @property
+    @cached_property
     def computed(self) -> frozenset[str]:
         """Names of the properties the engine computes (not stated in facts)."""
         return frozenset(name for name, prop in self.properties.items() if prop.computed)
@@ -178,6 +184,7 @@ def build_vocabulary(ontology: Graph, shapes: Graph) -> Vocabulary:
             minimum_exclusive=exclusive,
             domain=facts_domains.get(domain, ""),
             computed=(iri, RDF.type, COMPUTED_PROPERTY) in ontology,
+            pushes=_SIDE_NAMES.get(ontology.value(iri, IP.raisingPushesToward)),
         )
     if not properties:
         raise KnowledgeBaseError("ontology: no facts properties found (domain ip:Organization or ip:Workload).")

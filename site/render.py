@@ -243,6 +243,7 @@ class SiteRenderer:
                     "rule": c["rule"],
                     "title": c.get("title", c["rule"]),
                     "requires": c.get("requires", ""),
+                    "rules_out": c.get("rules_out", ""),
                     "claims": [self._claim(x) for x in c.get("claims", [])],
                     "grounds": [self._fact(f) for f in c.get("grounds", c.get("facts", []))],
                     "node": node_anchor(node) if node in graph else None,
@@ -274,6 +275,14 @@ class SiteRenderer:
             "reasons": reasons,
             "outweighed": outweighed,
             "constraints": constraints,
+            "plan": w.get("hybrid_plan"),
+            "closeness": [c.get("text", "") for c in w.get("closeness", [])],
+            "risks": w.get("risks", []),
+            "not_weighed": [
+                {**u, "shown": value_text(u.get("value", "")), "label": self._property_label(u.get("fact", ""))}
+                for u in w.get("not_weighed", [])
+            ],
+            "questions": w.get("questions", []),
             "derived": w.get("derived", []),
             "missing": missing,
             "why_not": self._why_not(w.get("id"), stance, why_not, assessments, missing),

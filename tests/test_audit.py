@@ -206,7 +206,7 @@ def test_other_rules_are_reported_as_rules_drift(kb, tmp_path, recorded):
     rules = tmp_path / "rules"
     shutil.copytree(PACKAGED_RULES, rules)
     stance = rules / "stance.yaml"
-    stance.write_text(stance.read_text().replace("at_most: 2", "at_most: 20"))
+    stance.write_text(stance.read_text().replace("factor_cap: 3", "factor_cap: 1"))
     other = Evaluator(kb, load_policy(kb, rules))
     checks = {
         c.name: c for c in audit_record(json.loads(recorded.read_text()), other, recorded.stem, load_facts(MIXED))

@@ -4,7 +4,7 @@ Rule sets and facts are generated in every shape the compiler emits (all /
 any / not, every test operator, single- and multi-valued facts, booleans,
 numbers, intermediate conclusions across layers); the compiled rules run on
 the real durable engine and are compared with direct evaluation of the AST.
-See shared/notes/durable-rules.md: a new rule shape is added here first.
+See docs/durable-rules.md: a new rule shape is added here first.
 """
 
 from __future__ import annotations

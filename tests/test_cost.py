@@ -249,7 +249,7 @@ def test_missing_inputs_give_no_conclusion_and_say_what_they_are_needed_for():
     assert {m.fact for m in cost.missing} == {"cloudCostPerMonthUSD", "inHouseRunCostPerMonthUSD"}
     assert "ip:cloudCostPerHourUSD with ip:utilizedHoursPerMonth" in cost.missing[0].needed_for
     # what can be computed still is: the hardware does not fit the budget
-    assert cost.facts() == {"capitalExceedsBudget": True}
+    assert cost.facts() == {"capitalExceedsBudget": True, "capitalCoverageOfHardware": 0.75}
     # half of a pair: the other half is what is missing, and the side is not summed short
     partial = analyse_cost(
         {"cloudCostPerMonthUSD": 100, "tokensPerMonth": 1e9, "inHouseHardwareUSD": 1, "inHouseRunCostPerMonthUSD": 1},

@@ -115,11 +115,12 @@ def test_cost_rules_fire_on_computed_facts_and_the_graph_shows_each_number(evalu
     }
 
 
-def test_never_and_capital_beyond_budget_favor_the_cloud(evaluator):
+def test_never_and_capital_short_of_the_hardware_favor_the_cloud(evaluator):
     ev = evaluator.evaluate_file(NORTHWIND)
     campaigns, contracts = _workload(ev, "Campaign drafts"), _workload(ev, "Contract review")
     assert {a.rule for a in campaigns.assessments if a.favors == "cloud"} >= {"cost.never-pays-back"}
-    assert {a.rule for a in contracts.assessments} >= {"cost.hardware-beyond-budget"}
+    # capital covering 0.75 of the hardware: one step short, not the whole argument
+    assert {a.rule for a in contracts.assessments} >= {"cost.capital-covers-most-hardware"}
     support = _workload(ev, "Support assistant")
     assert "cost.pays-back-early" in {a.rule for a in support.assessments}
     assert [w.stance for w in ev.decision.workloads] == ["cloud", "in-house", "in-house"]
@@ -263,7 +264,9 @@ def test_the_published_lp2225_break_even_comes_out_of_evaluate(run):
     for got, published in zip(hours, (8556, 10890, 15710), strict=True):
         assert abs(got - published) <= 0.01 * published
     assert abs(months[0] - 11.9) <= 0.01 * 11.9 and [round(m) for m in months[1:]] == [15, 22]
-    assert [w["stance"] for w in data["workloads"]] == ["in-house", "in-house", "hybrid"]
+    # only cost facts, one factor: the economics are shown, but they are not enough to advise a placement
+    assert [w["stance"] for w in data["workloads"]] == ["undetermined"] * 3
+    assert all(w["questions"] for w in data["workloads"])
     text = run("evaluate", LP2225).output
     assert "break-even: after 11.9 months, 8,556 utilized hours" in text
 
@@ -290,7 +293,7 @@ def test_cost_figures_beyond_what_durable_reads_still_reach_the_rules(evaluator,
     )
     (w,) = evaluator.evaluate_file(facts_file(body)).decision.workloads
     assert w.cost.facts()["breakEvenShareOfAmortization"] == 25_000_000_000_000_000
-    assert "cost.pays-back-late" in {a.rule for a in w.assessments}
+    assert "cost.pays-back-very-late" in {a.rule for a in w.assessments}
 
 
 # Any number a facts file may state, across the whole range the rule engine compares.

@@ -146,6 +146,24 @@ CASES: list[Case] = [
         "more than 3 triples",
         args=("evaluate", "facts.ttl", "--max-triples", "3"),
     ),
+    facts_case(
+        "unknown-cloud-safeguard",
+        "A cloud safeguard the vocabulary does not have",
+        ttl("ex:acme a ip:Organization ; ip:cloudSafeguard ip:ZeroRetention .\n"),
+        "ip:cloudSafeguard has the value ip:ZeroRetention",
+    ),
+    facts_case(
+        "literal-model-availability",
+        "A literal where the model availability takes an IRI",
+        ttl('ex:acme a ip:Organization ; ip:modelAvailability "hosted" .\n'),
+        "ip:modelAvailability has the literal",
+    ),
+    facts_case(
+        "must-stay-not-boolean",
+        "dataMustStayOnPremises that is not true or false",
+        ttl('ex:acme a ip:Organization ; ip:dataMustStayOnPremises "yes" .\n'),
+        "ip:dataMustStayOnPremises",
+    ),
     # --- syntax ------------------------------------------------------------------
     facts_case(
         "turtle-syntax",
@@ -353,7 +371,128 @@ CASES: list[Case] = [
         "ip:workforce has the value ip:Remote",
         args=("validate", "facts.ttl"),
     ),
+    # --- namespace near-misses: warnings, errors with --strict ---------------------------
+    Case(
+        "near-miss-property",
+        "Warnings (errors with --strict)",
+        "A vocabulary property in another namespace (ignored, so a warning)",
+        ("validate", "facts.ttl"),
+        0,
+        "Did you mean ip:dataSensitivity?",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ex:dataSensitivity ip:Confidential .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-strict",
+        "Warnings (errors with --strict)",
+        "The same with --strict: an error, nothing evaluated",
+        ("evaluate", "facts.ttl", "--strict"),
+        2,
+        "an error because of --strict",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ex:dataSensitivity ip:Confidential .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-value",
+        "Warnings (errors with --strict)",
+        "A value in another namespace for a property that allows any IRI",
+        ("validate", "facts.ttl", "--strict"),
+        2,
+        "Did you mean ip:GDPR?",
+        {
+            "facts.ttl": ttl("""\
+                ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .
+                ex:chat a ip:Workload ; ip:name "Chat" ; ip:regulatedBy ex:GDPR .
+            """)
+        },
+    ),
+    Case(
+        "near-miss-namespace",
+        "Warnings (errors with --strict)",
+        "A prefix IRI one character away from the infra-policy namespace",
+        ("validate", "facts.ttl"),
+        2,
+        "one character away from the infra-policy namespace",
+        {
+            "facts.ttl": "@prefix ip: <https://w3id.org/infra-policy/> .\n@prefix ex: <https://example.com/acme/> .\n"
+            'ex:acme a ip:Organization ; ip:name "Acme" .\n'
+        },
+    ),
+    # --- init: answers files ------------------------------------------------------------
+    Case(
+        "init-answers-problems",
+        "infra-policy init",
+        "An answers file with an unknown question and answers that are not allowed (all reported, nothing written)",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "Did you mean hasDataCenter?",
+        {
+            "answers.yaml": "organization:\n  name: Northwind\n  hasDataCentre: yes\n  itStaffFTE: -2\n"
+            "  hasSecondarySite: maybe\n"
+            "workloads:\n  - name: Chatbot\n    usersLocation: Mars\n    regulatedBy: [GDPR, Basel]\n"
+        },
+    ),
+    Case(
+        "init-answers-not-a-mapping",
+        "infra-policy init",
+        "An answers file that is not a mapping",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "an answers file is a mapping",
+        {"answers.yaml": "- Northwind\n- Chatbot\n"},
+    ),
+    Case(
+        "init-answers-aliases",
+        "infra-policy init",
+        "An answers file with YAML anchors and aliases",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "anchors and aliases",
+        {"answers.yaml": "organization: &o\n  name: Northwind\nworkloads:\n  - *o\n"},
+    ),
+    Case(
+        "init-answers-missing",
+        "infra-policy init",
+        "The answers file does not exist",
+        ("init", "--answers", "answers.yaml"),
+        2,
+        "answers.yaml: no such file",
+    ),
+    Case(
+        "init-output-exists",
+        "infra-policy init",
+        "The facts file to write exists already (it is kept)",
+        ("init", "--template"),
+        2,
+        "facts.ttl exists",
+        {"facts.ttl": GOOD_FACTS},
+    ),
     # --- usage -------------------------------------------------------------------------
+    Case(
+        "why-names-nothing",
+        "Usage",
+        "explain --why with a name that is in the decision under no spelling",
+        ("explain", "facts.ttl", "--why", "billing"),
+        2,
+        "names nothing in this decision",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "stdin-twice",
+        "Usage",
+        "site with standard input (-) given twice",
+        ("site", "-", "-", "-o", "out"),
+        2,
+        "standard input (-) can be given only once",
+    ),
     Case(
         "output-directory-missing",
         "Usage",
@@ -458,6 +597,28 @@ CASES: list[Case] = [
         "'Nearby' is not a value of 'usersLocation'",
     ),
     rules_case(
+        "unknown-safeguard-in-mitigation",
+        "A mitigation naming a cloud safeguard the vocabulary does not have",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE + "  mitigation:\n    advice: Use a region near the users.\n    safeguards: [EdgeCache]\n"
+            )
+        },
+        "'EdgeCache' is not a cloud safeguard",
+    ),
+    rules_case(
+        "not-weighed-unknown-value",
+        "A value listed as carrying no weight that the fact cannot take",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE,
+                header="ruleset: latency\nkind: factor\nfactor: latency\n"
+                "not_weighed:\n  usersLocation:\n    Nearby: Users close by change nothing here.\n",
+            )
+        },
+        "'Nearby' is not a value of 'usersLocation'",
+    ),
+    rules_case(
         "comparison-on-non-number",
         "A numeric comparison on a fact that is not a number",
         {"rules/latency.yaml": rule_file(GOOD_RULE.replace("latencyBudgetMs", "usersLocation"))},
@@ -495,7 +656,7 @@ CASES: list[Case] = [
                 GOOD_RULE.replace("{assess: {favors: in-house, weight: 2}}", "{stance: cloud}")
             )
         },
-        "a factor rule concludes with assess or require or derive",
+        "a factor rule concludes with assess or rule_out or require or derive",
     ),
     rules_case(
         "duplicate-id",
@@ -563,16 +724,16 @@ CASES: list[Case] = [
         "exactly one rule set of kind 'stance'",
     ),
     rules_case(
-        "missing-strong-weight",
-        "A stance rule set without parameters.strong_weight",
+        "factor-cap-not-a-number",
+        "A stance rule set whose factor_cap is not a whole number",
         {
             "rules/latency.yaml": rule_file(GOOD_RULE),
             "rules/organization.yaml": RULES["rules/organization.yaml"],
             "rules/stance.yaml": (PACKAGED_RULES / "stance.yaml")
             .read_text(encoding="utf-8")
-            .replace("parameters:\n  strong_weight: 3\n", ""),
+            .replace("factor_cap: 3\n", "factor_cap: lots\n"),
         },
-        "needs parameters.strong_weight",
+        "parameters.factor_cap is 'lots'",
     ),
     rules_case(
         "strong-weight-not-a-number",
@@ -901,6 +1062,9 @@ How errors work:
   file at most {rule_bytes:,} bytes; one rule's condition at most {in_values} values per `in:`, {depth} levels
   of all/any/not and {alternatives:,} alternatives once expanded, and factor rules at most {layers} layers of
   derived conclusions (the `limits` of rules/schema.json, checked before the rules are compiled).
+- `infra-policy init` asks again, after "Sorry:", with the same sentences as an answers file's errors
+  (see "infra-policy init" below) when an interactive answer is not allowed; nothing is written until
+  every question is answered.
 - One facts file describes exactly one organization. A file with two is refused, not evaluated per
   organization: a decision, its record and its digests are about one organization, and one file per
   organization keeps that unambiguous.
@@ -962,7 +1126,7 @@ def test_each_error_has_its_message_and_exit_status(case, results):
     assert case.expect in output, output
     assert "Traceback" not in output
     first = output.splitlines()[0] if output else ""
-    assert first.startswith(("error: ", "Usage: ")), output
+    assert first.startswith(("error: ", "Usage: ", "warning: ")), output
     if case.exit == 2 and first.startswith("error: "):
         # One message, nothing else on the terminal.
         assert output.count("error: ") == 1, output

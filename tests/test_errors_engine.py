@@ -113,5 +113,5 @@ def test_the_session_state_check_catches_an_action_that_bypasses_the_guard():
     policy = load_policy(kb)
     multi_valued = frozenset(name for name, prop in kb.vocabulary.properties.items() if not prop.single)
     compiled = UnguardedPolicy(policy_stages(policy), multi_valued)
-    with pytest.raises(EngineError, match=r"rule constraints\.air-gapped-site raised an error"):
-        compiled.fire("factors-0", {"connectivity": "AirGapped"})
+    with pytest.raises(EngineError, match=r"rule constraints\.hosted-only-model raised an error"):
+        compiled.fire("factors-0", {"modelAvailability": "HostedOnly"})

@@ -64,9 +64,14 @@ def test_why_not_cloud_for_an_in_house_workload_is_ranked_by_weight(evaluator, p
     )
     org, (w,) = why_not(ev, policy, "cloud")[0], why_not(ev, policy, "cloud")[1:]
     assert w.stance == "in-house" and not w.already
-    first = w.factor_rules[0]
-    assert first.rule == "constraints.no-capital-staff-or-facility"  # a requirement outranks any weight
-    assert first.failure.fact == "capitalBudgetUSD" and first.failure.seen == 500000
+    # ruling in-house out outranks any weight
+    assert [m.rule for m in w.factor_rules[:2]] == [
+        "constraints.hosted-only-model",
+        "constraints.no-means-to-self-host",
+    ]
+    means = w.factor_rules[1]
+    assert means.adds == "rules out in-house"
+    assert means.failure.fact == "capitalBudgetUSD" and means.failure.seen == 500000
     ranks = [m.rank for m in w.factor_rules]
     assert ranks == sorted(ranks, reverse=True)
     by_rule = {m.rule: m for m in w.factor_rules}
@@ -97,9 +102,17 @@ def test_explain_cli_text_and_json(tmp_path):
     assert bad.exit_code == 2 and "names nothing in this decision" in bad.output
 
 
-@pytest.mark.parametrize("stance", ["cloud", "in-house", "hybrid", "conflict"])
+@pytest.mark.parametrize("stance", ["cloud", "in-house", "hybrid", "conflict", "undetermined"])
 def test_why_not_every_stance_on_every_example_runs(evaluator, policy, stance):
     for path in sorted(EXAMPLES.glob("*.ttl")):
         for answer in why_not(evaluator.evaluate_file(path), policy, stance):
             for missed in (*answer.stance_rules, *answer.factor_rules):
                 assert missed.failure.test
+
+
+def test_why_not_offers_every_stance_of_the_schema():
+    from infra_policy.cli.audit_commands import explain as explain_command
+    from infra_policy.engine.tally import STANCES
+
+    (option,) = [p for p in explain_command.params if p.name == "why_not"]
+    assert tuple(option.type.choices) == STANCES

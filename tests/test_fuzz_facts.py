@@ -26,6 +26,7 @@ from infra_policy.engine.inputs import EXTENSIONS
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import Property
 
 KB = load_knowledge_base()
@@ -187,7 +188,7 @@ def evaluate_and_check(extension: str, content: bytes, command: str = "evaluate"
     check_cli_verdict(result.exit_code, result.output, context)
     if result.exit_code == 0 and command == "evaluate":
         decision = json.loads(result.output)
-        assert decision["organization"]["stance"] in ("cloud", "in-house", "hybrid", "conflict"), context
+        assert decision["organization"]["stance"] in STANCES, context
         with hang_guard(context):
             evaluation = EVALUATOR.evaluate_file(path)
         assert evaluation.justification.problems() == [], context

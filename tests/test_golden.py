@@ -40,7 +40,7 @@ def test_examples_cover_every_stance_and_the_interesting_shapes(evaluator):
             shapes.add("implicit workload")
         if any(f.inherited for w in d.workloads for f in w.profile.facts.values()) and len(d.workloads) > 1:
             shapes.add("organization defaults")
-    assert stances == {"cloud", "in-house", "hybrid", "conflict"}
+    assert stances == {"cloud", "in-house", "hybrid", "conflict", "undetermined"}
     assert shapes == {"mixed workloads", "implicit workload", "organization defaults"}
     assert len(example_files()) >= 6
 

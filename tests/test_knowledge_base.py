@@ -11,7 +11,7 @@ from rdflib import OWL, RDF, RDFS, Namespace
 IP = Namespace("https://w3id.org/infra-policy#")
 ARTICLE_RUNS = Path(__file__).parent / "data" / "article-6gram-hashes.txt"
 
-# DESIGN §5: the public vocabulary contract (names must never change).
+# The public vocabulary contract (docs/design.md, Vocabulary): names must never change.
 CONTRACT_PROPERTIES = {
     "name",
     "capitalBudgetUSD",

@@ -89,7 +89,7 @@ def test_a_good_extra_rule_file_is_accepted(kb, rules_dir):
         (
             "then: {assess: {favors: in-house, weight: 1}}",
             "then: {stance: cloud}",
-            "a factor rule concludes with assess or require or derive, not 'stance'",
+            "a factor rule concludes with assess or rule_out or require or derive, not 'stance'",
         ),
         ("less_than: 10", "less_than: 10, equals: 3", "rule extra.rule, at when:"),
     ],

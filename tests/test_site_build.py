@@ -118,7 +118,7 @@ def test_overview_lists_every_organization_with_its_stance(example_site):
     index = Page((example_site / "index.html").read_text(encoding="utf-8"))
     rows = [a for tag, a in index.tags if tag == "tr" and "data-stance" in a]
     assert len(rows) == len(example_files())
-    assert {a["data-stance"] for a in rows} == {"cloud", "in-house", "hybrid", "conflict"}
+    assert {a["data-stance"] for a in rows} == {"cloud", "in-house", "hybrid", "conflict", "undetermined"}
 
 
 def test_rules_page_says_where_each_rule_fired(example_site):

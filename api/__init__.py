@@ -1,0 +1,286 @@
+"""infra-policy as a library: decide where to run LLMs — cloud, in-house or hybrid — and prove why.
+
+The whole public surface is here::
+
+    import infra_policy
+
+    decision = infra_policy.evaluate("facts.ttl")          # a path, a string of Turtle, or an rdflib Graph
+    decision.stance                                          # the organization's stance, e.g. "hybrid"
+    decision.placement                                       # {workload name: stance}
+    decision.to_dict()                                       # the `evaluate --format json` document (decision@1)
+    decision.to_json(), decision.to_text()                   # exactly what `evaluate` prints
+    decision.record()                                        # the sealed decision record (`evaluate --record`)
+    decision.warnings                                        # namespace near-misses found in the facts
+
+Bad input raises :class:`InputError` (a :class:`FactsError` for facts) whose message is the one the
+command line prints. The command line is built on these functions. How the pieces fit is described in
+docs/design.md of the source repository.
+
+This module imports nothing heavy until it is used, so `infra-policy --help` stays instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infra_policy.engine.errors import (
+    EngineError,
+    FactsError,
+    InfraPolicyError,
+    InputError,
+    KnowledgeBaseError,
+    RulesError,
+)
+from infra_policy.engine.inputs import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from infra_policy.engine.knowledge import KnowledgeBase
+    from infra_policy.engine.load import FactsDocument
+    from infra_policy.engine.pipeline import Evaluation, Evaluator
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Decision",
+    "EngineError",
+    "FactsError",
+    "InfraPolicyError",
+    "InputError",
+    "KnowledgeBaseError",
+    "Limits",
+    "RulesError",
+    "StrictnessError",
+    "Validation",
+    "evaluate",
+    "evaluator",
+    "knowledge_base",
+    "validate",
+    "version",
+]
+
+
+class StrictnessError(FactsError):
+    """Raised with ``strict=True`` when the facts have near-misses (the warnings, as errors)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decision on one facts file: the stance per workload and for the organization, explained."""
+
+    evaluation: Evaluation
+    evaluator: Evaluator = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def stance(self) -> str:
+        """The organization's stance."""
+        return self.evaluation.decision.stance
+
+    @property
+    def organization(self) -> str:
+        """The organization's display name."""
+        return self.evaluation.decision.organization.name
+
+    @property
+    def placement(self) -> dict[str, str]:
+        """Each workload's name and its stance, in file order."""
+        return {w.profile.name: w.stance for w in self.evaluation.decision.workloads}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as the JSON document `infra-policy evaluate --format json` prints (decision@1)."""
+        from infra_policy.engine.export import decision_dict
+
+        return decision_dict(self.evaluation, self.evaluator.policy)
+
+    def to_json(self) -> str:
+        """The exact text of `infra-policy evaluate --format json` (deterministic: same inputs, same bytes)."""
+        from infra_policy.engine.export import render_json
+
+        return render_json(self.evaluation, self.evaluator.policy)
+
+    def to_text(self) -> str:
+        """The exact text of `infra-policy evaluate` for people."""
+        from infra_policy.engine.export import render_text
+
+        return render_text(self.evaluation, self.evaluator.kb, self.evaluator.policy)
+
+    def to_rdf(self, fmt: str = "turtle") -> str:
+        """The derivation in W3C PROV-O: ``fmt`` is "turtle" or "jsonld" (as `evaluate --format`)."""
+        from infra_policy.engine import prov
+
+        if fmt not in ("turtle", "jsonld"):
+            raise ValueError(f"to_rdf: fmt must be 'turtle' or 'jsonld', not {fmt!r}")
+        render = prov.to_turtle if fmt == "turtle" else prov.to_jsonld
+        return render(self.evaluation, version())
+
+    def record(self) -> dict[str, Any]:
+        """The sealed decision record (record@1) `evaluate --record DIR` writes, its id included."""
+        from infra_policy.engine.record import record_body, seal
+
+        return seal(record_body(self.evaluation, self.evaluator.policy))
+
+
+def version() -> str:
+    """The installed version of infra-policy (as `infra-policy --version` says it)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("infra-policy")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+_KNOWLEDGE: dict[tuple, KnowledgeBase] = {}
+_EVALUATORS: dict[tuple, Evaluator] = {}
+
+
+def _signature(directory: str | Path | None) -> tuple:
+    """What identifies a kb/rules folder's content: its path and the digest of each file (cheap: ~100 kB)."""
+    import hashlib
+
+    if directory is None:
+        return ()
+    directory = Path(directory).resolve()
+    if not directory.is_dir():
+        return (str(directory),)
+    files = sorted(p for p in directory.iterdir() if p.is_file())
+    return (str(directory), *((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in files))
+
+
+def knowledge_base(kb: str | Path | None = None) -> KnowledgeBase:
+    """The knowledge base (the packaged one by default), loaded once per content of its files."""
+    from infra_policy.engine.knowledge import load_knowledge_base
+
+    key = _signature(kb)
+    if key not in _KNOWLEDGE:
+        _KNOWLEDGE[key] = load_knowledge_base(Path(kb) if kb is not None else None)
+    return _KNOWLEDGE[key]
+
+
+def evaluator(*, rules: str | Path | None = None, kb: str | Path | None = None) -> Evaluator:
+    """The knowledge base and compiled rules (packaged ones by default), loaded once per content of their files."""
+    from infra_policy.engine.pipeline import Evaluator
+    from infra_policy.engine.ruleload import load_policy
+
+    key = (_signature(kb), _signature(rules))
+    if key not in _EVALUATORS:
+        knowledge = knowledge_base(kb)
+        _EVALUATORS[key] = Evaluator(knowledge, load_policy(knowledge, Path(rules) if rules is not None else None))
+    return _EVALUATORS[key]
+
+
+def _document(facts: str | Path | Graph | FactsDocument, input_format: str | None, limits: Limits) -> FactsDocument:
+    from infra_policy.engine.load import FactsDocument, load_facts_from
+
+    if isinstance(facts, FactsDocument):
+        return facts
+    return load_facts_from(facts, input_format, limits)
+
+
+def validate(
+    facts: str | Path | Graph | FactsDocument,
+    *,
+    kb: str | Path | None = None,
+    input_format: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = False,
+) -> Validation:
+    """Check facts against the vocabulary and shapes without evaluating them.
+
+    Returns what was checked and the warnings (namespace near-misses). Raises :class:`FactsError` listing
+    every problem (the warnings appended); with ``strict=True`` warnings are errors too.
+    """
+    from infra_policy.engine.profile import build_profile
+    from infra_policy.engine.validate import validate_facts
+
+    knowledge = knowledge_base(kb)
+    document = _document(facts, input_format, limits)
+    warnings = _checked(document, knowledge, strict)
+    with _warnings_on_error(warnings):
+        validate_facts(document, knowledge)
+        profile = build_profile(document, knowledge.vocabulary)
+    return Validation(
+        source=str(document.path),
+        organization=profile.name,
+        workloads=tuple(w.name for w in profile.workloads),
+        implicit_workload=profile.workloads[0].implicit,
+        triples=len(document.graph),
+        warnings=warnings,
+    )
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What `validate` found in valid facts."""
+
+    source: str
+    organization: str
+    workloads: tuple[str, ...]
+    implicit_workload: bool  # the organization has no workloads and is evaluated as one
+    triples: int
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document `infra-policy validate --format json` prints."""
+        return {
+            "valid": True,
+            "source": self.source,
+            "organization": self.organization,
+            "workloads": list(self.workloads),
+            "implicit_workload": self.implicit_workload,
+            "triples": self.triples,
+            "warnings": list(self.warnings),
+        }
+
+
+def _checked(document: FactsDocument, knowledge: KnowledgeBase, strict: bool) -> tuple[str, ...]:
+    """The near-misses of the facts; with ``strict``, a :class:`StrictnessError` if there is any."""
+    from infra_policy.engine.nearmiss import near_misses
+
+    warnings = near_misses(document, knowledge.vocabulary)
+    if strict and warnings:
+        raise StrictnessError.listing(document.path, [f"{w} (an error because of --strict)" for w in warnings])
+    return warnings
+
+
+@contextmanager
+def _warnings_on_error(warnings: tuple[str, ...]) -> Iterator[None]:
+    """A facts error raised inside also lists the near-misses, which often explain it."""
+    try:
+        yield
+    except FactsError as exc:
+        if not warnings:
+            raise
+        notes = "\n".join(f"  - warning: {w}" for w in warnings)
+        plural = "s" if len(warnings) != 1 else ""
+        message = f"{exc}\nand {len(warnings)} warning{plural} that may explain it:\n{notes}"
+        raise type(exc)(message, (*exc.problems, *warnings)) from exc
+
+
+def evaluate(
+    facts: str | Path | Graph | FactsDocument,
+    *,
+    rules: str | Path | None = None,
+    kb: str | Path | None = None,
+    input_format: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = False,
+) -> Decision:
+    """Evaluate facts and return the :class:`Decision`.
+
+    ``facts`` is a path (``str`` or :class:`~pathlib.Path`), a string of RDF text (anything with a line
+    break, or starting with ``@prefix``/``PREFIX``/``<``; Turtle unless ``input_format`` names another
+    format), or an ``rdflib.Graph``. ``rules`` and ``kb`` are folders that replace the packaged rule sets
+    and knowledge base. ``strict=True`` turns the near-miss warnings into an error.
+    """
+    engine = evaluator(rules=rules, kb=kb)
+    document = _document(facts, input_format, limits)
+    warnings = _checked(document, engine.kb, strict)
+    with _warnings_on_error(warnings):
+        evaluation = engine.evaluate_document(document)
+    return Decision(evaluation, engine, warnings)

@@ -1,0 +1,121 @@
+"""The library API: `import infra_policy`, the same decisions the command line prints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES, PREFIXES, example_files
+from rdflib import Graph
+
+import infra_policy
+
+MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
+def test_to_dict_is_the_json_the_cli_prints(path, run):
+    decision = infra_policy.evaluate(path)
+    printed = run("evaluate", path, "--format", "json")
+    assert printed.exit_code == 0, printed.output
+    assert decision.to_dict() == json.loads(printed.output)
+    assert decision.to_json() == printed.output
+    assert decision.stance == decision.to_dict()["organization"]["stance"]
+
+
+def test_text_rdf_and_record_are_what_the_cli_writes(run, tmp_path):
+    decision = infra_policy.evaluate(str(MIXED))
+    assert decision.to_text() == run("evaluate", MIXED).output
+    assert decision.to_rdf("turtle") == run("evaluate", MIXED, "--format", "turtle").output
+    assert decision.to_rdf("jsonld") == run("evaluate", MIXED, "--format", "jsonld").output
+    result = run("evaluate", MIXED, "--record", tmp_path)
+    assert result.exit_code == 0
+    (written,) = tmp_path.glob("*.json")
+    assert json.loads(written.read_text()) == decision.record()
+    assert written.stem == decision.record()["id"].removeprefix("sha256:")
+
+
+def test_placement_and_organization():
+    decision = infra_policy.evaluate(MIXED)
+    assert decision.organization == "Acme Insurance"
+    assert decision.placement == {"Claims triage": "in-house", "Campaign copy": "cloud"}
+    assert decision.stance == "hybrid"
+    assert decision.warnings == ()
+
+
+def test_a_string_of_turtle_and_a_graph_give_the_same_decision_as_the_file():
+    text = MIXED.read_text(encoding="utf-8")
+    from_file = infra_policy.evaluate(MIXED).to_dict()
+    from_text = infra_policy.evaluate(text).to_dict()
+    graph = Graph().parse(data=text, format="turtle", publicID=MIXED.resolve().as_uri())
+    from_graph = infra_policy.evaluate(graph).to_dict()
+    for other in (from_text, from_graph):
+        assert other["inputs"] == from_file["inputs"]  # the facts digest is of the graph, not the text
+        assert other["organization"] == from_file["organization"]
+        assert [w["stance"] for w in other["workloads"]] == [w["stance"] for w in from_file["workloads"]]
+    # a string keeps line numbers, as a file does
+    assert from_text["workloads"] == from_file["workloads"]
+
+
+def test_bad_facts_raise_the_message_the_cli_prints(tmp_path):
+    bad = PREFIXES + "ex:acme a ip:Organization ; ip:connectivity ip:Wifi .\n"
+    with pytest.raises(infra_policy.FactsError) as caught:
+        infra_policy.evaluate(bad)
+    assert "<string>: 1 problem in the facts" in str(caught.value)
+    assert "ip:connectivity has the value ip:Wifi" in str(caught.value)
+    with pytest.raises(infra_policy.FactsError, match="no such file"):
+        infra_policy.evaluate(tmp_path / "missing.ttl")
+
+
+def test_near_misses_are_warnings_and_strict_makes_them_errors():
+    facts = PREFIXES + (
+        'ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .\n'
+        'ex:chat a ip:Workload ; ip:name "Chat" ; ex:dataSensitivity ip:Confidential .\n'
+    )
+    decision = infra_policy.evaluate(facts)
+    (warning,) = decision.warnings
+    assert "ex:dataSensitivity" in warning and "Did you mean ip:dataSensitivity?" in warning
+    with pytest.raises(infra_policy.StrictnessError, match="an error because of --strict"):
+        infra_policy.evaluate(facts, strict=True)
+
+
+def test_validate_returns_what_it_checked():
+    result = infra_policy.validate(MIXED)
+    assert result.organization == "Acme Insurance"
+    assert result.workloads == ("Claims triage", "Campaign copy")
+    assert result.to_dict()["valid"] is True
+
+
+def test_other_rules_and_kb_folders_are_used(tmp_path):
+    import shutil
+
+    from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES
+
+    rules = tmp_path / "rules"
+    shutil.copytree(PACKAGED_RULES, rules)
+    stance = rules / "stance.yaml"
+    packaged = infra_policy.evaluate(MIXED)
+    copied = infra_policy.evaluate(MIXED, rules=rules, kb=PACKAGED_KB)
+    assert copied.to_dict() == packaged.to_dict()
+    # the folder's content, not its path, decides what is loaded: a changed file is read again
+    stance.write_text(stance.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    changed = infra_policy.evaluate(MIXED, rules=rules)
+    assert changed.to_dict()["inputs"]["rules"] == packaged.to_dict()["inputs"]["rules"]  # comments are not rules
+    stance.write_text("ruleset: broken\n", encoding="utf-8")
+    with pytest.raises(infra_policy.RulesError):
+        infra_policy.evaluate(MIXED, rules=rules)
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    code = "import sys, infra_policy; print(sorted(m for m in ('rdflib', 'pyshacl', 'durable') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_readme_shows_the_api():
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "import infra_policy" in readme and "infra_policy.evaluate(" in readme and ".to_dict()" in readme
