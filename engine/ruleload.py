@@ -511,9 +511,8 @@ def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...],
             elif producer.id in chain:
                 cycle = [*chain, producer.id]
                 shown = cycle if len(cycle) <= 12 else [*cycle[:5], f"… {len(cycle) - 10} more …", *cycle[-5:]]
-                problems.items.append(
-                    f"{producer.source}: rule {producer.id}: intermediate conclusions form a cycle: {' → '.join(shown)}."
-                )
+                where = f"{producer.source}: rule {producer.id}"
+                problems.items.append(f"{where}: intermediate conclusions form a cycle: {' → '.join(shown)}.")
             elif producer.id not in layer:
                 chain.append(producer.id)
                 stack.append((producer, iter(below(producer))))
