@@ -134,3 +134,51 @@ def test_every_format_stops_at_the_triple_and_workload_limits(tmp_path, suffix, 
     refused = run("evaluate", facts, "--max-workloads", 39)
     assert refused.exit_code == 2 and "more than 39 workloads" in refused.output, refused.output
     assert run("validate", facts).exit_code == 0
+
+
+# --- smaller items (item 13) -------------------------------------------------------------------
+
+
+def _rules_with(tmp_path, old: str, new: str):
+    import shutil
+
+    from infra_policy.engine.paths import PACKAGED_RULES
+
+    rules = tmp_path / "rules"
+    shutil.copytree(PACKAGED_RULES, rules)
+    latency = rules / "latency.yaml"
+    text = latency.read_text()
+    assert old in text
+    latency.write_text(text.replace(old, new, 1))
+    return rules
+
+
+def test_rules_list_escapes_terminal_control_characters_from_titles(tmp_path):
+    import yaml
+
+    from infra_policy.engine.paths import PACKAGED_RULES
+
+    title = yaml.safe_load((PACKAGED_RULES / "latency.yaml").read_text())["rules"][0]["title"]
+    rules = _rules_with(tmp_path, f"title: {title}", 'title: "\\e]0;pwned\\a\\e[2J A hostile title."')
+    result = run("rules", "list", "--rules", rules)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "\\x1b]0;pwned\\x07\\x1b[2J A hostile title." in result.output
+
+
+def test_a_nan_rule_operand_is_refused(tmp_path):
+    rules = _rules_with(tmp_path, "less_than: 50}", "less_than: .nan}")
+    result = run("rules", "list", "--rules", rules)
+    assert result.exit_code == 2, result.output
+    assert "latency.yaml" in result.output and "nan cannot be compared by the rule engine" in result.output
+
+
+def test_audit_log_with_a_huge_sequence_number_answers_at_once(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    assert run("evaluate", NORTHWIND, "--log", log).exit_code == 0
+    entry = json.loads(log.read_text())
+    entry["seq"] = 10_000_000_000_000
+    log.write_text(json.dumps(entry) + "\n")
+    result = run("audit", "--log", log)
+    assert result.exit_code == 1
+    assert "entries 1–9999999999999 is missing before line 1 (removed)" in result.output
