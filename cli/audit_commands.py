@@ -182,7 +182,8 @@ def _audit_record(path: Path, document, kb_dir: Path | None, rules_dir: Path | N
     stem = path.stem if len(path.stem) == 64 else None
     try:
         checks = audit_record(record, evaluator, stem, document)
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        # a record whose digest holds (it was re-sealed) but whose content is not what a record holds
         from infra_policy.engine.errors import InputError
 
         raise InputError(f"{path}: is not a complete decision record (missing or malformed {exc}).") from exc

@@ -113,7 +113,7 @@ def _site(
     from infra_policy.engine.inputs import decode_input
     from infra_policy.engine.load import STDIN
     from infra_policy.site.publish import check_target, publish
-    from infra_policy.site.records import evaluated, read_records
+    from infra_policy.site.records import check_renderable, evaluated, read_records
     from infra_policy.site.render import render_site
 
     from .reading import STDIN_ARGUMENT, show_warnings
@@ -151,6 +151,8 @@ def _site(
         for path, (result, _) in zip(facts, results, strict=True)
     ]
     if records_dir is not None:
-        decisions.extend(read_records(records_dir))
+        recorded = read_records(records_dir)
+        check_renderable(recorded, records_dir, evaluator.kb, evaluator.policy)
+        decisions.extend(recorded)
     count = publish(render_site(decisions, evaluator.kb, evaluator.policy), output)
     click.echo(f"{output}: published {len(decisions)} decision{'s' if len(decisions) != 1 else ''} ({count} files).")

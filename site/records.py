@@ -122,7 +122,38 @@ def read_records(directory: Path) -> list[SiteDecision]:
         raise RecordError(
             f"{directory}: --records must name a directory of decision records or decision documents (*.json)."
         )
-    return [read_record(path) for path in sorted(directory.glob("*.json"))]
+    return [_read_checked(path) for path in sorted(directory.glob("*.json"))]
+
+
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def _read_checked(path: Path) -> SiteDecision:
+    try:
+        return read_record(path)
+    except _MALFORMED as exc:
+        raise _malformed(path, exc) from exc
+
+
+def _malformed(path: Path, exc: Exception) -> RecordError:
+    return RecordError(
+        f"{path}: not a decision document that can be published: a field it needs is missing or has a value "
+        "of the wrong kind (its digest may still hold: anyone can re-seal an edited record). Run "
+        "`infra-policy audit` on it; publish only records that pass."
+    )
+
+
+def check_renderable(decisions: list[SiteDecision], directory: Path, kb, policy: Policy) -> None:
+    """Render each recorded decision on its own first, so one that is sealed (its digest holds) but
+    malformed is refused naming its file, instead of failing the whole site half-way."""
+    from .render import render_site
+
+    for decision in decisions:
+        try:
+            for _ in render_site([decision], kb, policy):
+                pass
+        except _MALFORMED as exc:
+            raise _malformed(directory / decision.source, exc) from exc
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ a fragment the message must contain, and no traceback.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import textwrap
@@ -27,10 +28,23 @@ from test_errors_engine import action_failure_output
 from infra_policy.cli.main import main
 from infra_policy.engine.inputs import DEFAULT_LIMITS
 from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES, rules_schema
+from infra_policy.engine.record import RECORD_FORMAT, seal
 from infra_policy.engine.rulelimits import limits
 from infra_policy.engine.ruleload import MAX_RULE_FILE_BYTES
 
 RULE_LIMITS = limits()
+# sealed (its digest holds) but a node id is a list: what an attacker who re-seals an edit can write
+MALFORMED_RECORD = seal(
+    {
+        "format": RECORD_FORMAT,
+        "decision": {
+            "format": "infra-policy/decision@1",
+            "organization": {"name": "Acme"},
+            "workloads": [{"name": "Chat"}],
+            "justification": {"nodes": [{"id": ["not", "an", "id"]}], "edges": []},
+        },
+    }
+)
 
 DOC = REPO / "docs" / "errors.md"
 
@@ -869,6 +883,15 @@ CASES: list[Case] = [
         2,
         "cannot be replaced as a whole",
         {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "site-record-malformed",
+        "Output, records and logs",
+        "site --records with a sealed record whose content is malformed",
+        ("site", "--records", "records", "-o", "out"),
+        2,
+        "not a decision document that can be published",
+        {"records/malformed.json": json.dumps(MALFORMED_RECORD, indent=2) + "\n"},
     ),
     # --- hostile facts --------------------------------------------------------------------
     facts_case(

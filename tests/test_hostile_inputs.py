@@ -182,3 +182,18 @@ def test_audit_log_with_a_huge_sequence_number_answers_at_once(tmp_path):
     result = run("audit", "--log", log)
     assert result.exit_code == 1
     assert "entries 1–9999999999999 is missing before line 1 (removed)" in result.output
+
+
+def test_a_sealed_but_malformed_record_is_refused_by_site_and_audit(tmp_path):
+    from test_errors_catalogue import MALFORMED_RECORD
+
+    folder = tmp_path / "records"
+    folder.mkdir()
+    record = folder / "malformed.json"
+    record.write_text(json.dumps(MALFORMED_RECORD))
+    published = run("site", "--records", folder, "-o", tmp_path / "site")
+    assert published.exit_code == 2, published.output
+    assert "malformed.json: not a decision document that can be published" in published.output
+    assert not (tmp_path / "site").exists()
+    audited = run("audit", record)
+    assert audited.exit_code in (1, 2) and "internal error" not in audited.output, audited.output
