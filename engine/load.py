@@ -235,10 +235,22 @@ def _position(text: str, index: int) -> tuple[int, int]:
 def _ntriples_line(text: str, why: str) -> int | None:
     """The index of the line an N-Triples error is about (rdflib only quotes what is left of it)."""
     rest = why.split("Invalid line: ", 1)[-1].strip().strip("'\"").rstrip(" .")
-    if not rest:
-        return None
+    if rest:
+        for index, line in enumerate(text.splitlines()):
+            if line.rstrip(" .\t").endswith(rest):
+                return index
+    return None
+
+
+def _first_bad_line(text: str, fmt: str) -> int | None:
+    """The index of the first line rdflib cannot read on its own (N-Triples and N-Quads are one
+    statement per line): where the error is when the parser's message does not say."""
     for index, line in enumerate(text.splitlines()):
-        if line.rstrip(" .\t").endswith(rest):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            _dataset(DEFAULT_LIMITS).parse(data=line + "\n", format=fmt)
+        except Exception:  # the same failure, now on one line
             return index
     return None
 
@@ -275,6 +287,8 @@ def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> F
         )
     if not isinstance(line_index, int) and format_label in ("N-Triples", "N-Quads"):
         line_index = _ntriples_line(text, why)
+        if line_index is None:
+            line_index = _first_bad_line(text, "nt" if format_label == "N-Triples" else "nquads")
     if not isinstance(line_index, int):
         return FactsError(f"{path}: not valid {format_label} — {why}.")
     source_lines = text.splitlines()

@@ -203,6 +203,14 @@ CASES: list[Case] = [
         name="facts.nt",
     ),
     facts_case(
+        "nquads-syntax",
+        "An N-Quads syntax error: the line found by reading the file line by line",
+        '<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> "Acme" <https://example.com/g> .\n'
+        "<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> Acme <https://example.com/g> .\n",
+        "facts.nq, line 2: not valid N-Quads",
+        name="facts.nq",
+    ),
+    facts_case(
         "json-syntax",
         "JSON-LD that is not JSON",
         '{"@id": "https://example.com/acme/acme",}\n',

@@ -197,3 +197,15 @@ def test_a_sealed_but_malformed_record_is_refused_by_site_and_audit(tmp_path):
     assert not (tmp_path / "site").exists()
     audited = run("audit", record)
     assert audited.exit_code in (1, 2) and "internal error" not in audited.output, audited.output
+
+
+def test_an_n_quads_syntax_error_names_its_line(tmp_path):
+    facts = tmp_path / "facts.nq"
+    facts.write_text(
+        "# a comment\n"
+        '<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> "Acme" <https://example.com/g> .\n'
+        "<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> Acme <https://example.com/g> .\n"
+    )
+    result = run("validate", facts)
+    assert result.exit_code == 2
+    assert f"{facts}, line 3: not valid N-Quads" in result.output
