@@ -73,6 +73,17 @@ def detect_format(path: Path) -> str:
     return INPUT_FORMATS[format_of(path)][0]
 
 
+# Relative IRIs in a facts file (<chat>, <#acme>) are resolved against this
+# base, never against where the file happens to be: the machine's folders must
+# not reach a decision, a record id or the site, and moving a file must not
+# change its digest.
+RELATIVE_BASE = "https://relative.infra-policy.invalid/"
+
+
+def _base(path: Path) -> str:
+    return RELATIVE_BASE
+
+
 def _read_text(path: Path, limits: Limits) -> str:
     return read_text_input(path, limits.max_bytes)
 
@@ -167,7 +178,7 @@ def _parse_turtle_with_lines(
         from rdflib.plugins.parsers.trig import TrigSinkParser
 
         parser_class = TrigSinkParser
-    parser = parser_class(sink, baseURI=path.resolve().as_uri(), turtle=True)
+    parser = parser_class(sink, baseURI=_base(path), turtle=True)
     sink.parser = parser
     parser.loadBuf(text)
     graph = _flatten(target) if trig else target
@@ -187,7 +198,7 @@ def _parse_checked_with_lines(text: str, fmt: str, path: Path, limits: Limits) -
         strict = _parse_dataset(text, fmt, path, limits)
     else:
         strict = Graph(store=_bounded_store(limits))
-        strict.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+        strict.parse(data=text, format=fmt, publicID=_base(path))
     if len(strict) > limits.max_triples:
         raise _TooManyTriplesError
     try:
@@ -222,7 +233,7 @@ def _flatten(dataset) -> Graph:
 
 def _parse_dataset(text: str, fmt: str, path: Path, limits: Limits) -> Graph:
     dataset = _dataset(limits)
-    dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+    dataset.parse(data=text, format=fmt, publicID=_base(path))
     return _flatten(dataset)
 
 
@@ -451,7 +462,7 @@ def parse_facts(text: str, path: Path, input_format: str = "turtle", limits: Lim
                 graph, lines = _parse_dataset(text, fmt, path, limits), {}
             else:
                 graph, lines = Graph(store=_bounded_store(limits)), {}
-                graph.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+                graph.parse(data=text, format=fmt, publicID=_base(path))
     except _TooManyTriplesError:
         raise _too_many_triples(path, limits) from None
     except _TooManyWorkloadsError:
@@ -495,7 +506,7 @@ def load_kb_graph(directory: Path, names: tuple[str, ...]) -> Graph:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    graph.parse(data=text, format="turtle", publicID=file.resolve().as_uri())
+                    graph.parse(data=text, format="turtle", publicID=RELATIVE_BASE)
                 except Exception as exc:
                     raise _syntax_error(file, text, exc, "Turtle") from exc
         except FactsError as exc:

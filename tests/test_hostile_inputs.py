@@ -209,3 +209,25 @@ def test_an_n_quads_syntax_error_names_its_line(tmp_path):
     result = run("validate", facts)
     assert result.exit_code == 2
     assert f"{facts}, line 3: not valid N-Quads" in result.output
+
+
+def test_relative_iris_do_not_depend_on_the_folder_or_leak_it(tmp_path):
+    text = (
+        "@prefix ip: <https://w3id.org/infra-policy#> .\n"
+        '<#acme> a ip:Organization ; ip:name "Acme" ; ip:hasWorkload <chat> .\n'
+        '<chat> a ip:Workload ; ip:name "Chat" ; ip:dataSensitivity ip:Internal .\n'
+    )
+    ids = []
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        facts = tmp_path / folder / "facts.ttl"
+        facts.write_text(text)
+        result = run("evaluate", facts, "--format", "json", "--record", tmp_path / folder / "records")
+        assert result.exit_code == 0, result.output
+        (record,) = (tmp_path / folder / "records").glob("*.json")
+        ids.append(record.name)
+        assert str(tmp_path) not in record.read_text()
+    assert ids[0] == ids[1]
+    site = tmp_path / "site"
+    assert run("site", tmp_path / "one" / "facts.ttl", "-o", site).exit_code == 0
+    assert not [p for p in site.rglob("*") if p.is_file() and str(tmp_path).encode() in p.read_bytes()]
