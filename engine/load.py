@@ -291,10 +291,11 @@ def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> F
         why = getattr(exc, "_why", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     why = str(why).rstrip(".")
     if format_label == "JSON-LD" and isinstance(exc, (AttributeError, TypeError, KeyError, NameError, ValueError)):
-        # rdflib's JSON-LD reader fails on a malformed document with Python's own words.
+        # rdflib's JSON-LD reader fails on a malformed document with Python's own words
+        # ("cannot access local variable …"), which say nothing to the user: not quoted.
         return FactsError(
-            f"{path}: not valid JSON-LD — a keyword has a value of the wrong kind (the reader stopped with: "
-            f"{why}). Check that @context is an object, and @id, @type and @vocab are strings."
+            f"{path}: not valid JSON-LD — a keyword has a value of the wrong kind. Check that @context is an "
+            "object, and @id, @type and @vocab are strings."
         )
     if not isinstance(line_index, int) and format_label in ("N-Triples", "N-Quads"):
         line_index = _ntriples_line(text, why)
