@@ -30,11 +30,11 @@ def stage_record(record: dict, directory: Path):
     return target, StagedFile(target, record_text(record).encode("utf-8"))
 
 
-def append_to_log(record: dict, log: Path) -> str:
+def append_to_log(record: dict, log: Path, sign=None) -> str:
     """Append one chained entry (see :mod:`infra_policy.engine.decision_log`); return the line written."""
     from infra_policy.engine.decision_log import append_entry
 
-    return append_entry(record, log, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return append_entry(record, log, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), sign)
 
 
 @click.command(short_help="Show why: the justification of the decision on FACTS as a tree.")
@@ -123,6 +123,13 @@ def explain(
 )
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
 @click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@click.option(
+    "--trust",
+    "trusted_key",
+    type=_path,
+    metavar="KEY.pub",
+    help="Also require a valid signature by this public key (of the record, or of the log's head).",
+)
 @input_options
 @handle_errors
 def audit(
@@ -133,6 +140,7 @@ def audit(
     output: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    trusted_key: Path | None,
     **reading,
 ) -> None:
     """Verify a decision RECORD (or a decision log with --log FILE); exit 1 if a check fails.
@@ -142,11 +150,20 @@ def audit(
     """
     if (record_file is None) == (log_file is None):
         raise click.UsageError("give either a RECORD file or --log FILE.")
+    trusted = None
+    if trusted_key is not None:
+        from infra_policy.engine.signing import load_public_key
+
+        trusted = load_public_key(trusted_key)
     if log_file is not None:
         checks = _audit_log(log_file)
+        if trusted is not None:
+            checks.append(_signature_check(trusted, log_file.with_name(log_file.name + ".head"), "log head"))
     else:
         document = read_facts(facts, **reading) if facts is not None else None
         checks = _audit_record(record_file, document, kb_dir, rules_dir)
+        if trusted is not None:
+            checks.append(_signature_check(trusted, record_file, "record"))
     ok = all(c["ok"] for c in checks)
     if fmt.lower() == "json":
         text = json.dumps({"ok": ok, "checks": checks}, indent=2, ensure_ascii=False) + "\n"
@@ -160,6 +177,21 @@ def audit(
     write_output(text, output)
     if not ok:
         raise SystemExit(1)
+
+
+def _signature_check(trusted, signed_file: Path, what: str) -> dict:
+    """Whether ``signed_file`` (a record, or a log head) is signed by the trusted key, as it is now."""
+    from infra_policy.engine.decision_log import signature_path
+    from infra_policy.engine.record import record_id_of
+
+    if what == "record":
+        signed = record_id_of(_read_json(signed_file, "decision record"))
+    else:
+        signed = json.dumps(_read_json(signed_file, "log head"), sort_keys=True) if signed_file.exists() else ""
+    from infra_policy.engine.signing import check_signature
+
+    ok, detail = check_signature(signature_path(signed_file), trusted, signed)
+    return {"check": "signature", "ok": ok, "detail": detail}
 
 
 def _read_json(path: Path, what: str) -> dict:

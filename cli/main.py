@@ -97,6 +97,14 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
     help="Also write the decision record to DIR/<id>.json (content-addressed; see `audit`).",
 )
 @click.option("--log", "log_file", type=_path, help="Also append the decision to this hash-chained decision log.")
+@click.option(
+    "--sign",
+    "signing_key",
+    type=_path,
+    metavar="KEY",
+    help="Sign the record (DIR/<id>.json.sig) and the log head (FILE.head.sig) with this private key "
+    "(`infra-policy keys generate KEY`).",
+)
 @_kb_rules_options
 @input_options
 @strict_option
@@ -107,6 +115,7 @@ def evaluate(
     output: Path | None,
     record_dir: Path | None,
     log_file: Path | None,
+    signing_key: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
     strict: bool,
@@ -114,6 +123,17 @@ def evaluate(
 ) -> None:
     """Evaluate FACTS (a file, or - for standard input) and print the stance per workload and for the
     organization, with the reasons and the facts that could change it."""
+    sign = None
+    if signing_key is not None:
+        if record_dir is None and log_file is None:
+            raise click.UsageError("--sign signs a record or a log head: give --record DIR or --log FILE too.")
+        from infra_policy.engine.signing import load_private_key, signature_for
+
+        private_key = load_private_key(signing_key)  # before any work: a wrong key should fail fast
+
+        def sign(text: str) -> bytes:
+            return signature_for(private_key, text)
+
     decision = decide(facts, kb_dir, rules_dir, strict, **reading)
     fmt = fmt.lower()
     if fmt == "json":
@@ -123,10 +143,17 @@ def evaluate(
     else:
         text = decision.to_text()
     record = decision.record() if record_dir is not None or log_file is not None else None
-    _publish(text, record, output, record_dir, log_file)
+    _publish(text, record, output, record_dir, log_file, sign)
 
 
-def _publish(text: str, record: dict | None, output: Path | None, record_dir: Path | None, log_file: Path | None):
+def _publish(
+    text: str,
+    record: dict | None,
+    output: Path | None,
+    record_dir: Path | None,
+    log_file: Path | None,
+    sign=None,
+):
     """Write the output, the record and the log entry — every one of them, or none.
 
     The output and the record are staged beside their targets first; the log
@@ -145,10 +172,14 @@ def _publish(text: str, record: dict | None, output: Path | None, record_dir: Pa
 
             record_path, staged_record = stage_record(record, record_dir)
             staged.append(staged_record)
+            if sign is not None:
+                from infra_policy.engine.decision_log import signature_path
+
+                staged.append(StagedFile(signature_path(record_path), sign(record["id"])))
         if log_file is not None:
             from .audit_commands import append_to_log
 
-            append_to_log(record, log_file)
+            append_to_log(record, log_file, sign)
     except BaseException:
         for file in staged:
             file.discard()
@@ -276,6 +307,23 @@ def _register_commands() -> None:
     from .init import init
 
     main.add_command(init)
+    main.add_command(keys)
+
+
+@click.group()
+def keys() -> None:
+    """Make keys for signed records and logs."""
+
+
+@keys.command("generate")
+@click.argument("key", type=_path)
+@handle_errors
+def keys_generate(key: Path) -> None:
+    """Write a new Ed25519 private KEY (mode 0600) and its public key KEY.pub (what auditors trust)."""
+    from infra_policy.engine.signing import generate_keys
+
+    public = generate_keys(key)
+    click.echo(f"private key: {key} (keep it secret)\npublic key: {public} (give it to auditors: audit --trust)")
 
 
 _register_commands()

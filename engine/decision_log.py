@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from .files import OutputError, StagedFile, kind_of
@@ -29,6 +30,11 @@ _CHUNK = 1 << 16
 
 def head_path(log: Path) -> Path:
     return log.with_name(log.name + ".head")
+
+
+def signature_path(path: Path) -> Path:
+    """Where the signature of a record or log head is kept: beside it, with ``.sig`` added."""
+    return path.with_name(path.name + ".sig")
 
 
 def _broken(log: Path, why: str) -> OutputError:
@@ -72,8 +78,11 @@ def _last_entry(fd: int, size: int, log: Path) -> tuple[str, int]:
     return line, seq
 
 
-def append_entry(record: dict, log: Path, logged_at: str) -> str:
-    """Append the entry of ``record`` to the decision log ``log``; return the line written (no newline)."""
+def append_entry(record: dict, log: Path, logged_at: str, sign: Callable[[str], bytes] | None = None) -> str:
+    """Append the entry of ``record`` to the decision log ``log``; return the line written (no newline).
+
+    ``sign`` (text → signature file content), if given, signs the new head: ``LOG.head.sig``.
+    """
     log = Path(log)
     if log.is_dir():
         raise OutputError(
@@ -98,10 +107,9 @@ def append_entry(record: dict, log: Path, logged_at: str) -> str:
         size = os.fstat(fd).st_size  # after the lock: another run may just have appended
         previous, seq = _last_entry(fd, size, log) if size else (None, 0)
         line = log_entry(previous, seq + 1, record, logged_at)
-        head = StagedFile(
-            head_path(log),
-            (json.dumps({"entries": seq + 1, "last": line_digest(line)}, sort_keys=True) + "\n").encode(),
-        )
+        head_text = json.dumps({"entries": seq + 1, "last": line_digest(line)}, sort_keys=True)
+        head = StagedFile(head_path(log), (head_text + "\n").encode())
+        signature = StagedFile(signature_path(head_path(log)), sign(head_text)) if sign else None
         data = (line + "\n").encode("utf-8")
         try:
             written = os.write(fd, data)
@@ -110,6 +118,8 @@ def append_entry(record: dict, log: Path, logged_at: str) -> str:
             os.fsync(fd)
         except OSError as exc:
             head.discard()
+            if signature is not None:
+                signature.discard()
             try:
                 os.ftruncate(fd, size)
                 state = "the log is unchanged"
@@ -117,6 +127,8 @@ def append_entry(record: dict, log: Path, logged_at: str) -> str:
                 state = f"the log may now end in a partial line; check it with `infra-policy audit --log {log}`"
             raise OutputError(f"cannot append to the decision log {log}: {exc.strerror or exc}; {state}.") from None
         head.commit()
+        if signature is not None:
+            signature.commit()
         return line
     finally:
         os.close(fd)  # releases the lock

@@ -148,7 +148,7 @@ def check_target(path: Path) -> None:
 class StagedFile:
     """A file written in full beside its target, put in place by :meth:`commit` (or dropped by :meth:`discard`)."""
 
-    def __init__(self, path: Path, data: bytes) -> None:
+    def __init__(self, path: Path, data: bytes, mode: int | None = None) -> None:
         self.path = Path(path)
         check_target(self.path)
         directory = self.path.parent
@@ -163,7 +163,7 @@ class StagedFile:
                 handle.flush()
                 os.fsync(handle.fileno())
             # mkstemp makes the file private (0600); an output is the user's to share as their umask says
-            os.chmod(temporary, umask_mode())
+            os.chmod(temporary, umask_mode() if mode is None else mode)
         except OSError as exc:
             self.discard()
             raise OutputError(f"cannot write {self.path}: {exc.strerror}.") from None
