@@ -221,10 +221,11 @@ _KIND_MARK = {
     "rule": "rule",
     "firing": "fired",
     "assessment": "assessment",
-    "constraint": "requirement",
+    "constraint": "feasibility",
     "derived": "concluded",
     "tally": "tally",
     "stance": "stance",
+    "plan": "plan",
 }
 
 

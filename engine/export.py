@@ -203,6 +203,8 @@ def _reason_lines(
     via = f" — via {', '.join(a.firing.derived)}" if a.firing.derived else ""
     via += "".join(f" — computed {n} = {value_text(v)}" for n, v in a.firing.computed)
     lines.append(f"{indent}  given: {given}{via}")
+    if rule.assumes:
+        lines.append(f"{indent}  assumes: {'; '.join(rule.assumes)}")
     sections = [kb.claims[c].section for c in a.claims if c in kb.claims and kb.claims[c].section]
     if sections:
         lines.append(f"{indent}  article: {'; '.join(dict.fromkeys(sections))}")

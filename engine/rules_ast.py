@@ -300,5 +300,45 @@ def predicate(condition: Condition) -> Predicate:
     if isinstance(condition, Not):
         inner = predicate(condition.item)
         return lambda facts, derived: not inner(facts, derived)
-    test = condition
+    return _test_predicate(condition)
+
+
+_MISSING = object()
+_ORDER = {
+    "less_than": lambda a, b: a < b,
+    "at_most": lambda a, b: a <= b,
+    "greater_than": lambda a, b: a > b,
+    "at_least": lambda a, b: a >= b,
+}
+
+
+def _test_predicate(test: Test) -> Predicate:
+    """Closures for the common shapes of a test; anything else falls back to :func:`test_holds`."""
+    fact, op, operand = test.fact, test.op, test.operand
+    if op == "absent":
+        return lambda facts, derived: fact not in facts
+    if op == "present":
+        return lambda facts, derived: fact in facts
+    operands = operand if op == "in" else (operand,)
+    if op in ("equals", "in") and all(isinstance(o, str) for o in operands):
+        # a string equals only the same string, never a number or a boolean
+        wanted = frozenset(operands)
+
+        def holds(facts, derived):
+            seen = facts.get(fact, _MISSING)
+            if isinstance(seen, tuple):
+                return any(v in wanted for v in seen if isinstance(v, str))
+            return isinstance(seen, str) and seen in wanted
+
+        return holds
+    if op in _ORDER and isinstance(operand, (int, float)) and not isinstance(operand, bool):
+        compare = _ORDER[op]
+
+        def holds(facts, derived):
+            seen = facts.get(fact, _MISSING)
+            if isinstance(seen, (int, float)) and not isinstance(seen, bool):
+                return compare(seen, operand)
+            return seen is not _MISSING and test_holds(test, facts)
+
+        return holds
     return lambda facts, derived: test_holds(test, facts)

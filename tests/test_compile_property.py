@@ -210,3 +210,24 @@ def test_every_operator_and_its_negation_at_every_boundary():
     for facts in _every_fact_record():
         for stage in stages:
             assert compiled.fire(stage, facts) == direct.fire(stage, facts), (stage, facts)
+
+
+def test_compiled_predicates_mean_what_evaluate_means():
+    """The closures of rules_ast.predicate agree with the reference evaluate on every rule and example."""
+    from conftest import example_files
+
+    from infra_policy.engine.knowledge import load_knowledge_base
+    from infra_policy.engine.load import load_facts
+    from infra_policy.engine.profile import build_profile
+    from infra_policy.engine.ruleload import load_policy
+    from infra_policy.engine.rules_ast import evaluate, predicate
+
+    kb = load_knowledge_base()
+    policy = load_policy(kb)
+    samples = [w.values() for p in example_files() for w in build_profile(load_facts(p), kb.vocabulary).workloads]
+    samples += [{}, {"regulatedBy": ("HIPAA", "GDPR")}, {"itStaffFTE": True}, {"capitalBudgetUSD": "many"}]
+    names = frozenset(policy.producers)
+    for values in samples:
+        for derived in (frozenset(), names):
+            for rule in policy.rules:
+                assert predicate(rule.when)(values, derived) == evaluate(rule.when, values, derived), rule.id
