@@ -315,7 +315,7 @@ def keys() -> None:
     """Make keys for signed records and logs."""
 
 
-@keys.command("generate")
+@keys.command("generate", short_help="Write a new Ed25519 key pair: KEY and KEY.pub.")
 @click.argument("key", type=_path)
 @handle_errors
 def keys_generate(key: Path) -> None:
