@@ -125,7 +125,8 @@ def read_records(directory: Path) -> list[SiteDecision]:
     return [_read_checked(path) for path in sorted(directory.glob("*.json"))]
 
 
-_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+# what reading a malformed document raises; rdflib checks the terms it is given with assert
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, AssertionError)
 
 
 def _read_checked(path: Path) -> SiteDecision:

@@ -236,7 +236,11 @@ def test_limits_have_sensible_defaults():
 
 def test_the_readme_states_the_real_default_limits():
     readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
-    assert f"at most {DEFAULT_LIMITS.max_bytes:,} bytes and {DEFAULT_LIMITS.max_triples:,} triples" in readme
+    stated = (
+        f"at most {DEFAULT_LIMITS.max_bytes:,} bytes, {DEFAULT_LIMITS.max_triples:,} triples and "
+        f"{DEFAULT_LIMITS.max_workloads:,} workloads"
+    )
+    assert stated in " ".join(readme.split())
 
 
 def _many_workloads(count: int) -> str:
