@@ -54,6 +54,9 @@ COST_INPUTS = (
     "inHouseStaffCostPerMonthUSD",
 )
 
+# Every stated fact the cost model reads: its inputs, the period settings and the capital budget.
+MODEL_INPUTS = frozenset((*COST_INPUTS, *DEFAULT_PARAMETERS.values(), "capitalBudgetUSD"))
+
 _CLOUD_OPTIONS = (
     ("cloudCostPerMonthUSD",),
     ("cloudCostPerHourUSD", "utilizedHoursPerMonth"),

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .conditions import first_failure
-from .cost import CostAnalysis, analyse_cost, computed_facts
+from .cost import MODEL_INPUTS, CostAnalysis, analyse_cost, computed_facts
 from .errors import EngineError
 from .infer import ORGANIZATION_STAGE, PLAN_STAGE, STANCE_STAGE, RuleBackend, fire_layers, run_factor_rules
 from .model import (
@@ -52,7 +52,7 @@ from .rules_ast import (
     supporting_tests,
     value_text,
 )
-from .tally import SIDES, Tally, Weighed, organization_facts, plan_facts, tally
+from .tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
 from .vocabulary import Property, Vocabulary
 
 
@@ -146,7 +146,7 @@ class _Variations:
         self.weighing, self.ruling_out = policy.weighing, policy.ruling_out
         self.policy = policy
         self.computed = vocabulary.computed
-        self.cost_inputs = _cost_model_inputs() | {"capitalBudgetUSD"}
+        self.cost_inputs = MODEL_INPUTS
 
     def outcome(self, name: str, value: Value, explorer: RuleBackend, subject: str) -> _Outcome:
         policy = self.policy
@@ -397,19 +397,13 @@ def _why_unweighed(
         return "no rule that weighs it applies to this workload"
     return (
         "no rule of the policy weighs it (an input of the cost model, whose results did not reach a threshold)"
-        if (name in _cost_model_inputs())
+        if name in MODEL_INPUTS
         else "no rule of the policy weighs it"
     )
 
 
 def _facts_of(firing: Firing) -> set[str]:
     return {f.property for f in firing.facts}
-
-
-def _cost_model_inputs() -> frozenset[str]:
-    from .cost import COST_INPUTS, DEFAULT_PARAMETERS
-
-    return frozenset((*COST_INPUTS, *DEFAULT_PARAMETERS.values()))
 
 
 def _label(name: str, vocabulary: Vocabulary) -> str:
@@ -421,11 +415,11 @@ def _label(name: str, vocabulary: Vocabulary) -> str:
 # how close
 
 
-_ARGUMENT = {1: "one weak argument", 2: "one moderate argument", 3: "one strong argument"}
-
-
 def points_text(points: int) -> str:
-    return _ARGUMENT.get(points, f"{points} points of arguments")
+    """Added weight in words: "one moderate argument (2 points)", "5 points (more than one strong argument)"."""
+    if points in STRENGTH:
+        return f"one {STRENGTH[points]} argument ({points} point{'s' * (points > 1)})"
+    return f"{points} points (more than one strong argument)"
 
 
 def _hypothetical(t: Tally, side: str, points: int) -> dict[str, object]:

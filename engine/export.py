@@ -16,6 +16,7 @@ from .pipeline import Evaluation
 from .profile import StatedFact, display
 from .ruleload import Policy
 from .rules_ast import value_text
+from .tally import STRENGTH
 
 FORMAT = "infra-policy/decision@1"
 
@@ -182,8 +183,6 @@ def render_json(ev: Evaluation, policy: Policy) -> str:
 # ---------------------------------------------------------------------------
 # text
 
-_STRENGTH = {1: "weak", 2: "moderate", 3: "strong"}
-
 
 def _fact_text(doc: FactsDocument, fact: StatedFact) -> str:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
@@ -198,7 +197,7 @@ def _reason_lines(
 ) -> list[str]:
     rule = policy.by_id[a.rule]
     factor = kb.factors[a.factor].label if a.factor in kb.factors else a.factor
-    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {_STRENGTH[a.weight]} · {factor} · {a.rule}"]
+    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {STRENGTH[a.weight]} · {factor} · {a.rule}"]
     given = "; ".join(_fact_text(ev.document, fact) for fact in w.grounds(a.firing))
     via = f" — via {', '.join(a.firing.derived)}" if a.firing.derived else ""
     via += "".join(f" — computed {n} = {value_text(v)}" for n, v in a.firing.computed)
@@ -274,7 +273,7 @@ def _workload_text(ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, polic
     if against and w.stance != "undetermined":
         out.append(
             "  Outweighed: "
-            + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {_STRENGTH[a.weight]})" for a in against)
+            + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {STRENGTH[a.weight]})" for a in against)
         )
     out.extend(cost_lines(w.cost))
     if w.unweighed:

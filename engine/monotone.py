@@ -27,7 +27,7 @@ import random
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from .cost import computed_facts
+from .cost import MODEL_INPUTS, computed_facts
 from .ruleload import Policy
 from .rules_ast import Test, Value, iter_tests, predicate, value_text
 from .tally import SIDES, Tally, tally
@@ -193,11 +193,9 @@ def _context_facts(name: str, policy: Policy, vocabulary: Vocabulary) -> list[st
 
 def _cost_inputs_of(policy: Policy) -> set[str]:
     """The cost model's inputs, when the policy reads anything the model computes."""
-    from .cost import COST_INPUTS, DEFAULT_PARAMETERS
-
     if not any(name in policy.computed_facts for name in policy.tests_by_fact):
         return set()
-    return {*COST_INPUTS, *DEFAULT_PARAMETERS.values(), "capitalBudgetUSD"}
+    return set(MODEL_INPUTS)
 
 
 def _cost_inputs(vocabulary: Vocabulary, policy: Policy) -> set[str]:

@@ -31,6 +31,8 @@ def _schema_enum(*path: str) -> tuple[str, ...]:
 
 
 SIDES = _schema_enum("$defs", "side")
+# What an assessment's weight means in words (rules/schema.json: 1 weak, 2 moderate, 3 strong).
+STRENGTH = {1: "weak", 2: "moderate", 3: "strong"}
 STANCES = _schema_enum("$defs", "conclusion", "properties", "stance")
 # The order along which a step toward in-house may only move a stance (conflict and undetermined are off it).
 STANCE_ORDER = ("cloud", "hybrid", "in-house")

@@ -199,6 +199,9 @@ class SiteRenderer:
             "claims": [self._claim(c) for c in a.get("claims", [])],
             "grounds": [self._fact(f) for f in a.get("grounds", a.get("facts", []))],
             "derived_from": a.get("derived_from", []),
+            "counted": a.get("counted", True),
+            "counted_instead": a.get("counted_instead", ""),
+            "assumes": a.get("assumes", []),
             "node": node_anchor(node) if node in graph else None,
         }
 
@@ -234,7 +237,20 @@ class SiteRenderer:
     def _workload(self, w: dict, graph: nx.DiGraph, why_not: dict[str, list[dict]] | None) -> dict:
         assessments = {a["rule"]: self._assessment(w, a, graph) for a in w.get("assessments", [])}
         reasons = [assessments[r] for r in w.get("reasons", []) if r in assessments]
-        outweighed = [a for rule, a in sorted(assessments.items()) if rule not in set(w.get("reasons", []))]
+        outweighed = [
+            a
+            for rule, a in sorted(assessments.items())
+            if rule not in set(w.get("reasons", [])) and a["counted"]
+        ]
+        # the justification as a reader follows it: each side's counted arguments, heaviest first
+        outline = {
+            side: sorted(
+                (a for a in assessments.values() if a["favors"] == side and a["counted"]),
+                key=lambda a: (-a["weight"], a["rule"]),
+            )
+            for side in ("in-house", "cloud")
+        }
+        counted_once = [a for a in assessments.values() if not a["counted"]]
         constraints = []
         for c in w.get("constraints", []):
             node = conclusion_iri("constraint", w["id"], c["rule"]) if "id" in w else ""
@@ -274,6 +290,8 @@ class SiteRenderer:
             "chart": balance_chart(tally.get("by_factor", []), self.factor_labels, self.factor_order),
             "reasons": reasons,
             "outweighed": outweighed,
+            "outline": outline,
+            "counted_once": counted_once,
             "constraints": constraints,
             "plan": w.get("hybrid_plan"),
             "closeness": [c.get("text", "") for c in w.get("closeness", [])],

@@ -143,6 +143,8 @@ def test_decision_page_graph_links_to_the_trail(site, browser):
     page.screenshot(path=str(ARTIFACTS / "decision-full.png"), full_page=True)
     assert page.locator("svg.justification > title").first.text_content().startswith("Justification graph")
     assert page.locator("svg.balance").count() == 2
+    assert not page.locator("svg.justification").is_visible()  # folded: the outline comes first
+    page.locator("details.graph-details > summary").click()
     node = page.locator("svg.justification a.node-stance").last
     target = node.get_attribute("href")
     node.click()
@@ -231,3 +233,28 @@ def test_decision_page_with_costs_and_data_twins(site, browser):
     assert table.evaluate("t => t.scrollWidth <= t.clientWidth")
     phone.assert_clean()
     phone.close()
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_no_decision_page_scrolls_sideways_and_the_outline_links_open_the_trail(site, browser, width):
+    for path in sorted((site / "decisions").glob("*.html")):
+        if path.name.endswith(".facts.html"):
+            continue
+        w = Watched(browser, width=width).open(path)
+        page = w.page
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path.name
+        outline = page.locator("ul.outline").first
+        assert outline.is_visible()
+        assert page.evaluate("e => e.scrollWidth <= e.clientWidth + 1", outline.element_handle()), path.name
+        link = page.locator("ul.outline a.trail-link").first
+        if link.count():
+            target = link.get_attribute("href")
+            assert not page.locator(target).is_visible()  # the trail is folded away
+            link.click()
+            assert page.locator(target).is_visible(), path.name  # following a link unfolds it
+        w.assert_clean()
+        w.close()
+    if width == 400:
+        w = Watched(browser, width=width).open(_decision(site, "harbourline"))
+        w.page.screenshot(path=str(ARTIFACTS / "decision-phone.png"), full_page=True)
+        w.close()

@@ -28,6 +28,18 @@
     });
   }
 
+  // --- folded detail: a link to something inside a closed <details> opens it ---
+  function reveal() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id ? document.getElementById(id) : null;
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") { node.open = true; }
+    }
+    if (target) { target.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", reveal);
+  if (location.hash) { reveal(); }
+
   // --- search ---
   var input = document.getElementById("search-input");
   var list = document.getElementById("search-results");
