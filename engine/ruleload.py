@@ -269,6 +269,12 @@ def _schema_problems(file: Path, data, problems: _Problems) -> bool:
             message = (
                 f"a test has 'fact' and exactly one operator ({', '.join(OPERATORS)}); found {', '.join(ops) or 'none'}"
             )
+        elif best.validator == "maxItems" and isinstance(instance, list):
+            # jsonschema would quote the whole (long) list
+            message = (
+                f"has {len(instance)} values; at most {best.validator_value} are allowed (maxItems in "
+                "rules/schema.json: the rule engine takes minutes to compile a few hundred)"
+            )
         elif best.validator == "additionalProperties":
             message += "; see rules/schema.json for the allowed keys"
         message = message if message.endswith(".") else message + "."

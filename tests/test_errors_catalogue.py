@@ -975,7 +975,7 @@ CASES: list[Case] = [
                 )
             )
         },
-        "is too long",
+        "has 101 values; at most 100 are allowed",
     ),
     rules_case(
         "rule-nested-too-deep",

@@ -62,7 +62,8 @@ def _refused(tmp_path, rules, expect: str):
 
 def test_more_values_in_one_in_than_the_schema_allows(tmp_path):
     values = list(range(MAX_IN + 1))
-    _refused(tmp_path, [_rule("extra.many", {"fact": "latencyBudgetMs", "in": values})], "extra.yaml: rule extra.many")
+    expect = f"extra.yaml: rule extra.many, at when.in: has {MAX_IN + 1} values; at most {MAX_IN}"
+    _refused(tmp_path, [_rule("extra.many", {"fact": "latencyBudgetMs", "in": values})], expect)
 
 
 @pytest.mark.parametrize("kind, depth", [("all", 15), ("any", 15), ("not", 160), ("all", 300)])
