@@ -61,6 +61,7 @@ __all__ = [
     "knowledge_base",
     "validate",
     "version",
+    "what_if",
 ]
 
 
@@ -103,11 +104,14 @@ class Decision:
 
         return render_json(self.evaluation, self.evaluator.policy)
 
-    def to_text(self) -> str:
-        """The exact text of `infra-policy evaluate` for people."""
+    def to_text(self, detail: str = "short") -> str:
+        """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out)."""
         from infra_policy.engine.export import render_text
 
-        return render_text(self.evaluation, self.evaluator.kb, self.evaluator.policy)
+        if detail not in ("short", "full"):
+            raise ValueError(f"to_text: detail must be 'short' or 'full', not {detail!r}")
+        per_side = None if detail == "full" else 5
+        return render_text(self.evaluation, self.evaluator.kb, self.evaluator.policy, per_side)
 
     def to_rdf(self, fmt: str = "turtle") -> str:
         """The derivation in W3C PROV-O: ``fmt`` is "turtle" or "jsonld" (as `evaluate --format`)."""
@@ -260,6 +264,61 @@ def _warnings_on_error(warnings: tuple[str, ...]) -> Iterator[None]:
         plural = "s" if len(warnings) != 1 else ""
         message = f"{exc}\nand {len(warnings)} warning{plural} that may explain it:\n{notes}"
         raise type(exc)(message, (*exc.problems, *warnings)) from exc
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The decision on the facts as stated, and again with some facts assumed."""
+
+    before: Decision
+    after: Decision
+    changes: tuple  # engine.whatif.Change, the assumed facts
+
+    def stance_changes(self) -> tuple:
+        from infra_policy.engine.whatif import stance_changes
+
+        return stance_changes(self.before.evaluation.decision, self.after.evaluation.decision)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assumed": [
+                {"subject": c.subject, "name": c.subject_name, "property": c.property, "value": c.value}
+                for c in self.changes
+            ],
+            "stances": [
+                {"subject": m.subject, "name": m.name, "before": m.before, "after": m.after}
+                for m in self.stance_changes()
+            ],
+            "after": self.after.to_dict(),
+        }
+
+    def to_text(self) -> str:
+        from infra_policy.engine.errors import printable
+        from infra_policy.engine.whatif import render_what_if
+
+        vocabulary = self.after.evaluator.kb.vocabulary
+        return printable(render_what_if(self.changes, self.stance_changes(), vocabulary))
+
+
+def what_if(
+    facts: str | Path | Graph | FactsDocument,
+    changes: list[str] | tuple[str, ...],
+    *,
+    rules: str | Path | None = None,
+    kb: str | Path | None = None,
+    input_format: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> WhatIf:
+    """Decide ``facts`` as stated and again with ``changes`` ("property=value" for the organization,
+    "WORKLOAD.property=value" for one workload) assumed in place of what they state."""
+    from infra_policy.engine.whatif import changed_document, parse_changes
+
+    engine = evaluator(rules=rules, kb=kb)
+    document = _document(facts, input_format, limits)
+    before = evaluate(document, rules=rules, kb=kb)
+    parsed = parse_changes(document, changes, engine.kb.vocabulary)
+    after = evaluate(changed_document(document, parsed, engine.kb.vocabulary), rules=rules, kb=kb)
+    return WhatIf(before, after, parsed)
 
 
 def evaluate(

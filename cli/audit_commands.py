@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +54,28 @@ def append_to_log(record: dict, log: Path, sign=None) -> str:
     help="Why the organization and each workload did not get this stance.",
 )
 @click.option(
+    "--sufficient",
+    is_flag=True,
+    help="Per workload, a minimal set of stated facts that alone decides its stance (the others do not matter).",
+)
+@click.option(
+    "--contrast",
+    "--flip",
+    "contrast",
+    type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
+    help="Per workload, the smallest sets of fact changes that would give this stance, fewest first.",
+)
+@click.option(
+    "--max-changes",
+    type=click.IntRange(1, 4),
+    default=3,
+    show_default=True,
+    help="With --contrast: the most changes in one set.",
+)
+@click.option("--all", "show_all", is_flag=True, help="With --contrast: every set found, not only the first five.")
+@click.option("--full", is_flag=True, help="With --why-not: every rule, not only the eight closest to applying.")
+@click.option("--verbose", is_flag=True, help="Also name the rules' ids in the text.")
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
 )
 @click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
@@ -65,6 +88,12 @@ def explain(
     facts: Path,
     why: str | None,
     why_not: str | None,
+    sufficient: bool,
+    contrast: str | None,
+    max_changes: int,
+    show_all: bool,
+    full: bool,
+    verbose: bool,
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -82,12 +111,36 @@ def explain(
     decision = decide(facts, kb_dir, rules_dir, strict, **reading)
     evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
     as_json = fmt.lower() == "json"
+    if sufficient or contrast:
+        from infra_policy.engine import abduce
+
+        evaluator = decision.evaluator
+        vocabulary = kb.vocabulary
+        workloads = evaluation.decision.workloads
+        data: dict = {}
+        texts = []
+        if sufficient:
+            reasons = [abduce.sufficient_reason(w, policy, evaluator.explorer, vocabulary) for w in workloads]
+            data["sufficient_reasons"] = [abduce.sufficient_dict(r, vocabulary) for r in reasons]
+            texts.append(abduce.render_sufficient(reasons, vocabulary))
+        if contrast:
+            found = [
+                abduce.contrast(w, policy, evaluator.explorer, vocabulary, contrast.lower(), max_changes)
+                for w in workloads
+            ]
+            data["contrasts"] = [abduce.contrast_dict(c, vocabulary) for c in found]
+            texts.append(abduce.render_contrast(found, vocabulary, None if show_all else 5))
+        from infra_policy.engine.errors import printable
+
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n" if as_json else printable("\n".join(texts))
+        write_output(text, output)
+        return
     if why_not:
-        answers = ex.why_not(evaluation, policy, why_not.lower())
+        answers = ex.why_not(evaluation, policy, why_not.lower(), kb.vocabulary)
         text = (
             json.dumps(ex.why_not_dict(answers), indent=2, ensure_ascii=False) + "\n"
             if as_json
-            else ex.render_why_not(answers)
+            else ex.render_why_not(answers, limit=None if full else 8, verbose=verbose)
         )
         write_output(text, output)
         return
@@ -105,6 +158,59 @@ def explain(
         write_output(json.dumps([t.to_dict() for t in trees], indent=2, ensure_ascii=False) + "\n", output)
     else:
         write_output("\n".join(ex.render_tree(t) for t in trees), output)
+
+
+def _decision_of(path: Path, kb_dir: Path | None, rules_dir: Path | None, reading: dict) -> dict:
+    """The decision document of a facts file (decided now), a decision's JSON or a record."""
+    from infra_policy.engine.errors import InputError
+    from infra_policy.engine.export import FORMAT
+    from infra_policy.engine.record import RECORD_FORMAT
+
+    if path.suffix.lower() == ".json":
+        data = _read_json(path, "decision or decision record")
+        if data.get("format") == RECORD_FORMAT and isinstance(data.get("decision"), dict):
+            return data["decision"]
+        if data.get("format") == FORMAT:
+            return data
+        raise InputError(
+            f"{path}: is neither a decision ({FORMAT}, from `evaluate --format json`) nor a decision record "
+            f"({RECORD_FORMAT}, from `evaluate --record`): its format is {data.get('format')!r}. "
+            "Give a facts file, a decision's JSON or a record."
+        )
+    from .main import decide
+
+    return decide(path, kb_dir, rules_dir, False, **reading).to_dict()
+
+
+@click.command("diff", short_help="Compare two decisions: stance changes, changed facts, reasons.")
+@click.argument("before", type=FACTS_PATH)
+@click.argument("after", type=FACTS_PATH)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
+)
+@click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
+@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
+@click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@input_options
+@handle_errors
+def diff(
+    before: Path, after: Path, fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, **reading
+) -> None:
+    """Compare BEFORE with AFTER — each a facts file (decided now), a decision's JSON (`evaluate --format
+    json`) or a decision record: first the stances that changed, then the stated facts that changed (old →
+    new), then the reasons that appeared or disappeared."""
+    import infra_policy
+    from infra_policy.engine.diff import diff_decisions, render_diff
+
+    a = _decision_of(before, kb_dir, rules_dir, reading)
+    b = _decision_of(after, kb_dir, rules_dir, reading)
+    result = diff_decisions(a, b)
+    if fmt.lower() == "json":
+        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        vocabulary = infra_policy.knowledge_base(kb_dir).vocabulary
+        text = render_diff(result, vocabulary, str(before), str(after))
+    write_output(text, output)
 
 
 @click.command(short_help="Verify a decision RECORD, or a decision log with --log.")
@@ -130,12 +236,14 @@ def explain(
     metavar="KEY.pub",
     help="Also require a valid signature by this public key (of the record, or of the log's head).",
 )
+@click.option("--verbose", is_flag=True, help="Also list every change of the justification graph (firings, edges).")
 @input_options
 @handle_errors
 def audit(
     record_file: Path | None,
     facts: Path | None,
     log_file: Path | None,
+    verbose: bool,
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -171,7 +279,12 @@ def audit(
         lines = []
         for c in checks:
             lines.append(f"{'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}")
-            lines.extend(f"        changed: {change}" for change in c.get("changes", []))
+            lines.extend(f"        {line}" for line in c.get("summary", []))
+            detail = c.get("changes", [])
+            if verbose or not c.get("summary"):
+                lines.extend(f"        changed: {change}" for change in detail)
+            elif detail:
+                lines.append(f"        ({len(detail)} changes of the justification graph: --verbose lists them)")
         lines.append("audit passed" if ok else "audit FAILED")
         text = "\n".join(lines) + "\n"
     write_output(text, output)
@@ -199,6 +312,8 @@ def _read_json(path: Path, what: str) -> dict:
     from infra_policy.engine.files import read_json
     from infra_policy.engine.record import MAX_RECORD_BYTES
 
+    if not os.path.lexists(path):
+        raise InputError(f"{path}: no such {what}.")
     data = read_json(path, MAX_RECORD_BYTES, InputError, what)
     if not isinstance(data, dict):
         raise InputError(f"{path}: is not a {what}: expected a JSON object.")

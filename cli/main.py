@@ -105,6 +105,13 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
     help="Sign the record (DIR/<id>.json.sig) and the log head (FILE.head.sig) with this private key "
     "(`infra-policy keys generate KEY`).",
 )
+@click.option(
+    "--detail",
+    type=click.Choice(["short", "full"], case_sensitive=False),
+    default="short",
+    show_default=True,
+    help="Text: full shows every reason, question and outweighed argument.",
+)
 @_kb_rules_options
 @input_options
 @strict_option
@@ -112,6 +119,7 @@ def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: boo
 def evaluate(
     facts: Path,
     fmt: str,
+    detail: str,
     output: Path | None,
     record_dir: Path | None,
     log_file: Path | None,
@@ -141,7 +149,7 @@ def evaluate(
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:
-        text = decision.to_text()
+        text = decision.to_text(detail.lower())
     record = decision.record() if record_dir is not None or log_file is not None else None
     _publish(text, record, output, record_dir, log_file, sign)
 
@@ -191,6 +199,45 @@ def _publish(
         click.echo(f"record: {record_path}", err=True)
     if log_file is not None:
         click.echo(f"logged: {record['id']} → {log_file}", err=True)
+
+
+@main.command("what-if", short_help="Decide FACTS again with some facts changed, and show what moves.")
+@click.argument("facts", type=FACTS_PATH)
+@click.option(
+    "--set",
+    "changes",
+    multiple=True,
+    required=True,
+    metavar="[WORKLOAD.]PROPERTY=VALUE",
+    help="Assume this fact instead of what FACTS state (repeatable): itStaffFTE=0.5, or "
+    "'Claims triage.dataSensitivity=Restricted' for one workload.",
+)
+@format_option()
+@output_option
+@_kb_rules_options
+@input_options
+@handle_errors
+def what_if(
+    facts: Path,
+    changes: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+    **reading,
+) -> None:
+    """Decide FACTS as stated and again with each --set fact assumed; show which stances change."""
+    import json
+
+    import infra_policy
+
+    result = infra_policy.what_if(read_facts(facts, **reading), list(changes), rules=rules_dir, kb=kb_dir)
+    show_warnings(result.after.warnings)
+    if fmt.lower() == "json":
+        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = result.to_text()
+    write_output(text, output)
 
 
 @main.command(short_help="Check FACTS against the vocabulary and shapes.")
@@ -298,11 +345,12 @@ def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: P
 
 
 def _register_commands() -> None:
-    from .audit_commands import audit, explain
+    from .audit_commands import audit, diff, explain
     from .site import site_command
 
     main.add_command(explain)
     main.add_command(audit)
+    main.add_command(diff)
     main.add_command(site_command(handle_errors, _kb_rules_options))
     from .init import init
 

@@ -83,7 +83,9 @@ def _evaluate(path: Path):
         document = load_facts(path, fmt, limits)
         text = document.text  # as read: reading the file again could give other bytes
     decision = infra_policy.evaluate(document, rules=settings["rules"], kb=settings["kb"], strict=settings["strict"])
-    return from_evaluation(decision.evaluation, decision.evaluator.policy, text, _version()), decision.warnings
+    evaluator = decision.evaluator
+    result = from_evaluation(decision.evaluation, evaluator.policy, text, _version(), evaluator.kb.vocabulary)
+    return result, decision.warnings
 
 
 def _site(

@@ -25,9 +25,12 @@ class Check:
     ok: bool
     detail: str
     changes: tuple[str, ...] = field(default=())
+    summary: tuple[str, ...] = field(default=())  # what changed, for people: stances, facts, reasons
 
     def to_dict(self) -> dict:
         entry = {"check": self.name, "ok": self.ok, "detail": self.detail}
+        if self.summary:
+            entry["summary"] = list(self.summary)
         if self.changes:
             entry["changes"] = list(self.changes)
         return entry
@@ -250,6 +253,14 @@ def record_differences(recorded: dict, fresh: dict) -> list[str]:
     return out
 
 
+def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ...]:
+    """The lines that matter of a drift: stance changes, changed facts, reasons (engine.diff)."""
+    from .diff import diff_decisions, render_diff
+
+    text = render_diff(diff_decisions(recorded, fresh), evaluator.kb.vocabulary, "the record", "the facts now")
+    return tuple(line for line in text.splitlines()[1:] if line.strip())
+
+
 def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocument) -> Check:
     fresh = record_body(evaluator.evaluate_document(document), evaluator.policy)
     inputs, now = record["decision"]["inputs"], fresh["decision"]["inputs"]
@@ -266,12 +277,19 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
     ]
     changes = record_differences(record, fresh)
     drifted = ", ".join(drift) if drift else "no input drifted"
+    summary = _summary(record["decision"], fresh["decision"], evaluator) if changes or drift else ()
     if inputs.get("facts") != now["facts"]:
         return Check(
-            "re-derivation", False, f"the facts given are not those of the record: drifted: {drifted}", tuple(changes)
+            "re-derivation",
+            False,
+            f"the facts given are not those of the record: drifted: {drifted}",
+            tuple(changes),
+            summary,
         )
     if changes:
-        return Check("re-derivation", False, f"the decision made again differs; drifted: {drifted}", tuple(changes))
+        return Check(
+            "re-derivation", False, f"the decision made again differs; drifted: {drifted}", tuple(changes), summary
+        )
     return Check("re-derivation", True, f"the decision made again matches ({drifted})")
 
 

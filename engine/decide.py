@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .conditions import first_failure
 from .cost import MODEL_INPUTS, CostAnalysis, analyse_cost, computed_facts
 from .errors import EngineError
 from .infer import ORGANIZATION_STAGE, PLAN_STAGE, STANCE_STAGE, RuleBackend, fire_layers, run_factor_rules
@@ -54,6 +53,7 @@ from .rules_ast import (
 )
 from .tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
 from .vocabulary import Property, Vocabulary
+from .wording import fact_words, holds_phrase, unmet, value_words, weighs_when
 
 
 def _pick(rules: tuple[Rule, ...], fired: list[str], subject: str, stage: str) -> Rule:
@@ -367,27 +367,45 @@ def _why_unweighed(
     # a broken assumption first, then a fact to add, then another fact's value, then this value.
     reasons: list[tuple[int, str]] = []
     failed_on: set[str] = set()
+    own: list[tuple[Test, bool]] = []  # what this fact itself would have to be, for any rule that reads it
     for rule in policy.positive_readers.get(name, ()):
         if rule.id in fired:
             continue
-        failure = first_failure(rule.when, values, derived)
-        if failure is None or failure.fact is None or failure.fact in failed_on:
+        leaves = [(leaf, neg) for leaf, neg in unmet(rule.when, values, derived) if isinstance(leaf, Test)]
+        if not leaves:
             continue
-        failed_on.add(failure.fact)
-        other = _label(failure.fact, vocabulary)
-        if failure.fact in vocabulary.computed:
-            reasons.append((5, f"it weighs only through the cost model's {other}, which it could not compute"))
-        elif failure.fact != name and failure.test.startswith("not ") and failure.given:
-            assumes = f" ({'; '.join(rule.assumes)})" if rule.assumes else ""
-            reasons.append((0, f"it weighs only when {failure.test}{assumes}; {other} is {value_text(failure.seen)}"))
-        elif failure.fact != name and not failure.given:
-            reasons.append((1, f"it weighs only together with {other}, which is not given"))
-        elif failure.fact != name:
-            reasons.append((2, f"it weighs only when {failure.test} ({other} is {value_text(failure.seen)})"))
-        elif not vocabulary.properties[name].single:
-            reasons.append((3, f"it weighs only together with {failure.test}"))
+        leaf, negated = leaves[0]
+        if leaf.fact == name and vocabulary.properties[name].single:
+            if len(leaves) == 1:  # this fact alone would make the rule apply
+                own.append((leaf, negated))
+            continue
+        if leaf.fact in failed_on:
+            continue
+        failed_on.add(leaf.fact)
+        given = leaf.fact in values
+        seen = value_words(values[leaf.fact], vocabulary) if given else "not stated"
+        if leaf.fact in vocabulary.computed:
+            other = fact_words(leaf.fact, vocabulary)
+            reasons.append(
+                (
+                    5,
+                    f"it weighs only through the cost model's {other.removeprefix('the ')}, "
+                    "which it could not work out",
+                )
+            )
+        elif leaf.fact != name and negated and given:
+            assumes = f" (the rule assumes: {'; '.join(rule.assumes)})" if rule.assumes else ""
+            reasons.append((0, f"it weighs only if {holds_phrase(leaf, vocabulary, negated)}{assumes}; it is {seen}"))
+        elif leaf.fact != name and not given:
+            reasons.append(
+                (1, f"it weighs only together with {fact_words(leaf.fact, vocabulary)}, which is not stated")
+            )
+        elif leaf.fact != name:
+            reasons.append((2, f"it weighs only if {holds_phrase(leaf, vocabulary, negated)}; it is {seen}"))
         else:
-            reasons.append((4, f"the policy does not weigh the value {value_text(value)}"))
+            reasons.append((3, f"it weighs only if {holds_phrase(leaf, vocabulary, negated)}"))
+    if own:
+        reasons.append((4, f"the policy weighs it only when it is {weighs_when(own, vocabulary)}"))
     if reasons:
         reasons.sort(key=lambda r: r[0])  # stable: rule order within a kind
         return "; ".join(dict.fromkeys(text for _, text in reasons[:2]))
@@ -404,11 +422,6 @@ def _why_unweighed(
 
 def _facts_of(firing: Firing) -> set[str]:
     return {f.property for f in firing.facts}
-
-
-def _label(name: str, vocabulary: Vocabulary) -> str:
-    prop = vocabulary.get(name)
-    return f"{prop.label} (ip:{name})" if prop is not None else name
 
 
 # ---------------------------------------------------------------------------
@@ -544,18 +557,18 @@ def _explore(
         if outcomes:
             missing.append(MissingFact(name, prop.label, tuple(sorted(outcomes.items())), tuple(sorted(through))))
         if rules_out or any(gains.values()):
-            questions.append(_question(prop, tuple(sorted(rules_out)), gains))
+            questions.append(_question(prop, tuple(sorted(rules_out)), gains, vocabulary))
     questions.sort(key=lambda q: (not q.rules_out, -max(w for _, w in q.weight), q.property))
     return tuple(missing), tuple(questions)
 
 
-def _question(prop: Property, rules_out: tuple[str, ...], gains: dict[str, int]) -> Question:
+def _question(prop: Property, rules_out: tuple[str, ...], gains: dict[str, int], vocabulary: Vocabulary) -> Question:
     values = tuple(prop.values) if prop.kind in ("enum", "iri") else ()
-    asked = f"{prop.label} (ip:{prop.name})"
+    asked = prop.label[:1].upper() + prop.label[1:]
     if values:
-        asked += ": " + ", ".join(values)
+        asked += ": " + ", ".join(value_words(v, vocabulary) for v in values)
     elif prop.kind == "boolean":
-        asked += ": true or false"
+        asked += ": yes or no"
     else:
         asked += ": " + prop.describe_allowed()
     effects = [f"could rule out {'the cloud' if side == 'cloud' else 'in-house servers'}" for side in rules_out]

@@ -23,6 +23,8 @@ from .rules_ast import (
     SetStance,
 )
 from .tally import STANCES, organization_facts
+from .vocabulary import Vocabulary
+from .wording import Phrasing, side_words, wrap
 
 __all__ = ["Failure", "describe", "first_failure"]
 
@@ -39,6 +41,23 @@ class Missed:
     adds: str  # what it would have added, e.g. "in-house +3" or "rules out cloud"
     rank: int  # larger = would have mattered more
     failure: Failure
+    changes: tuple[str, ...] = ()  # everything that would have to change for it to apply, in words
+    favors: str = ""  # the side an assessment would have added to ("" for a stance or ruling-out rule)
+    weight: int = 0
+
+    @property
+    def distance(self) -> int:
+        """How many facts would have to change for the rule to apply (the fewer, the closer)."""
+        return len(self.changes) or 1
+
+    def effect(self) -> str:
+        """What it would have done, in words."""
+        if self.favors:
+            strength = {1: "a weak", 2: "a moderate", 3: "a strong"}.get(self.weight, f"a {self.weight}-point")
+            return f"{strength} argument for {side_words(self.favors)}"
+        if self.adds.startswith("rules out "):
+            return f"it would rule out {side_words(self.adds.removeprefix('rules out '))}"
+        return self.adds
 
 
 @dataclass(frozen=True)
@@ -70,10 +89,51 @@ def _supports(rule: Rule, asked: str, w: WorkloadDecision) -> tuple[str, int] | 
     return None
 
 
-def why_not_workload(ev: Evaluation, w: WorkloadDecision, policy: Policy, asked: str) -> WhyNot:
+def cost_inputs_behind(parameters, computed: frozenset[str] = frozenset()) -> dict[str, tuple[str, ...]]:
+    """For each computed fact, the stated inputs the cost model works it out from.
+
+    Found by running the cost model once with every input stated, so the
+    answer follows the model rather than a list kept here.
+    """
+    from .cost import COST_INPUTS, analyse_cost
+
+    every = {name: 1.0 for name in (*COST_INPUTS, "capitalBudgetUSD")}
+    analysis = analyse_cost(every, parameters)
+    found = {v.name: analysis.stated_inputs(v.name) for v in analysis.values}
+    # a result this run did not reach (e.g. the break-even share when it never breaks even) needs the lot
+    every_input = tuple(sorted({i for inputs in found.values() for i in inputs}))
+    return {name: found.get(name, every_input) for name in (*found, *computed)}
+
+
+def workload_phrasing(w: WorkloadDecision, policy: Policy, vocabulary: Vocabulary) -> Phrasing:
+    """Sentences about this workload's facts: what the cost model lacks, what each conclusion rests on."""
+    lacking = tuple(sorted({m.fact for m in w.cost.missing}))
+    not_computed = {
+        name: lacking or inputs
+        for name, inputs in cost_inputs_behind(policy.factor_parameters, vocabulary.computed).items()
+    }
+    return Phrasing(
+        vocabulary,
+        producers=policy.producers,
+        titles={r.id: r.title for r in policy.rules},
+        not_computed=not_computed,
+        conditions={r.id: r.when for r in policy.rules},
+    )
+
+
+def why_not_workload(
+    ev: Evaluation, w: WorkloadDecision, policy: Policy, asked: str, vocabulary: Vocabulary | None = None
+) -> WhyNot:
     if w.stance == asked:
         return WhyNot(w.id, w.profile.name, w.stance, asked, True, (), ())
     values = w.values()
+    phrasing = workload_phrasing(w, policy, vocabulary) if vocabulary is not None else None
+
+    def changes(condition, facts, derived=frozenset()) -> tuple[str, ...]:
+        if phrasing is None:
+            return ()
+        return tuple(s.sentence for s in phrasing.shortfalls(condition, facts, derived))
+
     derived = frozenset(d.name for d in w.derivations)
     fired = {f.rule for f in w.firings}
     factor: list[Missed] = []
@@ -85,14 +145,28 @@ def why_not_workload(ev: Evaluation, w: WorkloadDecision, policy: Policy, asked:
             continue
         failure = first_failure(rule.when, values, derived)
         if failure is not None:
-            factor.append(Missed(rule.id, rule.title, support[0], support[1], failure))
+            assess = rule.then if isinstance(rule.then, Assess) else None
+            factor.append(
+                Missed(
+                    rule.id,
+                    rule.title,
+                    support[0],
+                    support[1],
+                    failure,
+                    changes(rule.when, values, derived),
+                    assess.favors if assess else "",
+                    assess.weight if assess else 0,
+                )
+            )
     tally = w.tally.facts()
     stance: list[Missed] = []
     for rule in policy.stance_rules:
         if isinstance(rule.then, SetStance) and rule.then.stance == asked:
             failure = first_failure(rule.when, tally)
             if failure is not None:
-                stance.append(Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure))
+                stance.append(
+                    Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure, changes(rule.when, tally))
+                )
             elif rule.id != w.stance_firing.rule:
                 winner = policy.by_id[w.stance_firing.rule]
                 stance.append(
@@ -102,13 +176,15 @@ def why_not_workload(ev: Evaluation, w: WorkloadDecision, policy: Policy, asked:
                         f"stance {asked}",
                         -rule.priority,
                         Failure(f"outranked by {winner.id} (priority {winner.priority})", None, None, True),
+                        (f"a rule tried before it decides first: “{winner.title}”",),
                     )
                 )
-    factor.sort(key=lambda m: (-m.rank, m.rule))
+    # the change closest to applying first: fewest facts to change, then the most it would do
+    factor.sort(key=lambda m: (m.distance, -m.rank, m.rule))
     return WhyNot(w.id, w.profile.name, w.stance, asked, w.stance == asked, tuple(stance), tuple(factor))
 
 
-def why_not_organization(ev: Evaluation, policy: Policy, asked: str) -> WhyNot:
+def why_not_organization(ev: Evaluation, policy: Policy, asked: str, vocabulary: Vocabulary | None = None) -> WhyNot:
     d = ev.decision
     if d.stance == asked:
         return WhyNot(d.organization.id, d.organization.name, d.stance, asked, True, (), ())
@@ -121,16 +197,35 @@ def why_not_organization(ev: Evaluation, policy: Policy, asked: str) -> WhyNot:
                 mix = ", ".join(f"{w.profile.name} {w.stance}" for w in d.workloads)
                 failure = Failure(failure.test, failure.fact, f"not shared ({mix})", True)
             if failure is not None:
-                missed.append(Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure))
+                words = _organization_changes(rule, facts, d, vocabulary) if vocabulary is not None else ()
+                missed.append(Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure, words))
     return WhyNot(d.organization.id, d.organization.name, d.stance, asked, d.stance == asked, tuple(missed), ())
 
 
-def why_not(ev: Evaluation, policy: Policy, asked: str) -> list[WhyNot]:
-    """Why the organization and each workload did not get the stance ``asked``."""
+def _organization_changes(rule: Rule, facts, d, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """The organization rule's shortfalls in words; a shared placement is said with each workload's."""
+    phrasing = Phrasing(vocabulary)
+    out = []
+    for s in phrasing.shortfalls(rule.when, facts):
+        if s.fact == "common_stance":
+            mix = ", ".join(f"{w.profile.name} is {w.stance}" for w in d.workloads)
+            wanted = rule.then.stance if isinstance(rule.then, SetStance) else ""
+            out.append(f"every workload would have to be {wanted}; no placement is shared: {mix}")
+        else:
+            out.append(s.sentence)
+    return tuple(out)
+
+
+def why_not(ev: Evaluation, policy: Policy, asked: str, vocabulary: Vocabulary | None = None) -> list[WhyNot]:
+    """Why the organization and each workload did not get the stance ``asked``.
+
+    With the ``vocabulary``, each missed rule also says in words everything that would have to change
+    for it to apply, and the rules closest to applying come first.
+    """
     if asked not in STANCES:
         raise ValueError(f"unknown stance {asked!r}; one of {', '.join(STANCES)}")
-    return [why_not_organization(ev, policy, asked)] + [
-        why_not_workload(ev, w, policy, asked) for w in ev.decision.workloads
+    return [why_not_organization(ev, policy, asked, vocabulary)] + [
+        why_not_workload(ev, w, policy, asked, vocabulary) for w in ev.decision.workloads
     ]
 
 
@@ -256,6 +351,8 @@ def missed_dict(m: Missed) -> dict:
         "fact": m.failure.fact,
         "seen": list(seen) if isinstance(seen, tuple) else seen,
         "given": m.failure.given,
+        "changes": list(m.changes),
+        "changes_needed": m.distance,
     }
 
 
@@ -274,7 +371,15 @@ def why_not_dict(answers: list[WhyNot]) -> list[dict]:
     ]
 
 
-def render_why_not(answers: list[WhyNot], limit: int = 8) -> str:
+def _changes_text(m: Missed) -> list[str]:
+    return list(m.changes) or [m.failure.sentence()]
+
+
+def render_why_not(answers: list[WhyNot], limit: int | None = 8, verbose: bool = False) -> str:
+    """Why not, in words: what would have to change, the change closest to applying first.
+
+    ``limit`` bounds the rules shown per subject (None: all of them); ``verbose`` adds rule ids.
+    """
     out: list[str] = []
     for a in answers:
         out.append(f"{a.name}: {a.stance}" + (f" — already {a.asked}" if a.already else f", not {a.asked}"))
@@ -282,13 +387,18 @@ def render_why_not(answers: list[WhyNot], limit: int = 8) -> str:
             out.append("")
             continue
         for m in a.stance_rules:
-            out.append(f"  stance rule {m.rule} ({m.adds}) did not decide: {m.failure.sentence()}")
+            rule = f" [{m.rule}]" if verbose else ""
+            out.extend(wrap(f"To be {a.asked}: " + "; and ".join(_changes_text(m)) + rule, "  "))
         if a.factor_rules:
-            out.append(f"  rules that would have supported {a.asked}, strongest first:")
-            for m in a.factor_rules[:limit]:
-                out.append(f"    • {m.title}")
-                out.append(f"      {m.adds} · {m.rule} · failed: {m.failure.sentence()}")
-            if len(a.factor_rules) > limit:
-                out.append(f"    … and {len(a.factor_rules) - limit} more (see --format json)")
+            out.append(f"  What would argue for {a.asked}, closest to applying first:")
+            shown = a.factor_rules if limit is None else a.factor_rules[:limit]
+            for m in shown:
+                out.extend(wrap(f"• {m.title}", "    ", "      "))
+                rule = f" [{m.rule}]" if verbose else ""
+                needs = "; ".join(_changes_text(m))
+                count = f"{m.distance} change{'s' * (m.distance > 1)}"
+                out.extend(wrap(f"{m.effect()} — {count}: {needs}{rule}", "      "))
+            if len(shown) < len(a.factor_rules):
+                out.append(f"    … and {len(a.factor_rules) - len(shown)} more (all of them: --full)")
         out.append("")
     return printable("\n".join(out))

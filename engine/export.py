@@ -17,6 +17,7 @@ from .profile import StatedFact, display
 from .ruleload import Policy
 from .rules_ast import value_text
 from .tally import STRENGTH
+from .wording import fact_words, sentence_case, value_words, wrap
 
 FORMAT = "infra-policy/decision@1"
 
@@ -184,12 +185,15 @@ def render_json(ev: Evaluation, policy: Policy) -> str:
 # text
 
 
-def _fact_text(doc: FactsDocument, fact: StatedFact) -> str:
+def _fact_text(doc: FactsDocument, fact: StatedFact, vocabulary=None) -> str:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
     where = f", line {', '.join(map(str, lines))}" if lines else ""
     origin = "organization default, " if fact.inherited else ""
     subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
-    return f"{fact.property} = {value_text(fact.value)} ({origin}{subject}{where})"
+    if vocabulary is None:
+        return f"{fact.property} = {value_text(fact.value)} ({origin}{subject}{where})"
+    label = fact_words(fact.property, vocabulary).removeprefix("the ")
+    return f"{label}: {value_words(fact.value, vocabulary)} ({origin}{subject}{where})"
 
 
 def _reason_lines(
@@ -198,12 +202,14 @@ def _reason_lines(
     rule = policy.by_id[a.rule]
     factor = kb.factors[a.factor].label if a.factor in kb.factors else a.factor
     lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {STRENGTH[a.weight]} · {factor} · {a.rule}"]
-    given = "; ".join(_fact_text(ev.document, fact) for fact in w.grounds(a.firing))
-    via = f" — via {', '.join(a.firing.derived)}" if a.firing.derived else ""
-    via += "".join(f" — computed {n} = {value_text(v)}" for n, v in a.firing.computed)
-    lines.append(f"{indent}  given: {given}{via}")
+    given = "; ".join(_fact_text(ev.document, fact, kb.vocabulary) for fact in w.grounds(a.firing))
+    via = "".join(
+        f" — worked out: {fact_words(n, kb.vocabulary).removeprefix('the ')} {value_words(v, kb.vocabulary)}"
+        for n, v in a.firing.computed
+    )
+    lines.extend(wrap(f"given: {given}{via}", f"{indent}  ", f"{indent}    "))
     if rule.assumes:
-        lines.append(f"{indent}  assumes: {'; '.join(rule.assumes)}")
+        lines.extend(wrap(f"assumes: {'; '.join(rule.assumes)}", f"{indent}  ", f"{indent}    "))
     sections = [kb.claims[c].section for c in a.claims if c in kb.claims and kb.claims[c].section]
     if sections:
         lines.append(f"{indent}  article: {'; '.join(dict.fromkeys(sections))}")
@@ -220,7 +226,9 @@ def _plan_lines(plan: HybridPlan, indent: str) -> list[str]:
 _SIDE_PLACE = {"cloud": "in the cloud", "in-house": "in-house"}
 
 
-def _workload_text(ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, policy: Policy, per_side: int) -> list[str]:
+def _workload_text(
+    ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, policy: Policy, per_side: int | None
+) -> list[str]:
     t = w.tally
     out = ["", f"── {w.profile.name}: {w.stance.upper()}"]
     out.append(
@@ -229,25 +237,30 @@ def _workload_text(ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, polic
     )
     for c in w.constraints:
         out.append(f"  Ruled out: {c.rules_out} — {policy.by_id[c.rule].title} (rule {c.rule})")
-        out.append("    given: " + "; ".join(_fact_text(ev.document, f) for f in w.grounds(c.firing)))
+        given = "; ".join(_fact_text(ev.document, f, kb.vocabulary) for f in w.grounds(c.firing))
+        out.extend(wrap(f"given: {given}", "    ", "      "))
     for c in w.closeness:
         out.append(f"  How close: {c.text}")
     if w.plan is not None:
         out.extend(_plan_lines(w.plan, "  "))
     if w.stance == "undetermined":
         out.append("  Not enough facts to advise a placement. Questions that would decide it, most decisive first:")
-        out.extend(f"    • {q.text}" for q in w.questions[:8])
+        shown = w.questions if per_side is None else w.questions[:8]
+        for q in shown:
+            out.extend(wrap(f"• {q.text}", "    ", "      "))
+        if len(shown) < len(w.questions):
+            out.append(f"    … and {len(w.questions) - len(shown)} more (all of them: --detail full)")
     decisive = w.decisive()
     if decisive and w.stance != "undetermined":
         label = "Decisive reasons" if w.stance in ("cloud", "in-house") else "Reasons on both sides"
         out.append(f"  {label}:")
         for side in ("in-house", "cloud"):
-            chosen = [a for a in decisive if a.favors == side][:per_side]
+            chosen = [a for a in decisive if a.favors == side][:per_side]  # None: all of them
             for a in chosen:
                 out.extend(_reason_lines(ev, w, a, kb, policy, "    "))
             hidden = len([a for a in decisive if a.favors == side]) - len(chosen)
             if hidden > 0:
-                out.append(f"    … and {hidden} more favoring {side} (see --format json)")
+                out.append(f"    … and {hidden} more favoring {side} (all of them: --detail full)")
     if w.risks:
         out.append(f"  Risks to mitigate {_SIDE_PLACE.get(w.stance, '')}:")
         for r in w.risks:
@@ -271,28 +284,34 @@ def _workload_text(ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, polic
         a for a in w.assessments if a not in decisive and w.counted(a) and a.rule not in {r.rule for r in w.risks}
     ]
     if against and w.stance != "undetermined":
-        out.append(
-            "  Outweighed: "
-            + "; ".join(f"{policy.by_id[a.rule].title} ({a.favors}, {STRENGTH[a.weight]})" for a in against)
-        )
+        out.append("  Outweighed:")
+        shown_against = against if per_side is None else against[: per_side or None]
+        for a in shown_against:
+            out.extend(wrap(f"• {policy.by_id[a.rule].title} ({a.favors}, {STRENGTH[a.weight]})", "    ", "      "))
+        if len(shown_against) < len(against):
+            out.append(f"    … and {len(against) - len(shown_against)} more (all of them: --detail full)")
     out.extend(cost_lines(w.cost))
     if w.unweighed:
         out.append("  Given but not weighed:")
-        out.extend(f"    • ip:{u.property} = {value_text(u.value)}: {u.reason}" for u in w.unweighed)
+        for u in w.unweighed:
+            label = sentence_case(fact_words(u.property, kb.vocabulary).removeprefix("the "))
+            out.extend(wrap(f"• {label} {value_words(u.value, kb.vocabulary)}: {u.reason}", "    ", "      "))
     if w.missing and w.stance != "undetermined":  # an undetermined stance lists its questions instead
         out.append("  Missing facts that could change this:")
         for m in w.missing:
+            label = sentence_case(m.label)
             if m.needed_for and not m.outcomes:
-                out.append(f"    • ip:{m.property} ({m.label}): needed for {m.needed_for}")
+                out.extend(wrap(f"• {label}: needed for {m.needed_for}", "    ", "      "))
                 continue
-            options = ", ".join(f"{s} (e.g. {value_text(v)})" for s, v in m.outcomes)
-            out.append(f"    • ip:{m.property} ({m.label}): could make it {options}")
+            options = ", ".join(f"{s} (for example {value_words(v, kb.vocabulary)})" for s, v in m.outcomes)
+            out.extend(wrap(f"• {label}, not stated: could make it {options}", "    ", "      "))
     elif not w.assessments and not w.constraints and w.stance != "undetermined":
         out.append("  No rule applied: state more facts about this workload.")
     return out
 
 
-def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int = 5) -> str:
+def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int | None = 5) -> str:
+    """The decision for people; ``reasons_per_side=None`` shows every reason, question and argument."""
     d = ev.decision
     out: list[str] = []
     out.append(f"{d.organization.name}: {d.stance.upper()}")

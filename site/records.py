@@ -169,14 +169,17 @@ class Evaluated:
     jsonld: bytes
 
 
-def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_version: str) -> Evaluated:
-    """Everything the site needs from one evaluation, computed by the engine."""
+def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_version: str, vocabulary=None) -> Evaluated:
+    """Everything the site needs from one evaluation, computed by the engine.
+
+    With the ``vocabulary``, the why-not answers say in words what would have to change.
+    """
     provenance = provenance_triples(ev.justification.graph, engine_version)
     return Evaluated(
         data=decision_dict(ev, policy),
         facts_text=facts_text,
         engine_version=engine_version,
-        why_not={stance: why_not_dict(why_not(ev, policy, stance)) for stance in ASKED},
+        why_not={stance: why_not_dict(why_not(ev, policy, stance, vocabulary)) for stance in ASKED},
         turtle=turtle_text(provenance).encode("utf-8"),
         jsonld=jsonld_text(provenance).encode("utf-8"),
     )

@@ -238,9 +238,7 @@ class SiteRenderer:
         assessments = {a["rule"]: self._assessment(w, a, graph) for a in w.get("assessments", [])}
         reasons = [assessments[r] for r in w.get("reasons", []) if r in assessments]
         outweighed = [
-            a
-            for rule, a in sorted(assessments.items())
-            if rule not in set(w.get("reasons", [])) and a["counted"]
+            a for rule, a in sorted(assessments.items()) if rule not in set(w.get("reasons", [])) and a["counted"]
         ]
         # the justification as a reader follows it: each side's counted arguments, heaviest first
         outline = {

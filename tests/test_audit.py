@@ -177,7 +177,7 @@ def test_a_resealed_forgery_fails_audit_with_facts_through_the_cli(tmp_path, rec
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(seal(body)))
     assert "FAIL  record digest" not in run("audit", forged).output  # the digest holds: it was re-sealed
-    result = run("audit", forged, "--facts", MIXED)
+    result = run("audit", forged, "--facts", MIXED, "--verbose")
     assert result.exit_code == 1, result.output
     assert "FAIL  re-derivation: the decision made again differs" in result.output
     assert "changed: decision." in result.output

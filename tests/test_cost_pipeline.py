@@ -188,7 +188,7 @@ def test_text_output_shows_the_cost_summary():
     assert "Cost model (complete):" in out and "Cost model (incomplete):" in out
     assert "break-even: after 11.2 months, 8,191 utilized hours" in out
     assert "break-even: never" in out
-    assert "ip:inHouseRunCostPerMonthUSD (in-house running cost per month (USD)): needed for" in out
+    assert "In-house running cost per month (USD): needed for" in out
     assert "policy default 36 is used (default_planning_horizon_months)" in out
 
 

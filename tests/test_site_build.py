@@ -326,3 +326,15 @@ def test_a_record_from_older_rules_links_only_to_what_exists(tmp_path):
     page = next(out.glob("decisions/acme-*[0-9a-f].html")).read_text(encoding="utf-8")
     assert 'privacy.retired-rule</code> <span class="muted small">(not in the current rules)' in page
     assert "claim:retired-claim" in page
+
+
+def test_why_not_on_a_decision_page_says_what_would_have_to_change(example_site):
+    pages = [
+        data.decode("utf-8")
+        for name, data in tree(example_site).items()
+        if name.startswith("decisions/") and name.endswith(".html") and not name.endswith(".facts.html")
+    ]
+    acme = [text for text in pages if "Claims triage" in text and "Campaign copy" in text]
+    assert acme and all("the model availability would have to be hosted only; it is not stated" in p for p in acme)
+    failed = [part.split("<", 1)[0] for text in pages for part in text.split('class="failed">')[1:]]
+    assert failed and not any("was not given" in text or "_" in text for text in failed)

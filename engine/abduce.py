@@ -1,0 +1,430 @@
+"""Sufficient reasons and smallest contrastive changes, by bounded search.
+
+A **sufficient reason** for a workload's stance is a subset-minimal set of its
+stated facts that keeps the stance whatever the other stated facts are — any
+value the policy's tests distinguish, or left out. Facts that were not stated
+stay unstated (a sufficient reason explains the file as given, not every file).
+
+A **contrastive explanation** for another stance is a subset-minimal set of fact
+changes (a value changed, a fact added or left out) that gives that stance;
+fewest changes first, then the fewest steps along the facts' declared orders.
+
+Domains are the values the policy's tests tell apart: one representative per
+class of values on which every test of that fact comes out alike
+(``decide``'s candidate values, grouped), plus "not stated". Checking a
+sufficient reason enumerates every combination of the free facts when there
+are at most ``exhaustive_limit`` of them; otherwise the extreme combinations,
+each fact on its own and a fixed-seed sample are tried, and the result says so
+(``exhaustive: false``). Every search has an evaluation budget and says when it
+ran out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .decide import _candidates, stance_of  # the candidate values "what would change it" already uses
+from .infer import RuleBackend
+from .model import WorkloadDecision
+from .ruleload import Policy
+from .rules_ast import Value, test_holds
+from .vocabulary import Vocabulary
+
+ABSENT = None  # the "not stated" value of a domain
+SETTLING_SAMPLE = 640  # the sample of the final check of a sufficient reason (larger than each step's)
+
+
+@dataclass(frozen=True)
+class SufficientReason:
+    workload: str
+    name: str
+    stance: str
+    facts: tuple[str, ...]  # the stated facts that alone keep the stance
+    irrelevant: tuple[str, ...]  # the other stated facts
+    exhaustive: bool  # every combination of the free facts was checked
+    checked: int  # combinations evaluated
+    values: tuple[tuple[str, Value], ...] = ()  # the stated values of ``facts``
+    # for each fact of ``facts``: values of it and of the free facts that give another stance (minimality)
+    witnesses: tuple[tuple[str, tuple[tuple[str, Value | None], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class FactStep:
+    fact: str
+    before: Value | None  # None: not stated
+    after: Value | None  # None: left out
+
+
+@dataclass(frozen=True)
+class Contrast:
+    workload: str
+    name: str
+    stance: str
+    target: str
+    changes: tuple[tuple[FactStep, ...], ...]  # each a minimal set of changes giving the target
+    max_changes: int
+    complete: bool  # False: the evaluation budget ran out before every combination up to max_changes
+    evaluated: int
+
+
+def domain(name: str, policy: Policy, vocabulary: Vocabulary) -> list[Value | None]:
+    """One value per class the policy's tests on ``name`` tell apart, and "not stated"."""
+    tests = policy.tests_by_fact.get(name, ())
+    prop = vocabulary.properties[name]
+    seen: dict[tuple[bool, ...], Value] = {}
+    for value in _candidates(prop, tests):
+        key = tuple(test_holds(t, {name: value}) for t in tests)
+        seen.setdefault(key, value)
+    return [ABSENT, *seen.values()]
+
+
+def _with(values: Mapping[str, Value], changes: Mapping[str, Value | None]) -> dict[str, Value]:
+    out = dict(values)
+    for name, value in changes.items():
+        if value is ABSENT:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+class _Search:
+    def __init__(self, w: WorkloadDecision, policy: Policy, explorer: RuleBackend, vocabulary: Vocabulary, budget: int):
+        self.w = w
+        self.policy = policy
+        self.explorer = explorer
+        self.vocabulary = vocabulary
+        self.stated = {k: v for k, v in w.profile.values().items() if k in policy.tests_by_fact}
+        self.budget = budget
+        self.evaluated = 0
+        self._memo: dict[tuple, str] = {}
+
+    def stance(self, changes: Mapping[str, Value | None]) -> str:
+        key = tuple(sorted((k, repr(v)) for k, v in changes.items()))
+        if key not in self._memo:
+            self.evaluated += 1
+            self._memo[key] = stance_of(_with(self.stated, changes), self.policy, self.explorer, self.w.id)
+        return self._memo[key]
+
+
+def sufficient_reason(
+    w: WorkloadDecision,
+    policy: Policy,
+    explorer: RuleBackend,
+    vocabulary: Vocabulary,
+    exhaustive_limit: int = 512,
+    sample: int = 256,
+) -> SufficientReason:
+    """One subset-minimal set of stated facts that keeps the stance (deletion from the full set)."""
+    search = _Search(w, policy, explorer, vocabulary, budget=0)
+    stance = w.stance
+    domains = {name: domain(name, policy, vocabulary) for name in search.stated}
+    exhaustive = True
+
+    def keeps(free: list[str]) -> bool:
+        nonlocal exhaustive
+        found, complete = _counterexample(search, free, domains, stance, exhaustive_limit, sample)
+        exhaustive = exhaustive and complete
+        return found is None
+
+    # try to free the facts that weigh least first: those not weighed, then the others by name
+    unweighed = {u.property for u in w.unweighed}
+    order = sorted(search.stated, key=lambda n: (n not in unweighed, n))
+    kept = list(order)
+    free: list[str] = []
+    for name in order:
+        if keeps([*free, name]):
+            free.append(name)
+            kept.remove(name)
+    # The checks above grew the free set one fact at a time, each on its own sample. Settle both ways on
+    # one larger check: take facts back while the free set fails it (one the counterexample changes), and
+    # give each kept fact a witness — values of it and the free facts that change the stance — or free it.
+    witnesses: dict[str, dict] = {}
+    settled = False
+    while not settled:
+        settled = True
+        while free:
+            found, complete = _counterexample(search, free, domains, stance, exhaustive_limit, SETTLING_SAMPLE)
+            exhaustive = exhaustive and complete
+            if found is None:
+                break
+            moved = [n for n in free if found.get(n, search.stated[n]) != search.stated[n]] or free
+            kept.append(moved[-1])
+            free.remove(moved[-1])
+        witnesses = {}
+        for name in sorted(kept):
+            found, complete = _counterexample(search, [*free, name], domains, stance, exhaustive_limit, SETTLING_SAMPLE)
+            if found is None:
+                free.append(name)
+                kept.remove(name)
+                settled = False
+                break
+            witnesses[name] = found
+    kept = sorted(kept)
+    values = tuple((n, search.stated[n]) for n in kept)
+    return SufficientReason(
+        w.id,
+        w.profile.name,
+        stance,
+        tuple(kept),
+        tuple(sorted(free)),
+        exhaustive,
+        search.evaluated,
+        values,
+        tuple((n, tuple(sorted(witnesses[n].items()))) for n in kept),
+    )
+
+
+def _counterexample(
+    search: _Search, free: list[str], domains: Mapping[str, list], stance: str, exhaustive_limit: int, sample: int
+) -> tuple[dict | None, bool]:
+    """Values of the ``free`` facts that change ``stance`` (None if none was found), and whether every
+    combination was tried."""
+    free = sorted(free)  # the same trials whatever order the facts were freed in
+    combos = 1
+    for name in free:
+        combos *= len(domains[name])
+    if combos <= exhaustive_limit:
+        for values in itertools.product(*(domains[n] for n in free)):
+            trial = dict(zip(free, values, strict=True))
+            if search.stance(trial) != stance:
+                return trial, True
+        return None, True
+    trials: list[dict] = []
+    backgrounds = [{}, dict.fromkeys(free, ABSENT)]  # the others as stated, or all left out
+    for pick in (1, -1):  # every free fact at its first / last stated class
+        backgrounds.append({n: domains[n][min(pick, len(domains[n]) - 1)] for n in free})
+    trials.extend(backgrounds)
+    for background in backgrounds:  # each free fact at every class, over each background
+        for name in free:
+            trials.extend({**background, name: v} for v in domains[name])
+    rng = random.Random(0)
+    trials.extend({n: rng.choice(domains[n]) for n in free} for _ in range(sample))
+    for trial in trials:
+        if search.stance(trial) != stance:
+            return trial, False
+    return None, False
+
+
+def counterexample(
+    w: WorkloadDecision,
+    policy: Policy,
+    explorer: RuleBackend,
+    vocabulary: Vocabulary,
+    free: list[str],
+    exhaustive_limit: int = 512,
+    sample: int = 256,
+) -> dict | None:
+    """Values of the stated facts ``free`` that change the workload's stance, as the search finds them."""
+    search = _Search(w, policy, explorer, vocabulary, budget=0)
+    domains = {name: domain(name, policy, vocabulary) for name in free}
+    return _counterexample(search, free, domains, w.stance, exhaustive_limit, sample)[0]
+
+
+def _steps(name: str, before: Value | None, after: Value | None, dom: list) -> int:
+    """How far a change goes: classes moved along the domain (adding or leaving out a fact: 1)."""
+    if before is None or after is None or before not in dom or after not in dom:
+        return 1
+    return abs(dom.index(after) - dom.index(before))
+
+
+def contrast(
+    w: WorkloadDecision,
+    policy: Policy,
+    explorer: RuleBackend,
+    vocabulary: Vocabulary,
+    target: str,
+    max_changes: int = 3,
+    budget: int = 4000,
+    stated_only: bool = False,
+) -> Contrast:
+    """Subset-minimal sets of at most ``max_changes`` fact changes that give ``target``, fewest first."""
+    search = _Search(w, policy, explorer, vocabulary, budget)
+    names = sorted(n for n in policy.tests_by_fact if n not in vocabulary.computed and n in vocabulary.properties)
+    if stated_only:
+        names = [n for n in names if n in search.stated]
+    domains = {n: domain(n, policy, vocabulary) for n in names}
+    base = w.stance
+    singles: list[tuple[str, Value | None]] = []
+    for name in names:
+        current = search.stated.get(name, ABSENT)
+        current_class = (
+            tuple(test_holds(t, {name: current}) for t in policy.tests_by_fact[name]) if current is not ABSENT else None
+        )
+        for value in domains[name]:
+            if value == current:
+                continue
+            if (
+                value is not ABSENT
+                and current is not ABSENT
+                and tuple(test_holds(t, {name: value}) for t in policy.tests_by_fact[name]) == current_class
+            ):
+                continue  # the policy cannot tell it from the current value
+            if value is ABSENT and current is ABSENT:
+                continue
+            singles.append((name, value))
+    found: list[tuple[tuple[str, Value | None], ...]] = []
+    useful: dict[str, list[tuple[int, tuple[str, Value | None]]]] = {}
+    complete = True
+    for change in singles:
+        if search.evaluated >= budget:
+            complete = False
+            break
+        stance = search.stance(dict([change]))
+        if stance == target:
+            found.append((change,))
+            continue
+        gain = _toward(search, change, target)
+        if gain > 0:
+            useful.setdefault(change[0], []).append((gain, change))
+    # in combinations, each fact's two changes that move the tally furthest toward the target
+    pool = [c for options in useful.values() for _, c in sorted(options, key=lambda o: -o[0])[:2]]
+    for k in range(2, max_changes + 1):
+        for combo in itertools.combinations(pool, k):
+            if len({n for n, _ in combo}) < k:
+                continue
+            if any(set(f) <= set(combo) for f in found):
+                continue
+            if search.evaluated >= budget:
+                complete = False
+                break
+            if search.stance(dict(combo)) == target:
+                found.append(combo)
+    stated = search.stated
+
+    def order(combo) -> tuple:
+        steps = sum(_steps(n, stated.get(n), v, domains[n]) for n, v in combo)
+        return (len(combo), steps, [(n, repr(v)) for n, v in combo])
+
+    ordered = sorted(found, key=order)
+    changes = tuple(tuple(FactStep(n, stated.get(n), v) for n, v in combo) for combo in ordered)
+    return Contrast(w.id, w.profile.name, base, target, changes, max_changes, complete, search.evaluated)
+
+
+def _toward(search: _Search, change: tuple[str, Value | None], target: str) -> int:
+    """How far one change moves the tally toward ``target`` (0: not at all), to combine the promising ones.
+
+    Toward a side: weight added to it, weight taken from the other, the other ruled out (worth more than
+    any weight) or the side made possible again. Toward hybrid: the same toward the lighter side. Toward
+    conflict or undetermined: any change of what weighs or what is ruled out.
+    """
+    from .decide import _outcome
+
+    before = search.w.tally
+    after = _outcome(_with(search.stated, dict([change])), search.policy, search.explorer, search.w.id).tally
+    if target == "hybrid":
+        target = "cloud" if before.cloud_weight < before.in_house_weight else "in-house"
+    if target not in ("cloud", "in-house"):
+        return int(before.facts() != after.facts())
+    other = "in-house" if target == "cloud" else "cloud"
+    gain = (after.weight(target) - before.weight(target)) + (before.weight(other) - after.weight(other))
+    if before.is_feasible(other) and not after.is_feasible(other):
+        gain += 100
+    if not before.is_feasible(target) and after.is_feasible(target):
+        gain += 100
+    return gain
+
+
+# ---------------------------------------------------------------------------
+# output
+
+
+def _value(v: object) -> object:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def sufficient_dict(r: SufficientReason, vocabulary: Vocabulary) -> dict:
+    return {
+        "workload": r.workload,
+        "name": r.name,
+        "stance": r.stance,
+        "facts": [{"fact": f, "label": vocabulary.properties[f].label, "value": _value(v)} for f, v in r.values],
+        "do_not_matter": list(r.irrelevant),
+        "exhaustive": r.exhaustive,
+        "combinations_checked": r.checked,
+    }
+
+
+def contrast_dict(c: Contrast, vocabulary: Vocabulary) -> dict:
+    return {
+        "workload": c.workload,
+        "name": c.name,
+        "stance": c.stance,
+        "target": c.target,
+        "max_changes": c.max_changes,
+        "complete": c.complete,
+        "evaluated": c.evaluated,
+        "changes": [
+            [
+                {
+                    "fact": s.fact,
+                    "label": vocabulary.properties[s.fact].label,
+                    "before": _value(s.before),
+                    "after": _value(s.after),
+                }
+                for s in combo
+            ]
+            for combo in c.changes
+        ],
+    }
+
+
+def step_words(step: FactStep, vocabulary: Vocabulary) -> str:
+    from .wording import fact_words, value_words
+
+    label = fact_words(step.fact, vocabulary).removeprefix("the ")
+    if step.after is None:
+        return f"leave out the {label} (now {value_words(step.before, vocabulary)})"
+    if step.before is None:
+        return f"state the {label} as {value_words(step.after, vocabulary)}"
+    return f"{label} {value_words(step.before, vocabulary)} → {value_words(step.after, vocabulary)}"
+
+
+def render_sufficient(reasons: list[SufficientReason], vocabulary: Vocabulary) -> str:
+    from .wording import fact_words, value_words, wrap
+
+    out = []
+    for r in reasons:
+        n, m = len(r.facts), len(r.facts) + len(r.irrelevant)
+        out.append(f"{r.name}: {r.stance}")
+        out.append(f"  These {n} of its {m} stated facts decide it; the other {m - n} do not matter:")
+        for f, v in r.values:
+            label = fact_words(f, vocabulary).removeprefix("the ")
+            out.extend(wrap(f"• {label}: {value_words(v, vocabulary)}", "    ", "      "))
+        if r.irrelevant:
+            others = ", ".join(fact_words(f, vocabulary).removeprefix("the ") for f in r.irrelevant)
+            out.extend(wrap(f"Whatever their values, or if left out: {others}.", "  ", "    "))
+        how = (
+            "every combination of the other facts was checked"
+            if r.exhaustive
+            else "checked on the extreme combinations, each fact alone and a fixed sample (too many to try all)"
+        )
+        out.extend(wrap(f"({how}; {r.checked} combinations)", "  ", "   "))
+        out.append("")
+    return "\n".join(out)
+
+
+def render_contrast(contrasts: list[Contrast], vocabulary: Vocabulary, limit: int | None = 5) -> str:
+    from .wording import wrap
+
+    out = []
+    for c in contrasts:
+        if c.stance == c.target:
+            out.append(f"{c.name}: already {c.target}")
+            out.append("")
+            continue
+        out.append(f"{c.name}: {c.stance}; smallest changes that make it {c.target}:")
+        shown = c.changes if limit is None else c.changes[:limit]
+        if not shown:
+            out.append(f"  none with at most {c.max_changes} changes")
+        for combo in shown:
+            out.extend(wrap("• " + "; ".join(step_words(s, vocabulary) for s in combo), "    ", "      "))
+        if len(shown) < len(c.changes):
+            out.append(f"    … and {len(c.changes) - len(shown)} more (all of them: --all)")
+        if not c.complete:
+            out.append(f"  (the search stopped after {c.evaluated} evaluations: larger sets may exist)")
+        out.append("")
+    return "\n".join(out)

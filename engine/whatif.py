@@ -1,0 +1,157 @@
+"""What-if: the same facts with some of them changed, decided again and compared.
+
+A change is ``property=value`` (the organization) or ``WORKLOAD.property=value``
+(one workload, by its name or the last part of its IRI). The value is written
+as in a facts file without the prefix: an individual's name (``Restricted``), a
+number, ``true``/``false``. The changed graph goes through the whole pipeline,
+validation included, so a bad value gets the same message as in a facts file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from .errors import FactsError
+from .load import FactsDocument
+from .model import Decision
+from .vocabulary import IP, Vocabulary
+from .wording import fact_words, value_words
+
+
+@dataclass(frozen=True)
+class Change:
+    """One assumed fact: on which subject, which property, which value (as written)."""
+
+    subject: str  # IRI of the organization or workload
+    subject_name: str
+    property: str
+    value: str
+
+
+def _subjects(graph: Graph) -> tuple[URIRef | None, dict[str, URIRef]]:
+    organization = next(iter(graph.subjects(RDF.type, IP.Organization)), None)
+    workloads: dict[str, URIRef] = {}
+    for w in graph.subjects(RDF.type, IP.Workload):
+        for name in graph.objects(w, IP.name):
+            workloads[str(name).lower()] = w
+        workloads[str(w).rsplit("#", 1)[-1].rsplit("/", 1)[-1].lower()] = w
+    return organization, workloads
+
+
+def _literal(text: str, kind: str) -> Literal | URIRef:
+    if kind in ("enum", "iri"):
+        return IP[text.removeprefix("ip:")]
+    if kind == "boolean":
+        if text.lower() not in ("true", "false"):
+            return Literal(text)  # validation names what is allowed
+        return Literal(text.lower() == "true")
+    if kind == "integer":
+        try:
+            return Literal(int(text), datatype=XSD.integer)
+        except ValueError:
+            return Literal(text)
+    if kind == "number":
+        try:
+            return Literal(Decimal(text), datatype=XSD.decimal)
+        except InvalidOperation:
+            return Literal(text)
+    return Literal(text)
+
+
+def parse_changes(document: FactsDocument, texts: Iterable[str], vocabulary: Vocabulary) -> tuple[Change, ...]:
+    """The changes ``--set`` asks for, checked for an unknown workload or property."""
+    organization, workloads = _subjects(document.graph)
+    changes = []
+    for text in texts:
+        target, equals, value = text.partition("=")
+        if not equals or not target.strip() or not value.strip():
+            raise FactsError(
+                f"--set {text!r}: write property=value (the organization) or WORKLOAD.property=value, "
+                "for example --set itStaffFTE=2 or --set 'Claims triage.dataSensitivity=Restricted'."
+            )
+        workload, dot, name = target.strip().rpartition(".")
+        name = name.strip().removeprefix("ip:")
+        prop = vocabulary.get(name)
+        if prop is None or prop.computed or name == "name":
+            close = vocabulary.closest(name, include_computed=False)
+            hint = f" Did you mean {close}?" if close else ""
+            raise FactsError(
+                f"--set {text!r}: {name!r} is not a property of the facts vocabulary that a facts file may "
+                f'state.{hint} The properties are listed in the README, "The facts vocabulary".'
+            )
+        if dot:
+            subject = workloads.get(workload.strip().lower())
+            if subject is None:
+                names = ", ".join(
+                    sorted({str(n) for w in workloads.values() for n in document.graph.objects(w, IP.name)})
+                )
+                raise FactsError(
+                    f"--set {text!r}: there is no workload {workload.strip()!r} in {document.path}; "
+                    f"the workloads are: {names or 'none (set the property on the organization)'}."
+                )
+            label = next((str(n) for n in document.graph.objects(subject, IP.name)), str(subject))
+        else:
+            if organization is None:
+                raise FactsError(f"--set {text!r}: {document.path} has no ip:Organization to change.")
+            subject = organization
+            label = next((str(n) for n in document.graph.objects(subject, IP.name)), str(subject))
+        changes.append(Change(str(subject), label, name, value.strip()))
+    return tuple(changes)
+
+
+def changed_document(document: FactsDocument, changes: Iterable[Change], vocabulary: Vocabulary) -> FactsDocument:
+    """A copy of the facts with each change in place of what the subject stated for that property."""
+    graph = Graph()
+    for prefix, namespace in document.graph.namespaces():
+        graph.bind(prefix, namespace)
+    for triple in document.graph:
+        graph.add(triple)
+    for change in changes:
+        prop = vocabulary.properties[change.property]
+        subject = URIRef(change.subject)
+        graph.remove((subject, prop.iri, None))
+        for item in change.value.split(",") if not prop.single else (change.value,):
+            graph.add((subject, prop.iri, _literal(item.strip(), prop.kind)))
+    return FactsDocument(document.path, graph, dict(document.lines))
+
+
+@dataclass(frozen=True)
+class StanceChange:
+    subject: str
+    name: str
+    before: str
+    after: str
+
+
+def stance_changes(before: Decision, after: Decision) -> tuple[StanceChange, ...]:
+    """The organization's and each workload's stance, before and after (all of them, changed or not)."""
+    found = [StanceChange(before.organization.id, before.organization.name, before.stance, after.stance)]
+    after_by_id = {w.id: w for w in after.workloads}
+    for w in before.workloads:
+        other = after_by_id.get(w.id)
+        found.append(StanceChange(w.id, w.profile.name, w.stance, other.stance if other else "(gone)"))
+    return tuple(found)
+
+
+def render_what_if(changes: tuple[Change, ...], moves: tuple[StanceChange, ...], vocabulary: Vocabulary) -> str:
+    out = ["Assumed (not stated in the facts):"]
+    for c in changes:
+        prop = vocabulary.properties[c.property]
+        typed = _literal(c.value, prop.kind)
+        shown = str(typed).rsplit("#", 1)[-1] if isinstance(typed, URIRef) else typed.toPython()
+        value = value_words(float(shown) if isinstance(shown, Decimal) else shown, vocabulary)
+        out.append(f"  • {c.subject_name}: {fact_words(c.property, vocabulary).removeprefix('the ')} {value}")
+    out.append("")
+    changed = [m for m in moves if m.before != m.after]
+    out.append("What changes:" if changed else "No stance changes.")
+    for m in changed:
+        out.append(f"  {m.name}: {m.before} → {m.after}")
+    same = [m for m in moves if m.before == m.after]
+    if same:
+        out.append("Unchanged: " + "; ".join(f"{m.name} stays {m.before}" for m in same))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,81 @@
+"""diff A B and audit --facts: what matters first, through the real CLI."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from infra_policy.cli.main import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def changed_facts(tmp_path: Path, *pairs: tuple[str, str]) -> Path:
+    text = MIXED.read_text(encoding="utf-8")
+    for old, new in pairs:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "after.ttl"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_diff_of_two_facts_files_puts_stance_changes_first(tmp_path):
+    after = changed_facts(
+        tmp_path,
+        ("ip:itStaffFTE 4", "ip:itStaffFTE 0.5"),
+        ("ip:capitalBudgetUSD 400000", "ip:capitalBudgetUSD 10000"),
+        ("ip:hasDataCenter true", "ip:hasDataCenter false"),
+    )
+    result = run("diff", MIXED, after)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("Stances that changed:") < out.index("Facts that changed:") < out.index("Reasons that")
+    assert "Claims triage: in-house → cloud" in out
+    assert "Acme Insurance: hybrid → cloud" in out
+    assert "Acme Insurance: IT staff (FTE) 4 → 0.5" in out
+    assert "Acme Insurance: Capital budget (USD) 400,000 → 10,000" in out
+    assert "urn:" not in out and "ip:" not in out
+    data = json.loads(run("diff", MIXED, after, "--format", "json").output)
+    assert data["format"] == "infra-policy/diff@1" and not data["same"]
+    assert {"name": "Acme Insurance", "property": "itStaffFTE", "before": 4, "after": 0.5}.items() <= next(
+        f for f in data["facts"] if f["property"] == "itStaffFTE"
+    ).items()
+
+
+def test_diff_of_a_record_and_a_decision_json(tmp_path):
+    assert run("evaluate", MIXED, "--record", tmp_path / "records").exit_code == 0
+    (record,) = (tmp_path / "records").glob("*.json")
+    decision = tmp_path / "decision.json"
+    decision.write_text(run("evaluate", MIXED, "--format", "json").output, encoding="utf-8")
+    same = run("diff", record, decision)
+    assert same.exit_code == 0 and "The same decision on the same stated facts." in same.output
+    after = changed_facts(tmp_path, ("ip:usersLocation ip:Global", "ip:usersLocation ip:OnPremises"))
+    moved = run("diff", record, after)
+    assert "Campaign copy: Users location global → on premises" in moved.output
+    assert "Users spread over several continents slightly favor the cloud." in moved.output
+
+
+def test_diff_refuses_a_json_that_is_no_decision(tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text('{"format": "something/else"}', encoding="utf-8")
+    result = run("diff", other, MIXED)
+    assert result.exit_code == 2 and "is neither a decision" in result.output and "Traceback" not in result.output
+
+
+def test_audit_with_new_facts_says_what_changed_first_and_the_edges_only_verbose(tmp_path):
+    assert run("evaluate", MIXED, "--record", tmp_path / "records").exit_code == 0
+    (record,) = (tmp_path / "records").glob("*.json")
+    after = changed_facts(tmp_path, ("ip:itStaffFTE 4", "ip:itStaffFTE 0.5"))
+    short = run("audit", record, "--facts", after)
+    assert short.exit_code == 1
+    assert "Acme Insurance: IT staff (FTE) 4 → 0.5" in short.output
+    assert "urn:" not in short.output and "--verbose lists them" in short.output
+    verbose = run("audit", record, "--facts", after, "--verbose")
+    assert "        changed: " in verbose.output
+    assert verbose.output.index("IT staff (FTE) 4 → 0.5") < verbose.output.index("        changed: ")
