@@ -1,6 +1,8 @@
 """Run the fuzz tests with many generated cases; print how many ran and how long they took.
 
-    python bench/fuzz.py                    # 10,000 facts files and 10,000 rule directories
+    python bench/fuzz.py                    # 10,000 cases of each kind (facts, rules, and the hostile
+                                            # classes: deep-lists, huge-numbers, special-files, kb-ids,
+                                            # sealed-records)
     python bench/fuzz.py --examples 2000 --only facts
 
 The CI suite runs the same tests with a few examples each (tests/fuzzing.py);
@@ -24,20 +26,28 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = {
     "facts": "tests/test_fuzz_facts.py::test_any_facts_file_gets_a_grounded_decision_or_a_clear_error",
     "rules": "tests/test_fuzz_rules.py::test_any_rule_file_loads_or_gets_a_clear_error",
+    # the hostile classes of issue 16
+    "deep-lists": "tests/test_fuzz_hostile.py::test_deep_and_long_lists_are_digested_the_same_whatever_the_order",
+    "huge-numbers": "tests/test_fuzz_hostile.py::test_huge_numbers_give_a_decision_or_a_clear_error",
+    "special-files": "tests/test_fuzz_hostile.py::test_special_files_in_every_role_are_refused_without_hanging",
+    "kb-ids": "tests/test_fuzz_hostile.py::test_hostile_kb_ids_give_site_paths_inside_the_site",
+    "sealed-records": (
+        "tests/test_fuzz_hostile.py::test_sealed_malformed_records_are_audited_and_published_or_refused"
+    ),
 }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10_000, help="cases per test (default 10,000)")
-    parser.add_argument("--only", choices=sorted(TESTS), help="run one of the fuzz tests only")
+    parser.add_argument("--only", choices=sorted(TESTS), nargs="+", help="run only these fuzz tests")
     parser.add_argument("--chunk", type=int, default=1000, help="cases per process (default 1,000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first chunk (default 0)")
     args = parser.parse_args()
     failed = False
     total_cases, total_seconds = 0, 0.0
     for name, test in TESTS.items():
-        if args.only and name != args.only:
+        if args.only and name not in args.only:
             continue
         cases, seconds, chunk = 0, 0.0, 0
         while cases < args.examples and not failed:

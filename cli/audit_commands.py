@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from datetime import UTC, datetime
@@ -17,44 +16,26 @@ from .reading import FACTS_PATH, input_options, read_facts, strict_option
 _path = click.Path(path_type=Path)
 
 
-def write_record(record: dict, directory: Path) -> Path:
-    """Write a record as DIR/<id>.json (atomically; rewriting the same record is harmless)."""
+def stage_record(record: dict, directory: Path):
+    """Stage a record as DIR/<id>.json (put in place by the caller; rewriting the same record is harmless)."""
+    from infra_policy.engine.files import OutputError, StagedFile
     from infra_policy.engine.record import record_file_name, record_text
 
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"cannot write the record into {directory}: it is not a directory.") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write the record into {directory}: {exc.strerror}.") from None
     target = directory / record_file_name(record["id"])
-    write_output(record_text(record), target)
-    return target
+    return target, StagedFile(target, record_text(record).encode("utf-8"))
 
 
-def append_to_log(record: dict, log: Path) -> str:
-    """Append one chained entry under an exclusive lock; return the line written.
+def append_to_log(record: dict, log: Path, sign=None) -> str:
+    """Append one chained entry (see :mod:`infra_policy.engine.decision_log`); return the line written."""
+    from infra_policy.engine.decision_log import append_entry
 
-    The lock makes concurrent appends from several processes take turns, so no
-    line interleaves and none is lost; the head file beside the log records the
-    number of entries and the last digest, so removing trailing entries shows.
-    """
-    from infra_policy.engine.record import log_entry, log_head
-
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a+", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            handle.seek(0)
-            text = handle.read()
-            lines = [line for line in text.split("\n") if line]
-            previous = lines[-1] if lines else None
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            line = log_entry(previous, len(lines) + 1, record, stamp)
-            handle.seek(0, os.SEEK_END)
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-            head = log_head(text + line + "\n")
-            write_output(json.dumps(head, sort_keys=True) + "\n", log.with_name(log.name + ".head"))
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    return line
+    return append_entry(record, log, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), sign)
 
 
 @click.command(short_help="Show why: the justification of the decision on FACTS as a tree.")
@@ -248,6 +229,13 @@ def diff(
 )
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
 @click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@click.option(
+    "--trust",
+    "trusted_key",
+    type=_path,
+    metavar="KEY.pub",
+    help="Also require a valid signature by this public key (of the record, or of the log's head).",
+)
 @click.option("--verbose", is_flag=True, help="Also list every change of the justification graph (firings, edges).")
 @input_options
 @handle_errors
@@ -260,6 +248,7 @@ def audit(
     output: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    trusted_key: Path | None,
     **reading,
 ) -> None:
     """Verify a decision RECORD (or a decision log with --log FILE); exit 1 if a check fails.
@@ -269,11 +258,20 @@ def audit(
     """
     if (record_file is None) == (log_file is None):
         raise click.UsageError("give either a RECORD file or --log FILE.")
+    trusted = None
+    if trusted_key is not None:
+        from infra_policy.engine.signing import load_public_key
+
+        trusted = load_public_key(trusted_key)
     if log_file is not None:
         checks = _audit_log(log_file)
+        if trusted is not None:
+            checks.append(_signature_check(trusted, log_file.with_name(log_file.name + ".head"), "log head"))
     else:
         document = read_facts(facts, **reading) if facts is not None else None
         checks = _audit_record(record_file, document, kb_dir, rules_dir)
+        if trusted is not None:
+            checks.append(_signature_check(trusted, record_file, "record"))
     ok = all(c["ok"] for c in checks)
     if fmt.lower() == "json":
         text = json.dumps({"ok": ok, "checks": checks}, indent=2, ensure_ascii=False) + "\n"
@@ -294,17 +292,29 @@ def audit(
         raise SystemExit(1)
 
 
+def _signature_check(trusted, signed_file: Path, what: str) -> dict:
+    """Whether ``signed_file`` (a record, or a log head) is signed by the trusted key, as it is now."""
+    from infra_policy.engine.decision_log import signature_path
+    from infra_policy.engine.record import record_id_of
+
+    if what == "record":
+        signed = record_id_of(_read_json(signed_file, "decision record"))
+    else:
+        signed = json.dumps(_read_json(signed_file, "log head"), sort_keys=True) if signed_file.exists() else ""
+    from infra_policy.engine.signing import check_signature
+
+    ok, detail = check_signature(signature_path(signed_file), trusted, signed)
+    return {"check": "signature", "ok": ok, "detail": detail}
+
+
 def _read_json(path: Path, what: str) -> dict:
     from infra_policy.engine.errors import InputError
+    from infra_policy.engine.files import read_json
+    from infra_policy.engine.record import MAX_RECORD_BYTES
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such {what}.") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory; give the path of a {what} (a .json file).") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: is not a {what}: not valid JSON ({exc}).") from exc
+    if not os.path.lexists(path):
+        raise InputError(f"{path}: no such {what}.")
+    data = read_json(path, MAX_RECORD_BYTES, InputError, what)
     if not isinstance(data, dict):
         raise InputError(f"{path}: is not a {what}: expected a JSON object.")
     return data
@@ -319,7 +329,8 @@ def _audit_record(path: Path, document, kb_dir: Path | None, rules_dir: Path | N
     stem = path.stem if len(path.stem) == 64 else None
     try:
         checks = audit_record(record, evaluator, stem, document)
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        # a record whose digest holds (it was re-sealed) but whose content is not what a record holds
         from infra_policy.engine.errors import InputError
 
         raise InputError(f"{path}: is not a complete decision record (missing or malformed {exc}).") from exc
@@ -328,14 +339,13 @@ def _audit_record(path: Path, document, kb_dir: Path | None, rules_dir: Path | N
 
 def _audit_log(path: Path) -> list[dict]:
     from infra_policy.engine.errors import InputError
-    from infra_policy.engine.record import log_head, verify_log
+    from infra_policy.engine.files import read_bounded
+    from infra_policy.engine.record import MAX_LOG_BYTES, log_head, verify_log
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such decision log.") from exc
-    except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: is not a decision log ({exc}).") from exc
+        text = read_bounded(path, MAX_LOG_BYTES, InputError, "decision log").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: is not a decision log: not valid UTF-8 (byte {exc.start}).") from exc
     count, problems = verify_log(text)
     checks = [
         {

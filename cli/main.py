@@ -124,6 +124,14 @@ def _facts_arguments(command):
 )
 @click.option("--log", "log_file", type=_path, help="Also append the decision to this hash-chained decision log.")
 @click.option(
+    "--sign",
+    "signing_key",
+    type=_path,
+    metavar="KEY",
+    help="Sign the record (DIR/<id>.json.sig) and the log head (FILE.head.sig) with this private key "
+    "(`infra-policy keys generate KEY`).",
+)
+@click.option(
     "--detail",
     type=click.Choice(["short", "full"], case_sensitive=False),
     default="short",
@@ -142,6 +150,7 @@ def evaluate(
     output: Path | None,
     record_dir: Path | None,
     log_file: Path | None,
+    signing_key: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
     strict: bool,
@@ -159,35 +168,36 @@ def evaluate(
     from .batch import is_batch
 
     fmt = fmt.lower()
+    sign = None
+    if signing_key is not None:
+        if record_dir is None and log_file is None:
+            raise click.UsageError("--sign signs a record or a log head: give --record DIR or --log FILE too.")
+        from infra_policy.engine.signing import load_private_key, signature_for
+
+        private_key = load_private_key(signing_key)  # before any work: a wrong key should fail fast
+
+        def sign(text: str) -> bytes:
+            return signature_for(private_key, text)
+
     if is_batch(facts, output):
-        _evaluate_batch(facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading)
+        _evaluate_batch(
+            facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading, sign
+        )
         return
     decision = decide(facts[0], kb_dir, rules_dir, strict, **reading)
-    record = decision.record() if record_dir is not None or log_file is not None else None
     if fmt == "json":
-        from .output import open_output
-
-        with open_output(output) as stream:
-            decision.write_json(stream.write)  # streamed: a large organization is never one string in memory
+        text = decision.to_json()
+    elif fmt in ("turtle", "jsonld"):
+        text = decision.to_rdf(fmt)
     else:
-        text = decision.to_rdf(fmt) if fmt in ("turtle", "jsonld") else decision.to_text(detail.lower())
-        write_output(text, output)
-    if record is not None:
-        _keep_record(record, record_dir, log_file)
+        text = decision.to_text(detail.lower())
+    record = decision.record() if record_dir is not None or log_file is not None else None
+    _publish(text, record, output, record_dir, log_file, sign)
 
 
-def _keep_record(record: dict, record_dir: Path | None, log_file: Path | None) -> None:
-    from .audit_commands import append_to_log, write_record
-
-    if record_dir is not None:
-        path = write_record(record, record_dir)
-        click.echo(f"record: {path}", err=True)
-    if log_file is not None:
-        append_to_log(record, log_file)
-        click.echo(f"logged: {record['id']} → {log_file}", err=True)
-
-
-def _evaluate_batch(facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading):
+def _evaluate_batch(
+    facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading, sign=None
+):
     import json
 
     import infra_policy
@@ -225,8 +235,56 @@ def _evaluate_batch(facts, fmt, output, record_dir, log_file, kb_dir, rules_dir,
         header=("file", "organization", "workloads", "stance"),
         payload_key="decision",
         error_row=lambda source: (source, "", "", "error"),
-        on_record=(lambda outcome: _keep_record(outcome.record, record_dir, log_file)) if keep else None,
+        # each file's record and log entry, all or nothing, as for a single file
+        on_record=(lambda outcome: _publish("", outcome.record, None, record_dir, log_file, sign)) if keep else None,
     )
+
+
+def _publish(
+    text: str,
+    record: dict | None,
+    output: Path | None,
+    record_dir: Path | None,
+    log_file: Path | None,
+    sign=None,
+):
+    """Write the output, the record and the log entry — every one of them, or none.
+
+    The output and the record are staged beside their targets first; the log
+    entry is appended next (all or nothing); only then are the staged files
+    put in place, so a failing record or log leaves `-o` untouched.
+    """
+    from infra_policy.engine.files import StagedFile, commit_all
+
+    staged: list[StagedFile] = []
+    record_path = None
+    try:
+        if output is not None:
+            staged.append(StagedFile(output, text.encode("utf-8")))
+        if record_dir is not None:
+            from .audit_commands import stage_record
+
+            record_path, staged_record = stage_record(record, record_dir)
+            staged.append(staged_record)
+            if sign is not None:
+                from infra_policy.engine.decision_log import signature_path
+
+                staged.append(StagedFile(signature_path(record_path), sign(record["id"])))
+        if log_file is not None:
+            from .audit_commands import append_to_log
+
+            append_to_log(record, log_file, sign)
+    except BaseException:
+        for file in staged:
+            file.discard()
+        raise
+    commit_all(staged)
+    if output is None:
+        click.echo(text, nl=False)
+    if record_path is not None:
+        click.echo(f"record: {record_path}", err=True)
+    if log_file is not None:
+        click.echo(f"logged: {record['id']} → {log_file}", err=True)
 
 
 @main.command("what-if", short_help="Decide FACTS again with some facts changed, and show what moves.")
@@ -438,6 +496,23 @@ def _register_commands() -> None:
     from .init import init
 
     main.add_command(init)
+    main.add_command(keys)
+
+
+@click.group()
+def keys() -> None:
+    """Make keys for signed records and logs."""
+
+
+@keys.command("generate", short_help="Write a new Ed25519 key pair: KEY and KEY.pub.")
+@click.argument("key", type=_path)
+@handle_errors
+def keys_generate(key: Path) -> None:
+    """Write a new Ed25519 private KEY (mode 0600) and its public key KEY.pub (what auditors trust)."""
+    from infra_policy.engine.signing import generate_keys
+
+    public = generate_keys(key)
+    click.echo(f"private key: {key} (keep it secret)\npublic key: {public} (give it to auditors: audit --trust)")
 
 
 _register_commands()

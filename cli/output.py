@@ -1,4 +1,8 @@
-"""Writing results: to stdout, or atomically to a file (never half-written)."""
+"""Writing results: to stdout, or atomically to a file (never half-written).
+
+Every file goes through :mod:`infra_policy.engine.files`: staged beside its
+target and put in place only when the whole run has succeeded.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ import click
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically."""
+    from infra_policy.engine.files import write_file
+
     if output is None:
         click.echo(text, nl=False)
-        return
-    with atomic_output(output) as handle:
-        handle.write(text)
+    else:
+        write_file(Path(output), text.encode("utf-8"))
 
 
 @contextmanager
@@ -34,24 +40,28 @@ def open_output(output: Path | None) -> Iterator[TextIO]:
 
 @contextmanager
 def atomic_output(output: Path) -> Iterator[TextIO]:
-    """A handle on a temporary file next to ``output``, renamed to it only if the block succeeds."""
+    """A handle on a temporary file beside ``output``, put in place only if the block succeeds.
+
+    The same guarantees as :mod:`infra_policy.engine.files` (a regular target only, the mode the umask
+    gives), for output written piece by piece.
+    """
+    from infra_policy.engine.files import OutputError, check_target, umask_mode
+
     output = Path(output)
-    directory = output.parent if str(output.parent) else Path(".")
-    if not directory.is_dir():
-        raise click.UsageError(f"cannot write {output}: the directory {directory} does not exist.")
-    if output.is_dir():
-        raise click.UsageError(f"cannot write {output}: it is a directory; give a file name.")
+    check_target(output)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     except OSError as exc:
-        raise click.UsageError(f"cannot write {output}: {exc.strerror} (in {directory}).") from exc
+        raise OutputError(f"cannot write {output}: {exc.strerror} (in {output.parent}).") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
+        os.chmod(tmp, umask_mode())
+        check_target(output)
         os.replace(tmp, output)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise click.UsageError(f"cannot write {output}: {exc.strerror}.") from exc
+        raise OutputError(f"cannot write {output}: {exc.strerror}.") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

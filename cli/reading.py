@@ -17,9 +17,16 @@ STDIN_ARGUMENT = Path("-")
 
 
 def input_options(command: Callable) -> Callable:
-    """--input-format, --max-bytes and --max-triples: how facts are read."""
+    """--input-format, --max-bytes, --max-triples and --max-workloads: how facts are read."""
     from infra_policy.engine.inputs import DEFAULT_LIMITS, INPUT_FORMATS
 
+    command = click.option(
+        "--max-workloads",
+        type=click.IntRange(min=1),
+        default=DEFAULT_LIMITS.max_workloads,
+        show_default=True,
+        help="Refuse facts with more workloads than this.",
+    )(command)
     command = click.option(
         "--max-triples",
         type=click.IntRange(min=1),
@@ -50,12 +57,12 @@ def strict_option(command: Callable) -> Callable:
     )(command)
 
 
-def read_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int):
+def read_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int, max_workloads: int):
     """The facts document of a path, or of standard input when the path is `-`."""
     from infra_policy.engine.inputs import Limits, decode_input
     from infra_policy.engine.load import STDIN, load_facts, parse_facts
 
-    limits = Limits(max_bytes=max_bytes, max_triples=max_triples)
+    limits = Limits(max_bytes=max_bytes, max_triples=max_triples, max_workloads=max_workloads)
     fmt = input_format.lower() if input_format else None
     if facts == STDIN_ARGUMENT:
         data = click.get_binary_stream("stdin").read(max_bytes + 1)

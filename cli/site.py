@@ -68,7 +68,6 @@ def _version() -> str:
 def _evaluate(path: Path):
     """One facts file → what the site shows of its evaluation, and its warnings (runs in a worker too)."""
     import infra_policy
-    from infra_policy.engine.errors import FactsError
     from infra_policy.engine.inputs import Limits
     from infra_policy.engine.load import STDIN, load_facts, parse_facts
     from infra_policy.site.records import from_evaluation
@@ -76,16 +75,13 @@ def _evaluate(path: Path):
     from .reading import STDIN_ARGUMENT
 
     settings = _SETTINGS
-    limits = Limits(settings["max_bytes"], settings["max_triples"])
+    limits = Limits(settings["max_bytes"], settings["max_triples"], settings["max_workloads"])
     fmt = settings["input_format"].lower() if settings["input_format"] else None
     if path == STDIN_ARGUMENT:
         document, text = parse_facts(_STDIN_TEXT, STDIN, fmt or "turtle", limits), _STDIN_TEXT
     else:
         document = load_facts(path, fmt, limits)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:  # it was just parsed, so this is a race or an odd file
-            raise FactsError(f"{path}: could not be read again to publish it ({exc}).") from exc
+        text = document.text  # as read: reading the file again could give other bytes
     decision = infra_policy.evaluate(document, rules=settings["rules"], kb=settings["kb"], strict=settings["strict"])
     evaluator = decision.evaluator
     result = from_evaluation(decision.evaluation, evaluator.policy, text, _version(), evaluator.kb.vocabulary)
@@ -103,6 +99,7 @@ def _site(
     input_format: str | None,
     max_bytes: int,
     max_triples: int,
+    max_workloads: int,
 ) -> None:
     """Evaluate FACTS files (- for standard input) and publish every decision as a static site in OUTPUT.
 
@@ -118,7 +115,7 @@ def _site(
     from infra_policy.engine.inputs import decode_input
     from infra_policy.engine.load import STDIN
     from infra_policy.site.publish import check_target, publish
-    from infra_policy.site.records import evaluated, read_records
+    from infra_policy.site.records import check_renderable, evaluated, read_records
     from infra_policy.site.render import render_site
 
     from .reading import STDIN_ARGUMENT, show_warnings
@@ -136,6 +133,7 @@ def _site(
         input_format=input_format,
         max_bytes=max_bytes,
         max_triples=max_triples,
+        max_workloads=max_workloads,
     )
     evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, inherited by the workers
     jobs = jobs or len(os.sched_getaffinity(0))
@@ -155,6 +153,8 @@ def _site(
         for path, (result, _) in zip(facts, results, strict=True)
     ]
     if records_dir is not None:
-        decisions.extend(read_records(records_dir))
+        recorded = read_records(records_dir)
+        check_renderable(recorded, records_dir, evaluator.kb, evaluator.policy)
+        decisions.extend(recorded)
     count = publish(render_site(decisions, evaluator.kb, evaluator.policy), output)
     click.echo(f"{output}: published {len(decisions)} decision{'s' if len(decisions) != 1 else ''} ({count} files).")

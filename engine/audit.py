@@ -122,38 +122,135 @@ def check_citations(record: dict, evaluator: Evaluator) -> list[Check]:
     return checks
 
 
-def _conclusions(record: dict) -> dict[str, object]:
-    """What a decision concludes, without where the file said it."""
-    d = record["decision"]
-    found: dict[str, object] = {f"organization {d['organization']['id']}": d["organization"]["stance"]}
-    for w in d["workloads"]:
-        key = f"workload {w['id']}"
-        found[f"{key} stance"] = w["stance"]
-        found[f"{key} stance rule"] = w["stance_rule"]["id"]
-        found[f"{key} assessments"] = sorted(f"{a['rule']} {a['favors']} {a['weight']}" for a in w["assessments"])
-        found[f"{key} constraints"] = sorted(f"{c['rule']} requires {c['requires']}" for c in w["constraints"])
-        found[f"{key} missing facts"] = sorted(m["fact"] for m in w["missing_facts"])
-    found["firings"] = sorted(
-        f"{f['rule']} @ {f['subject']} using " + json.dumps([f["facts"], f["derived"], f["computed"]], sort_keys=True)
-        for f in record.get("firings", [])
+# What a re-derivation may change without the decision changing, because the
+# facts digest deliberately ignores how the facts file is written: where it
+# states each fact (line numbers) and how it abbreviates IRIs (a fact node's
+# label uses the file's prefixes; the node's subject, property and value are
+# compared in full).  Everything else in the record is compared.
+FREE_KEYS = frozenset({"line", "lines"})
+# Not part of the decision: the record's own digest (checked on its own) and
+# the versions of the engine and its dependencies (reported as drift).
+UNCOMPARED = frozenset({"id", "versions"})
+FREE_FIELDS = (
+    "the line numbers of facts (`line`, `lines`) and the label of a justification node of kind `fact`; "
+    "the record's `id` and `versions` are checked on their own"
+)
+
+# How the items of a list of objects are told apart, most specific first: the
+# first key set whose values are present and unique on both sides is used, so
+# a change is named by the item it is in rather than by its position.
+_IDENTITIES = (
+    ("id",),
+    ("rule", "subject"),
+    ("rule",),
+    ("workload",),
+    ("factor",),
+    ("fact",),
+    ("property", "subject"),
+    ("from", "to", "relation"),
+)
+_SHOWN = 160  # characters of a value quoted in a change
+
+
+def _free(key: str, container: dict) -> bool:
+    return key in FREE_KEYS or (key == "label" and container.get("kind") == "fact")
+
+
+def _show(value) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def _identity(before: list, after: list) -> tuple[str, ...] | None:
+    items = [*before, *after]
+    if not items or not all(isinstance(item, dict) for item in items):
+        return None
+    for keys in _IDENTITIES:
+        if all(k in item for item in items for k in keys):
+            for side in (before, after):
+                names = [_item_key(item, keys) for item in side]
+                if len(set(names)) != len(names):
+                    break
+            else:
+                return keys
+    return None
+
+
+def _item_key(item: dict, keys: tuple[str, ...]) -> str:
+    return ",".join(f"{k}={item[k] if isinstance(item[k], str) else _show(item[k])}" for k in keys)
+
+
+def _list_differences(path: str, before: list, after: list, out: list[str]) -> None:
+    keys = _identity(before, after)
+    if keys is not None:
+        old = {_item_key(item, keys): item for item in before}
+        new = {_item_key(item, keys): item for item in after}
+        for name in old:
+            if name in new:
+                _differences(f"{path}[{name}]", old[name], new[name], out)
+            else:
+                out.append(f"{path}[{name}]: gone (was {_show(old[name])})")
+        out.extend(f"{path}[{name}]: new, {_show(new[name])}" for name in new if name not in old)
+        common = [name for name in old if name in new]
+        if common != [name for name in new if name in old]:
+            out.append(f"{path}: the same items in another order")
+        return
+    if all(not isinstance(x, (dict, list)) for x in [*before, *after]):
+        old_texts, new_texts = [_show(x) for x in before], [_show(x) for x in after]
+        removed = [x for x in old_texts if x not in new_texts]
+        added = [x for x in new_texts if x not in old_texts]
+        if removed or added:
+            parts = [
+                f"no longer {', '.join(removed)}" if removed else "",
+                f"now also {', '.join(added)}" if added else "",
+            ]
+            out.append(f"{path}: " + "; ".join(p for p in parts if p))
+        elif old_texts != new_texts:
+            out.append(f"{path}: {_show(before)} → {_show(after)}")
+        return
+    for index, (old_item, new_item) in enumerate(zip(before, after, strict=False)):
+        _differences(f"{path}[{index}]", old_item, new_item, out)
+    for index in range(len(after), len(before)):
+        out.append(f"{path}[{index}]: gone (was {_show(before[index])})")
+    for index in range(len(before), len(after)):
+        out.append(f"{path}[{index}]: new, {_show(after[index])}")
+
+
+def _differences(path: str, before, after, out: list[str]) -> None:
+    # Recursion follows the freshly made record, whose depth the engine fixes;
+    # a deeper recorded value is simply a different value.
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(before.keys() | after.keys()):
+            if _free(key, after if key in after else before):
+                continue
+            where = f"{path}.{key}" if path else key
+            if key not in after:
+                out.append(f"{where}: gone (was {_show(before[key])})")
+            elif key not in before:
+                out.append(f"{where}: new, {_show(after[key])}")
+            else:
+                _differences(where, before[key], after[key], out)
+    elif isinstance(before, list) and isinstance(after, list):
+        _list_differences(path, before, after, out)
+    elif type(before) is not type(after) or before != after:
+        out.append(f"{path}: {_show(before)} → {_show(after)}")
+
+
+def record_differences(recorded: dict, fresh: dict) -> list[str]:
+    """Every field in which two records differ, each as ``path: before → after``.
+
+    Generic over the record's structure: a field added to records later is
+    compared without changing this function.  :data:`FREE_FIELDS` says what is
+    not compared.
+    """
+    out: list[str] = []
+    _differences(
+        "",
+        {k: v for k, v in recorded.items() if k not in UNCOMPARED},
+        {k: v for k, v in fresh.items() if k not in UNCOMPARED},
+        out,
     )
-    graph = d.get("justification", {})
-    found["justification nodes"] = sorted(n["id"] for n in graph.get("nodes", []))
-    found["justification edges"] = sorted(f"{e['from']} → {e['to']}" for e in graph.get("edges", []))
-    return found
-
-
-def _change(key: str, before, after) -> str:
-    if isinstance(before, list) and isinstance(after, list):
-        removed = [x for x in before if x not in after]
-        added = [x for x in after if x not in before]
-        parts = [f"no longer {', '.join(removed)}" if removed else "", f"now also {', '.join(added)}" if added else ""]
-        return f"{key}: " + "; ".join(p for p in parts if p)
-    if before is None:
-        return f"{key}: new, {after}"
-    if after is None:
-        return f"{key}: gone (was {before})"
-    return f"{key}: {before} → {after}"
+    return out
 
 
 def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ...]:
@@ -178,12 +275,7 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
         for name, version in versions().items()
         if recorded_versions.get(name) != version
     ]
-    before, after = _conclusions(record), _conclusions(fresh)
-    changes = [
-        _change(key, before.get(key), after.get(key))
-        for key in sorted(set(before) | set(after))
-        if before.get(key) != after.get(key)
-    ]
+    changes = record_differences(record, fresh)
     drifted = ", ".join(drift) if drift else "no input drifted"
     summary = _summary(record["decision"], fresh["decision"], evaluator) if changes or drift else ()
     if inputs.get("facts") != now["facts"]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import durable.engine
@@ -94,12 +95,22 @@ def _key(value: object) -> tuple[str, object]:
     return (type(value).__name__ if isinstance(value, bool) else "value", value)
 
 
+def _joined(operator: str, parts: list[dict]) -> dict:
+    # An $or inside an $or (an $and inside an $and) is lifted into its parent:
+    # durable-rules refuses a ruleset with a few levels of such nesting (error
+    # code 113), which negation pushed down to the tests creates easily.
+    flat: list[dict] = []
+    for part in parts:
+        flat.extend(part[operator] if len(part) == 1 and operator in part else (part,))
+    return flat[0] if len(flat) == 1 else {operator: flat}
+
+
 def _or(parts: list[dict]) -> dict:
-    return parts[0] if len(parts) == 1 else {"$or": parts}
+    return _joined("$or", parts)
 
 
 def _and(parts: list[dict]) -> dict:
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    return _joined("$and", parts)
 
 
 class ConditionCompiler:
@@ -184,6 +195,10 @@ class CompiledPolicy:
             self.host = PrivateHost(definitions)
         except Exception as exc:  # durable reports only an error code
             raise EngineError(f"the rule engine could not compile the rules ({exc}).") from exc
+        # durable keeps every ruleset in its C library until it is deleted by handle;
+        # without this each loaded policy would stay in memory for the life of the process
+        handles = [ruleset._handle for ruleset in self.host._ruleset_list]
+        self._release = weakref.finalize(self, _delete_rulesets, handles)
 
     def _conclude(self, rule_id: str) -> Callable:
         """What the action of ``rule_id`` does when the rule fires."""
@@ -225,6 +240,14 @@ class CompiledPolicy:
             error = str(error).split(", traceback", 1)[0]  # durable appends its own stack
             raise EngineError(f"rule {rule_id} raised an error inside the rule engine: {error}", rule=rule_id)
         return sorted(set(self._fired))
+
+
+def _delete_rulesets(handles: list[int]) -> None:
+    import durable_rules_engine
+
+    for handle in handles:
+        with contextlib.suppress(Exception):
+            durable_rules_engine.delete_ruleset(handle)
 
 
 def _ignore(c) -> None:

@@ -34,29 +34,33 @@ def _tree_labels(graph: Graph) -> dict[BNode, str] | None:
     labels: dict[BNode, str] = {}
     visiting: set[BNode] = set()
 
-    def label(node: BNode) -> str | None:
-        if node in labels:
-            return labels[node]
-        if node in visiting:
-            return None  # a cycle
-        visiting.add(node)
+    def finish(node: BNode) -> None:
         parts = []
         for p, o in outgoing.get(node, ()):
-            if isinstance(o, BNode):
-                child = label(o)
-                if child is None:
-                    return None
-                parts.append(f"{p.n3()} _:{child}")
-            else:
-                parts.append(f"{p.n3()} {o.n3()}")
-        visiting.discard(node)
+            parts.append(f"{p.n3()} _:{labels[o]}" if isinstance(o, BNode) else f"{p.n3()} {o.n3()}")
         labels[node] = "t" + _sha("\n".join(sorted(parts)))[:32]
-        return labels[node]
 
-    nodes = set(outgoing) | set(parents)
-    for node in nodes:
-        if label(node) is None:
-            return None
+    # Children are labelled before their parent, with an explicit stack: an RDF
+    # list is a chain of blank nodes as long as the list, too deep for recursion.
+    for root in set(outgoing) | set(parents):
+        if root in labels:
+            continue
+        stack: list[tuple[BNode, bool]] = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if children_done:
+                visiting.discard(node)
+                finish(node)
+                continue
+            if node in labels:
+                continue
+            visiting.add(node)
+            stack.append((node, True))
+            for _, o in outgoing.get(node, ()):
+                if isinstance(o, BNode) and o not in labels:
+                    if o in visiting:
+                        return None  # a cycle
+                    stack.append((o, False))
     return labels
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,12 +48,16 @@ class Limits:
     """Bounds on one facts file.
 
     A facts file describes one organization: the examples are a few kilobytes
-    and under a hundred triples, so the defaults leave room for thousands of
+    and under a hundred triples, so the defaults leave room for a thousand
     workloads while refusing a file that would take minutes or gigabytes.
+    Triples and workloads are counted as the parser makes them, so a file
+    is refused before it is read whole.
     """
 
     max_bytes: int = 5_000_000
     max_triples: int = 50_000
+    # each workload is evaluated on its own: a thousand take seconds and under 100 MB
+    max_workloads: int = 1_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -60,7 +65,7 @@ DEFAULT_LIMITS = Limits()
 
 # The rule engine (durable-rules) reads numbers from JSON without exponents, so
 # a float Python would write with one (1e+16, 1e-05, inf) cannot be compared.
-# Integers of any size are fine.
+# Integers of any size are fine for it; NaN equals nothing.
 SMALLEST_NUMBER, LARGEST_NUMBER = 1e-4, 1e15
 COMPARABLE_NUMBERS = (
     f"a number must be finite, below {LARGEST_NUMBER:,.0f} and, unless it is 0, at least {SMALLEST_NUMBER}"
@@ -68,10 +73,20 @@ COMPARABLE_NUMBERS = (
 
 
 def comparable_number(value: object) -> bool:
-    """Whether the rule engine can compare ``value`` (non-numbers and NaN are someone else's concern)."""
-    if isinstance(value, bool) or not isinstance(value, float) or math.isnan(value):
+    """Whether the rule engine can compare ``value`` (non-numbers are someone else's concern)."""
+    if isinstance(value, bool) or not isinstance(value, float):
         return True
+    if math.isnan(value):
+        return False
     return value == 0 or SMALLEST_NUMBER <= abs(value) < LARGEST_NUMBER
+
+
+def usable_number(value: object) -> bool:
+    """Whether a stated fact can be used: comparable, and — since the cost model computes in
+    floats — an integer a float can hold (a 1 followed by 400 zeros cannot)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= sys.float_info.max
+    return comparable_number(value)
 
 
 def read_text_input(
@@ -91,23 +106,11 @@ def read_text_input(
     file and text that is not UTF-8.  Records and logs can reuse it with their
     own ``what``, ``error`` and ``flag``.
     """
-    if not path.exists():
-        raise error(f"{path}: no such file.")
+    from .files import read_bounded
+
     if path.is_dir():
         raise error(f"{path}: is a directory; give the path of a {what} (for example {example}).")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise error(
-                f"{path}: the file is {size:,} bytes, more than the limit of {max_bytes:,} bytes. "
-                f"A {what} describing one organization is usually a few kilobytes; if this one is "
-                f"right, raise the limit ({flag})."
-            )
-        with path.open("rb") as handle:
-            # Read one byte past the limit: a special file may not know its size.
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise error(f"{path}: cannot be read ({exc.strerror}).") from exc
+    data = read_bounded(path, max_bytes, error, what, flag)
     return decode_input(data, path, max_bytes, text_kind=text_kind, error=error, flag=flag)
 
 
@@ -166,4 +169,5 @@ __all__ = [
     "decode_input",
     "quiet_libraries",
     "read_text_input",
+    "usable_number",
 ]

@@ -18,11 +18,11 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import XSD, Graph, Literal
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .errors import FactsError, KnowledgeBaseError
-from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits, read_text_input
+from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, LARGEST_NUMBER, Limits, read_text_input
 
 # Kept for callers that map extensions straight to rdflib parser names.
 FORMATS: dict[str, str] = {ext: INPUT_FORMATS[name][0] for ext, name in EXTENSIONS.items()}
@@ -44,6 +44,8 @@ class FactsDocument:
     path: Path
     graph: Graph
     lines: dict[Triple, int] = field(default_factory=dict, compare=False, repr=False)
+    # the file's text as read (the site shows it; reading the file again could give other bytes)
+    text: str = field(default="", compare=False, repr=False)
 
     def line_of(self, triple: Triple) -> int | None:
         return self.lines.get(triple)
@@ -71,6 +73,17 @@ def detect_format(path: Path) -> str:
     return INPUT_FORMATS[format_of(path)][0]
 
 
+# Relative IRIs in a facts file (<chat>, <#acme>) are resolved against this
+# base, never against where the file happens to be: the machine's folders must
+# not reach a decision, a record id or the site, and moving a file must not
+# change its digest.
+RELATIVE_BASE = "https://relative.infra-policy.invalid/"
+
+
+def _base(path: Path) -> str:
+    return RELATIVE_BASE
+
+
 def _read_text(path: Path, limits: Limits) -> str:
     return read_text_input(path, limits.max_bytes)
 
@@ -80,6 +93,46 @@ _BOOLEAN_FORMS = ("true", "false", "1", "0")
 
 class _TooManyTriplesError(Exception):
     pass
+
+
+class _TooManyWorkloadsError(Exception):
+    pass
+
+
+_WORKLOAD = URIRef("https://w3id.org/infra-policy#Workload")
+
+
+def _bounded_store(limits: Limits):
+    """An rdflib memory store that stops the parser at the triple and workload limits.
+
+    Every parser adds through its store, so the limits hold while parsing,
+    whatever the format, instead of after a hostile file was read whole.
+    """
+    from rdflib.plugins.stores.memory import Memory
+
+    class BoundedMemory(Memory):
+        triples_added = 0
+        workloads_added = 0
+
+        def add(self, triple, context, quoted=False):
+            self.triples_added += 1
+            if self.triples_added > limits.max_triples:
+                raise _TooManyTriplesError
+            if triple[1] == RDF.type and triple[2] == _WORKLOAD:
+                self.workloads_added += 1
+                if self.workloads_added > limits.max_workloads:
+                    raise _TooManyWorkloadsError
+            super().add(triple, context, quoted)
+
+    return BoundedMemory()
+
+
+def _too_many_workloads(path: Path, limits: Limits) -> FactsError:
+    return FactsError(
+        f"{path}: more than {limits.max_workloads:,} workloads (subjects of type ip:Workload), the limit for one "
+        "facts file: each is evaluated on its own, which takes time and memory. If this one is right, raise the "
+        "limit (--max-workloads)."
+    )
 
 
 def _too_many_triples(path: Path, limits: Limits) -> FactsError:
@@ -98,19 +151,14 @@ def _parse_turtle_with_lines(
     # cost, and lets us stop at the triple limit instead of after the whole file.
     from rdflib.plugins.parsers.notation3 import RDFSink, SinkParser
 
-    target = _dataset() if trig else Graph()
+    target = _dataset(limits) if trig else Graph(store=_bounded_store(limits))
     lines: dict[Triple, int] = {}
-    limit = limits.max_triples
 
     class LineRecordingSink(RDFSink):
         parser: SinkParser | None = None
-        count = 0
 
         def makeStatement(self, quadruple, why=None):  # noqa: N802 (rdflib's name)
             formula, p, s, o = quadruple
-            self.count += 1
-            if self.count > limit:
-                raise _TooManyTriplesError
             # the file's own statements: the default graph, or a named graph of TriG
             if (formula == self.rootFormula or isinstance(formula, Graph)) and self.parser is not None:
                 key = (self.normalise(formula, s), self.normalise(formula, p), self.normalise(formula, o))
@@ -130,7 +178,7 @@ def _parse_turtle_with_lines(
         from rdflib.plugins.parsers.trig import TrigSinkParser
 
         parser_class = TrigSinkParser
-    parser = parser_class(sink, baseURI=path.resolve().as_uri(), turtle=True)
+    parser = parser_class(sink, baseURI=_base(path), turtle=True)
     sink.parser = parser
     parser.loadBuf(text)
     graph = _flatten(target) if trig else target
@@ -147,10 +195,10 @@ def _parse_checked_with_lines(text: str, fmt: str, path: Path, limits: Limits) -
     TriG Turtle with named graphs.
     """
     if fmt == "trig":
-        strict = _parse_dataset(text, fmt, path)
+        strict = _parse_dataset(text, fmt, path, limits)
     else:
-        strict = Graph()
-        strict.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+        strict = Graph(store=_bounded_store(limits))
+        strict.parse(data=text, format=fmt, publicID=_base(path))
     if len(strict) > limits.max_triples:
         raise _TooManyTriplesError
     try:
@@ -164,10 +212,10 @@ def _parse_checked_with_lines(text: str, fmt: str, path: Path, limits: Limits) -
 _DATASET_FORMATS = ("trig", "nquads", "json-ld")
 
 
-def _dataset():
+def _dataset(limits: Limits):
     from rdflib import Dataset
 
-    return Dataset()
+    return Dataset(store=_bounded_store(limits))
 
 
 def _flatten(dataset) -> Graph:
@@ -183,9 +231,9 @@ def _flatten(dataset) -> Graph:
     return graph
 
 
-def _parse_dataset(text: str, fmt: str, path: Path) -> Graph:
-    dataset = _dataset()
-    dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+def _parse_dataset(text: str, fmt: str, path: Path, limits: Limits) -> Graph:
+    dataset = _dataset(limits)
+    dataset.parse(data=text, format=fmt, publicID=_base(path))
     return _flatten(dataset)
 
 
@@ -198,15 +246,36 @@ def _position(text: str, index: int) -> tuple[int, int]:
 def _ntriples_line(text: str, why: str) -> int | None:
     """The index of the line an N-Triples error is about (rdflib only quotes what is left of it)."""
     rest = why.split("Invalid line: ", 1)[-1].strip().strip("'\"").rstrip(" .")
-    if not rest:
-        return None
+    if rest:
+        for index, line in enumerate(text.splitlines()):
+            if line.rstrip(" .\t").endswith(rest):
+                return index
+    return None
+
+
+def _first_bad_line(text: str, fmt: str) -> int | None:
+    """The index of the first line rdflib cannot read on its own (N-Triples and N-Quads are one
+    statement per line): where the error is when the parser's message does not say."""
     for index, line in enumerate(text.splitlines()):
-        if line.rstrip(" .\t").endswith(rest):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            _dataset(DEFAULT_LIMITS).parse(data=line + "\n", format=fmt)
+        except Exception:  # the same failure, now on one line
             return index
     return None
 
 
+def _too_many_digits(path: Path, format_label: str) -> FactsError:
+    return FactsError(
+        f"{path}: not valid {format_label} for infra-policy — a number has more than 4,300 digits, which "
+        f"cannot be read. Numbers in facts are below {LARGEST_NUMBER:,.0f}."
+    )
+
+
 def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> FactsError:
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return _too_many_digits(path, format_label)
     if isinstance(exc, RecursionError):
         return FactsError(
             f"{path}: not valid {format_label} for infra-policy — its statements are nested too deeply "
@@ -222,13 +291,16 @@ def _syntax_error(path: Path, text: str, exc: Exception, format_label: str) -> F
         why = getattr(exc, "_why", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     why = str(why).rstrip(".")
     if format_label == "JSON-LD" and isinstance(exc, (AttributeError, TypeError, KeyError, NameError, ValueError)):
-        # rdflib's JSON-LD reader fails on a malformed document with Python's own words.
+        # rdflib's JSON-LD reader fails on a malformed document with Python's own words
+        # ("cannot access local variable …"), which say nothing to the user: not quoted.
         return FactsError(
-            f"{path}: not valid JSON-LD — a keyword has a value of the wrong kind (the reader stopped with: "
-            f"{why}). Check that @context is an object, and @id, @type and @vocab are strings."
+            f"{path}: not valid JSON-LD — a keyword has a value of the wrong kind. Check that @context is an "
+            "object, and @id, @type and @vocab are strings."
         )
     if not isinstance(line_index, int) and format_label in ("N-Triples", "N-Quads"):
         line_index = _ntriples_line(text, why)
+        if line_index is None:
+            line_index = _first_bad_line(text, "nt" if format_label == "N-Triples" else "nquads")
     if not isinstance(line_index, int):
         return FactsError(f"{path}: not valid {format_label} — {why}.")
     source_lines = text.splitlines()
@@ -275,6 +347,8 @@ def _check_jsonld(text: str, path: Path) -> None:
         raise FactsError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON — {exc.msg}.") from exc
     except RecursionError as exc:
         raise FactsError(f"{path}: not valid JSON-LD for infra-policy — it is nested too deeply to read.") from exc
+    except ValueError as exc:  # Python reads integers of at most 4,300 digits
+        raise _too_many_digits(path, "JSON-LD") from exc
     remote = _remote_contexts(document)
     if remote:
         raise FactsError(
@@ -386,12 +460,14 @@ def parse_facts(text: str, path: Path, input_format: str = "turtle", limits: Lim
             elif fmt in ("nt", "trig"):
                 graph, lines = _parse_checked_with_lines(text, fmt, path, limits)
             elif fmt in _DATASET_FORMATS:
-                graph, lines = _parse_dataset(text, fmt, path), {}
+                graph, lines = _parse_dataset(text, fmt, path, limits), {}
             else:
-                graph, lines = Graph(), {}
-                graph.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+                graph, lines = Graph(store=_bounded_store(limits)), {}
+                graph.parse(data=text, format=fmt, publicID=_base(path))
     except _TooManyTriplesError:
         raise _too_many_triples(path, limits) from None
+    except _TooManyWorkloadsError:
+        raise _too_many_workloads(path, limits) from None
     except Exception as exc:  # rdflib raises many unrelated types for bad syntax
         raise _syntax_error(path, text, exc, label) from exc
     if len(graph) > limits.max_triples:
@@ -408,7 +484,7 @@ def parse_facts(text: str, path: Path, input_format: str = "turtle", limits: Lim
             f"{path}: contains no RDF statements (only comments or prefixes). Describe one "
             "ip:Organization (run `infra-policy init`, or see the README) and run again."
         )
-    return FactsDocument(path=path, graph=graph, lines=lines)
+    return FactsDocument(path=path, graph=graph, lines=lines, text=text)
 
 
 # The packaged knowledge base is about 100 kB; an override may grow, but not without bound.
@@ -431,7 +507,7 @@ def load_kb_graph(directory: Path, names: tuple[str, ...]) -> Graph:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    graph.parse(data=text, format="turtle", publicID=file.resolve().as_uri())
+                    graph.parse(data=text, format="turtle", publicID=RELATIVE_BASE)
                 except Exception as exc:
                     raise _syntax_error(file, text, exc, "Turtle") from exc
         except FactsError as exc:

@@ -150,6 +150,17 @@ def structure_problems(doc: FactsDocument) -> list[tuple[int, str]]:
                 "one organization. Put each organization in its own file and evaluate them one by one.",
             )
         )
+    for organization in organizations:
+        if isinstance(organization, BNode):
+            # A blank node has no name that survives a reading: the decision, its record id and
+            # every justification node would differ from one run to the next.
+            problems.append(
+                (
+                    _first_line(doc, organization, (organization, RDF.type, ORGANIZATION)),
+                    "the organization is a blank node ([ … ] or _:label); give it an IRI (for example "
+                    "ex:acme a ip:Organization) so that decisions, records and their justification can name it.",
+                )
+            )
     linked = {w for o in organizations for w in graph.objects(o, HAS_WORKLOAD)}
     for workload in declared:
         if workload in linked or not organizations:

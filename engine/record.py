@@ -13,6 +13,7 @@ The functions here are pure; appending under a lock is the caller's job.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import platform
@@ -25,6 +26,9 @@ from .pipeline import Evaluation
 from .ruleload import Policy
 
 RECORD_FORMAT = "infra-policy/record@1"
+# A record of thousands of workloads is a few megabytes; these bound a runaway or hostile file.
+MAX_RECORD_BYTES = 100_000_000
+MAX_LOG_BYTES = 1_000_000_000
 LOG_FORMAT = "infra-policy/log@1"
 DEPENDENCIES = ("rdflib", "pyshacl", "durable-rules", "networkx", "PyYAML", "jsonschema")
 
@@ -151,7 +155,9 @@ def verify_log(text: str) -> tuple[int, list[LogProblem]]:
             entries.append(None)
         else:
             entries.append(entry)
-    present = {e["seq"] for e in entries if e is not None}
+    # sorted, so "is any entry numbered in [expected, seq)?" is a bisection, not a loop over
+    # the range (a forged "seq": 10000000000000 would otherwise loop for hours)
+    present = sorted({e["seq"] for e in entries if e is not None})
     expected = 1
     previous: tuple[int, str] | None = None  # (seq, line) of the entry before
     for number, (line, entry) in enumerate(zip(lines, entries, strict=True), start=1):
@@ -160,7 +166,7 @@ def verify_log(text: str) -> tuple[int, list[LogProblem]]:
             expected += 1
             continue
         seq = entry["seq"]
-        if seq > expected and not any(k in present for k in range(expected, seq)):
+        if seq > expected and not _any_between(present, expected, seq):
             gone = f"entry {expected}" if seq == expected + 1 else f"entries {expected}–{seq - 1}"
             problems.append(LogProblem(number, f"{gone} is missing before line {number} (removed)"))
         elif seq != expected:
@@ -182,6 +188,12 @@ def verify_log(text: str) -> tuple[int, list[LogProblem]]:
         expected = max(expected, seq) + 1 if seq >= expected else expected
     problems.sort(key=lambda p: p.line)
     return len(lines), problems
+
+
+def _any_between(ordered: list[int], low: int, high: int) -> bool:
+    """Whether the sorted list holds a number n with low <= n < high."""
+    index = bisect.bisect_left(ordered, low)
+    return index < len(ordered) and ordered[index] < high
 
 
 def log_head(text: str) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import printable
 from .ruleload import Policy
 from .rules_ast import Assess, Derive, Rule, RuleOut, SetPlan, SetStance
 
@@ -51,4 +52,6 @@ def render_catalogue(entries: list[dict]) -> str:
         lines.append(f"  {entry['id']}")
         lines.append(f"      {entry['title']}")
         lines.append(f"      → {entry['concludes']}")
-    return "\n".join(lines) + "\n"
+    # a title comes from a rule file: escape control characters, or a hostile file could
+    # move the cursor or retitle the terminal of whoever lists the rules
+    return printable("\n".join(lines)) + "\n"

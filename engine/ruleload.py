@@ -14,8 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from . import rulelimits
 from .cost import parameter_problems
 from .errors import RulesError
+from .files import read_bounded
 from .inputs import COMPARABLE_NUMBERS, comparable_number
 from .knowledge import KnowledgeBase
 from .paths import PACKAGED_RULES, rules_schema
@@ -267,6 +269,12 @@ def _schema_problems(file: Path, data, problems: _Problems) -> bool:
             message = (
                 f"a test has 'fact' and exactly one operator ({', '.join(OPERATORS)}); found {', '.join(ops) or 'none'}"
             )
+        elif best.validator == "maxItems" and isinstance(instance, list):
+            # jsonschema would quote the whole (long) list
+            message = (
+                f"has {len(instance)} values; at most {best.validator_value} are allowed (maxItems in "
+                "rules/schema.json: the rule engine takes minutes to compile a few hundred)"
+            )
         elif best.validator == "additionalProperties":
             message += "; see rules/schema.json for the allowed keys"
         message = message if message.endswith(".") else message + "."
@@ -486,24 +494,43 @@ def _stratify(rules: list[Rule], problems: _Problems) -> tuple[tuple[Rule, ...],
                 problems.items.append(
                     f"{rule.source}: rule {rule.id}: tests 'concluded: {name}', but no rule derives '{name}'."
                 )
+
+    def below(rule: Rule) -> list[Rule]:
+        return [p for n in rule.concluded_names() for p in producers.get(n, ())]
+
+    # Depth-first with an explicit stack: a chain of hundreds of derivations
+    # (or a cycle through them) must not exhaust Python's.
     layer: dict[str, int] = {}
-    visiting: set[str] = set()
-
-    def depth(rule: Rule, chain: tuple[str, ...]) -> int:
-        if rule.id in layer:
-            return layer[rule.id]
-        if rule.id in visiting:
-            cycle = " → ".join((*chain, rule.id))
-            problems.items.append(f"{rule.source}: rule {rule.id}: intermediate conclusions form a cycle: {cycle}.")
-            return 0
-        visiting.add(rule.id)
-        below = [depth(p, (*chain, rule.id)) for n in rule.concluded_names() for p in producers.get(n, ())]
-        visiting.discard(rule.id)
-        layer[rule.id] = 1 + max(below) if below else 0
-        return layer[rule.id]
-
-    for rule in rules:
-        depth(rule, ())
+    for start in rules:
+        if start.id in layer:
+            continue
+        chain = [start.id]
+        stack = [(start, iter(below(start)))]
+        while stack:
+            rule, pending = stack[-1]
+            producer = next(pending, None)
+            if producer is None:
+                stack.pop()
+                chain.pop()
+                layers = [layer[p.id] for p in below(rule) if p.id in layer]
+                layer[rule.id] = 1 + max(layers) if layers else 0
+            elif producer.id in chain:
+                cycle = [*chain, producer.id]
+                shown = cycle if len(cycle) <= 12 else [*cycle[:5], f"… {len(cycle) - 10} more …", *cycle[-5:]]
+                where = f"{producer.source}: rule {producer.id}"
+                problems.items.append(f"{where}: intermediate conclusions form a cycle: {' → '.join(shown)}.")
+            elif producer.id not in layer:
+                chain.append(producer.id)
+                stack.append((producer, iter(below(producer))))
+    allowed = rulelimits.limits()["derivation_layers"]
+    deepest = max(rules, key=lambda r: (layer.get(r.id, 0), r.id), default=None)
+    if deepest is not None and layer[deepest.id] + 1 > allowed:
+        problems.items.append(
+            f"{deepest.source}: rule {deepest.id}: rests on a chain of {layer[deepest.id]} derived conclusions, "
+            f"each derived from the one before; at most {allowed} layers of factor rules are allowed "
+            "(limits.derivation_layers in rules/schema.json). Derive from the facts more directly."
+        )
+        return ()
     count = 1 + max(layer.values(), default=0)
     return tuple(tuple(sorted((r for r in rules if layer[r.id] == k), key=lambda r: r.id)) for k in range(count))
 
@@ -533,11 +560,9 @@ def _shares_nodes(data) -> bool:
 def _read_rule_file(file: Path) -> tuple[object, str | None]:
     """The parsed YAML of a rule file, or a sentence saying why it cannot be used."""
     try:
-        if file.stat().st_size > MAX_RULE_FILE_BYTES:
-            return None, f"{file.name}: is larger than {MAX_RULE_FILE_BYTES:,} bytes; a rule file is a few kilobytes."
-        raw = file.read_bytes()
-    except OSError as exc:
-        return None, f"{file.name}: cannot be read ({exc.strerror})."
+        raw = read_bounded(file, MAX_RULE_FILE_BYTES, RulesError, "rule file", shown=file.name)
+    except RulesError as exc:
+        return None, str(exc)
     if b"\x00" in raw[:8192]:
         return None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
     try:
@@ -576,7 +601,9 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
         if problem is not None:
             problems.items.append(problem)
             continue
-        if _schema_problems(file, data, problems):
+        if not rulelimits.check_depth(file, data, problems.add):
+            continue  # the schema check would recurse as deep as the rule is nested
+        if _schema_problems(file, data, problems) and rulelimits.check_size(file, data, problems.add):
             rulesets.append(_RulesetBuilder(file, data, kb, problems).build())
 
     seen: dict[str, str] = {}

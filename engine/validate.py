@@ -15,7 +15,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from .errors import FactsError
-from .inputs import COMPARABLE_NUMBERS, comparable_number
+from .inputs import COMPARABLE_NUMBERS, usable_number
 from .knowledge import KnowledgeBase
 from .load import FactsDocument
 from .nearmiss import split_iri
@@ -156,7 +156,7 @@ def _number_problems(doc: FactsDocument, kb: KnowledgeBase, reported: set) -> se
         prop = kb.vocabulary.get(local_name(p)) if isinstance(p, URIRef) and str(p).startswith(str(IP)) else None
         if prop is None or not prop.numeric or not isinstance(o, Literal) or o.ill_typed or (s, p) in reported:
             continue
-        if comparable_number(python_value(o)):
+        if usable_number(python_value(o)):
             continue
         line = doc.line_of((s, p, o)) or 0
         message = (
@@ -207,6 +207,8 @@ def _run_shacl(view: Graph, kb: KnowledgeBase, focus: frozenset | None = None) -
         conforms, results, _ = validator.run()
     except ValidationFailure as exc:  # as pyshacl.validate reports it
         return False, exc  # type: ignore[return-value]
+    finally:
+        _forget_stringified_nodes()
     return conforms, results
 
 
@@ -279,6 +281,18 @@ def _shacl_violations(doc: FactsDocument, kb: KnowledgeBase, results: Graph, sub
             continue  # already said: "has the literal …, but it takes an IRI"
         violations.add(Violation(line or 0, str(focus), str(path), message))
     return violations
+
+
+def _forget_stringified_nodes() -> None:
+    # pySHACL caches how it wrote blank nodes in a module-level dict keyed by
+    # id(graph): it grows with every validation (the graphs are new each time)
+    # and, once a graph is freed and its id reused, could even answer for
+    # another graph.  Nothing outlives one validation, so empty it after each.
+    from pyshacl.rdfutil import stringify
+
+    cache = getattr(stringify.stringify_blank_node, "dict_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
 
 
 def validate_facts(doc: FactsDocument, kb: KnowledgeBase) -> None:

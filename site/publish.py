@@ -1,29 +1,41 @@
 """Put a built site in place atomically: a failed build leaves the old site.
 
 The pages are written into a fresh folder beside the target, then swapped in
-with renames on the same file system; the previous site is removed only after
-the new one is in place.  A folder that was not built by us is never replaced.
+with one atomic exchange of the two folders (Linux ``renameat2``), so at no
+moment is there no site; the previous site is removed only after the new one
+is in place.  Where the exchange is not available, two renames are used, and
+a build killed between them is repaired by the next one (it puts the previous
+site back before doing anything else).  Builds into one parent folder take
+turns (a lock on the folder), so that repair never touches a build in progress.
+A folder that was not built by us is never replaced.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from infra_policy.engine.errors import InputError
+from infra_policy.engine.files import OutputError, umask_mode
 
 from .render import MARKER
 
-
-class OutputError(InputError):
-    """The output folder cannot be used."""
+__all__ = ["OutputError", "check_target", "publish"]
 
 
 def check_target(out: Path) -> None:
-    """Refuse a target that is a file or a non-empty folder without our marker."""
+    """Refuse a target that is a file, a non-empty folder without our marker, or a folder that cannot be renamed."""
+    here = out.name in ("", ".", "..") or (out.exists() and out.resolve() == Path.cwd().resolve())
+    if here or (out.exists() and os.path.ismount(out)):
+        what = "the current folder or one above it" if here else "a mount point"
+        raise OutputError(
+            f"{out}: is {what}, which cannot be replaced as a whole; -o names the folder the site is published "
+            f"in, for example {out / 'site'}."
+        )
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; -o must name a folder for the site.")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
@@ -36,35 +48,110 @@ def check_target(out: Path) -> None:
             raise OutputError(f"{out}: {ancestor} is a file, so the site cannot be written under it.")
 
 
+_SAFE_PART = re.compile(r"\.?[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def site_path(staging: Path, relative: str) -> Path:
+    """Where a site file goes: ``relative`` made of plain names only, checked to stay inside ``staging``.
+
+    Every file the site writes passes here, so no id from a knowledge base,
+    rule set or record can make a page land outside the folder being built.
+    """
+    parts = relative.split("/")
+    if not all(_SAFE_PART.fullmatch(part) and ".." not in part for part in parts):
+        raise OutputError(
+            f"refusing to write the site file {relative!r}: a site path is made of plain names "
+            "(letters, digits, '.', '_' and '-', no '..'), so it always stays inside the site folder."
+        )
+    target = staging.joinpath(*parts)
+    if not target.resolve().is_relative_to(staging.resolve()):
+        raise OutputError(f"refusing to write the site file {relative!r}: it would land outside the site folder.")
+    return target
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two folders atomically (renameat2 with RENAME_EXCHANGE); False where the system cannot."""
+    import ctypes
+    import errno
+
+    function = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if function is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if function(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _repair(out: Path, parent: Path) -> None:
+    """Undo what a build killed mid-swap left: put the previous site back, remove unfinished folders."""
+    for retired in sorted(parent.glob(f".{out.name}.previous-*")):
+        kept = retired / "site"
+        if not out.exists() and (kept / MARKER).is_file():
+            os.replace(kept, out)
+        shutil.rmtree(retired, ignore_errors=True)
+    for unfinished in parent.glob(f".{out.name}.building-*"):
+        shutil.rmtree(unfinished, ignore_errors=True)
+
+
+def _swap(staging: Path, out: Path, parent: Path) -> None:
+    if not out.exists():
+        os.replace(staging, out)
+    elif _exchange(staging, out):
+        shutil.rmtree(staging, ignore_errors=True)  # it now holds the previous site
+    else:
+        retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=parent))
+        os.replace(out, retired / "site")
+        try:
+            os.replace(staging, out)
+        except BaseException:
+            os.replace(retired / "site", out)
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
+
+
 def publish(files: Iterable[tuple[str, bytes]], out: Path) -> int:
     """Write ``files`` (relative path, bytes) as the site in ``out``; return how many were written."""
     out = Path(out)
     check_target(out)
     parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise OutputError(f"cannot publish the site in {out}: {exc.strerror} ({parent}).") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _repair(out, parent)
+        return _build(files, out, parent)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OutputError(f"cannot publish the site in {out}: {exc.strerror or exc}{where}.") from None
+    finally:
+        os.close(lock)
+
+
+def _build(files: Iterable[tuple[str, bytes]], out: Path, parent: Path) -> int:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=parent))
     count = 0
     try:
         made: set[Path] = set()
+        written: set[str] = set()
         for relative, data in files:
-            target = staging / relative
+            target = site_path(staging, relative)
+            if relative in written:
+                raise OutputError(f"refusing to write the site file {relative!r} twice: two pages share a name.")
+            written.add(relative)
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
             target.write_bytes(data)
             count += 1
-        staging.chmod(0o755)  # mkdtemp makes it private; a site is meant to be read
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=parent))
-            os.replace(out, retired / "site")
-            try:
-                os.replace(staging, out)
-            except BaseException:
-                os.replace(retired / "site", out)
-                raise
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, out)
+        staging.chmod(umask_mode(0o777))  # mkdtemp makes it private; a site is as readable as the umask says
+        _swap(staging, out, parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

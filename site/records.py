@@ -24,9 +24,10 @@ import networkx as nx
 from infra_policy.engine.errors import InputError
 from infra_policy.engine.explain import why_not, why_not_dict
 from infra_policy.engine.export import FORMAT, decision_dict
+from infra_policy.engine.files import parse_json, read_bounded
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.prov import jsonld_text, provenance_triples, turtle_text
-from infra_policy.engine.record import RECORD_FORMAT, record_id_of
+from infra_policy.engine.record import MAX_RECORD_BYTES, RECORD_FORMAT, record_id_of
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.tally import STANCES
 
@@ -75,16 +76,8 @@ def _require(condition: bool, path: Path, what: str) -> None:
 
 def read_record(path: Path) -> SiteDecision:
     """Read one recorded decision; raise :class:`RecordError` naming the file and the problem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read the recorded decision ({exc.strerror}).") from exc
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(
-            f"{path}: not valid UTF-8 JSON ({exc}); a recorded decision must be a JSON document."
-        ) from exc
+    raw = read_bounded(path, MAX_RECORD_BYTES, RecordError, "recorded decision")
+    data = parse_json(raw, path, RecordError, "recorded decision (a JSON document)")
     _require(isinstance(data, dict), path, "the top level is not a JSON object")
     record_id, version = None, UNKNOWN_VERSION
     if data.get("format") == RECORD_FORMAT:
@@ -129,7 +122,39 @@ def read_records(directory: Path) -> list[SiteDecision]:
         raise RecordError(
             f"{directory}: --records must name a directory of decision records or decision documents (*.json)."
         )
-    return [read_record(path) for path in sorted(directory.glob("*.json"))]
+    return [_read_checked(path) for path in sorted(directory.glob("*.json"))]
+
+
+# what reading a malformed document raises; rdflib checks the terms it is given with assert
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, AssertionError)
+
+
+def _read_checked(path: Path) -> SiteDecision:
+    try:
+        return read_record(path)
+    except _MALFORMED as exc:
+        raise _malformed(path, exc) from exc
+
+
+def _malformed(path: Path, exc: Exception) -> RecordError:
+    return RecordError(
+        f"{path}: not a decision document that can be published: a field it needs is missing or has a value "
+        "of the wrong kind (its digest may still hold: anyone can re-seal an edited record). Run "
+        "`infra-policy audit` on it; publish only records that pass."
+    )
+
+
+def check_renderable(decisions: list[SiteDecision], directory: Path, kb, policy: Policy) -> None:
+    """Render each recorded decision on its own first, so one that is sealed (its digest holds) but
+    malformed is refused naming its file, instead of failing the whole site half-way."""
+    from .render import render_site
+
+    for decision in decisions:
+        try:
+            for _ in render_site([decision], kb, policy):
+                pass
+        except _MALFORMED as exc:
+            raise _malformed(directory / decision.source, exc) from exc
 
 
 @dataclass(frozen=True)

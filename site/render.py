@@ -29,7 +29,7 @@ from infra_policy.engine.rules_ast import Assess, value_text
 from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import IP
 
-from .anchors import claim_anchor, node_anchor, rule_anchor, slugify, workload_anchor
+from .anchors import claim_anchor, factor_page, node_anchor, rule_anchor, slugify, workload_anchor
 from .chart import balance_chart
 from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
 from .records import ASKED, SiteDecision, justification_graph
@@ -95,6 +95,7 @@ def _environment() -> jinja2.Environment:
     env.filters["rule_anchor"] = rule_anchor
     env.filters["claim_anchor"] = claim_anchor
     env.filters["node_anchor"] = node_anchor
+    env.filters["factor_page"] = factor_page
     return env
 
 
@@ -498,7 +499,7 @@ class SiteRenderer:
         for factor in self.kb.factors.values():
             yield self._page(
                 "factor.html",
-                f"factors/{factor.id}.html",
+                factor_page(factor.id),
                 title=factor.label,
                 nav="factors",
                 factor=factor,
@@ -590,7 +591,7 @@ class SiteRenderer:
         for e in self.catalogue:
             entries.append(["rule", e["title"], e["id"], f"rules.html#{rule_anchor(e['id'])}"])
         for f in self.kb.factors.values():
-            entries.append(["factor", f.label, f.id, f"factors/{f.id}.html"])
+            entries.append(["factor", f.label, f.id, factor_page(f.id)])
         # A script, not JSON: browsers refuse to fetch() files over file://.
         body = json.dumps(entries, ensure_ascii=True, separators=(",", ":"))
         return f"window.INFRA_POLICY_SEARCH = {body};\n".encode("ascii")

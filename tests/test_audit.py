@@ -93,7 +93,94 @@ def test_rederivation_names_the_input_that_drifted_and_what_changed(evaluator, t
     rederived = checks["re-derivation"]
     assert not rederived.ok
     assert "drifted: facts (" in rederived.detail
-    assert any("https://example.com/acme/marketing stance: cloud →" in c for c in rederived.changes)
+    assert 'decision.workloads[id=https://example.com/acme/marketing].stance: "cloud" → "hybrid"' in rederived.changes
+
+
+def _leaves(data, path=()):
+    """Every scalar in a JSON document, with the keys and indexes that lead to it."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _leaves(value, (*path, index))
+    else:
+        yield path, data
+
+
+def _edited(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    return f"{value}x" if isinstance(value, str) else "x"
+
+
+def _compared(path) -> bool:
+    from infra_policy.engine.audit import FREE_KEYS, UNCOMPARED
+
+    return (
+        path[0] not in UNCOMPARED
+        and not any(p in FREE_KEYS for p in path)
+        and not (path[-1] == "label" and "nodes" in path)
+    )
+
+
+def test_every_single_field_resealed_edit_is_named_by_the_rederivation(evaluator, recorded):
+    """The sweep the review ran: each compared field of a real record edited alone (and the record
+    re-sealed, so its digest holds) is caught by the re-derivation, which names that field's path."""
+    from infra_policy.engine.audit import record_differences
+
+    record = json.loads(recorded.read_text())
+    fresh = record_body(evaluator.evaluate_document(load_facts(MIXED)), evaluator.policy)
+    assert record_differences(record, fresh) == []
+    edited = 0
+    for path, value in _leaves(record):
+        if not _compared(path):
+            continue
+        forged = copy.deepcopy(record)
+        target = forged
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = _edited(value)
+        forged = seal({k: v for k, v in forged.items() if k != "id"})
+        changes = record_differences(forged, fresh)
+        assert changes, f"an edit of {path} went unnoticed"
+        edited += 1
+    assert edited > 1000
+    # A field the record does not have (as a later record format might add) is named too.
+    forged = copy.deepcopy(record)
+    forged["decision"]["workloads"][0]["tally"]["new_figure"] = 1
+    assert record_differences(forged, fresh) == [
+        f"decision.workloads[id={record['decision']['workloads'][0]['id']}].tally.new_figure: gone (was 1)"
+    ]
+    # Dropping an item of a list is named by the item.
+    forged = copy.deepcopy(record)
+    gone = forged["decision"]["workloads"][0]["assessments"].pop()
+    assert any(f"assessments[rule={gone['rule']}]: new," in c for c in record_differences(forged, fresh))
+
+
+FORGERIES = {
+    "placement": lambda r: r["decision"]["organization"]["placement"][0].update(stance="conflict"),
+    "tally": lambda r: r["decision"]["workloads"][0]["tally"].update(margin=99),
+    "reason": lambda r: r["decision"]["workloads"][0]["reasons"].append("latency.tight"),
+    "fact value": lambda r: r["decision"]["workloads"][0]["facts"][0].update(value="Forged"),
+    "cost": lambda r: r["decision"]["workloads"][0]["cost"].update(status="forged"),
+}
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGERIES))
+def test_a_resealed_forgery_fails_audit_with_facts_through_the_cli(tmp_path, recorded, forgery):
+    record = json.loads(recorded.read_text())
+    body = {k: v for k, v in record.items() if k != "id"}
+    FORGERIES[forgery](body)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(seal(body)))
+    assert "FAIL  record digest" not in run("audit", forged).output  # the digest holds: it was re-sealed
+    result = run("audit", forged, "--facts", MIXED, "--verbose")
+    assert result.exit_code == 1, result.output
+    assert "FAIL  re-derivation: the decision made again differs" in result.output
+    assert "changed: decision." in result.output
 
 
 def test_a_formatting_only_rewrite_of_the_facts_keeps_the_digest_and_passes(evaluator, tmp_path, recorded):

@@ -13,6 +13,7 @@ a fragment the message must contain, and no traceback.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import textwrap
@@ -26,8 +27,24 @@ from test_errors_engine import action_failure_output
 
 from infra_policy.cli.main import main
 from infra_policy.engine.inputs import DEFAULT_LIMITS
-from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES
+from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES, rules_schema
+from infra_policy.engine.record import RECORD_FORMAT, seal
+from infra_policy.engine.rulelimits import limits
 from infra_policy.engine.ruleload import MAX_RULE_FILE_BYTES
+
+RULE_LIMITS = limits()
+# sealed (its digest holds) but a node id is a list: what an attacker who re-seals an edit can write
+MALFORMED_RECORD = seal(
+    {
+        "format": RECORD_FORMAT,
+        "decision": {
+            "format": "infra-policy/decision@1",
+            "organization": {"name": "Acme"},
+            "workloads": [{"name": "Chat"}],
+            "justification": {"nodes": [{"id": ["not", "an", "id"]}], "edges": []},
+        },
+    }
+)
 
 DOC = REPO / "docs" / "errors.md"
 
@@ -40,6 +57,15 @@ class Packaged:
 
 
 DIRECTORY = object()  # marker: create an empty directory at this name
+FIFO = object()  # marker: create a named pipe (FIFO) at this name
+
+
+@dataclass(frozen=True)
+class Link:
+    """A symbolic link to ``target``."""
+
+    target: str
+
 
 RULES = {f"rules/{name}": Packaged(PACKAGED_RULES / name) for name in ("stance.yaml", "organization.yaml")}
 KB = {f"kb/{p.name}": Packaged(p) for p in sorted(PACKAGED_KB.glob("*.ttl"))}
@@ -181,6 +207,14 @@ CASES: list[Case] = [
         "<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> Acme .\n",
         "not valid N-Triples",
         name="facts.nt",
+    ),
+    facts_case(
+        "nquads-syntax",
+        "An N-Quads syntax error: the line found by reading the file line by line",
+        '<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> "Acme" <https://example.com/g> .\n'
+        "<https://example.com/acme/acme> <https://w3id.org/infra-policy#name> Acme <https://example.com/g> .\n",
+        "facts.nq, line 2: not valid N-Quads",
+        name="facts.nq",
     ),
     facts_case(
         "json-syntax",
@@ -868,6 +902,238 @@ CASES: list[Case] = [
         {**KB, "kb/ontology.ttl": "# an empty ontology\n"},
         "no facts properties",
     ),
+    # --- special files, outputs, records and logs -----------------------------------------
+    facts_case(
+        "facts-fifo",
+        "A named pipe (or device) instead of a facts file: refused at once, never waited on",
+        FIFO,
+        "is a FIFO (named pipe), not a regular file",
+    ),
+    Case(
+        "output-not-regular",
+        "Output, records and logs",
+        "--output naming a device, pipe or socket (never replaced by a file)",
+        ("evaluate", "facts.ttl", "--output", "pipe"),
+        2,
+        "it is a FIFO (named pipe)",
+        {"facts.ttl": GOOD_FACTS, "pipe": FIFO},
+    ),
+    Case(
+        "output-symlink",
+        "Output, records and logs",
+        "--output naming a symbolic link (neither the link nor its target is touched)",
+        ("evaluate", "facts.ttl", "--output", "latest.txt"),
+        2,
+        "it is a symbolic link",
+        {"facts.ttl": GOOD_FACTS, "decision.txt": "an earlier decision\n", "latest.txt": Link("decision.txt")},
+    ),
+    Case(
+        "record-dir-not-a-folder",
+        "Output, records and logs",
+        "--record naming a file (and -o is not written either)",
+        ("evaluate", "facts.ttl", "--record", "records", "--output", "out.txt"),
+        2,
+        "cannot write the record into records",
+        {"facts.ttl": GOOD_FACTS, "records": "a file\n"},
+    ),
+    Case(
+        "log-is-a-directory",
+        "Output, records and logs",
+        "--log naming a directory",
+        ("evaluate", "facts.ttl", "--log", "logs"),
+        2,
+        "is a directory; --log names the decision log file",
+        {"facts.ttl": GOOD_FACTS, "logs": DIRECTORY},
+    ),
+    Case(
+        "log-last-line-incomplete",
+        "Output, records and logs",
+        "A decision log whose last entry was cut off (a full disk, a kill): nothing is appended",
+        ("evaluate", "facts.ttl", "--log", "decisions.jsonl"),
+        2,
+        "audit --log decisions.jsonl",
+        {"facts.ttl": GOOD_FACTS, "decisions.jsonl": '{"format":"infra-policy/log@1","seq":1,'},
+    ),
+    Case(
+        "log-not-a-log",
+        "Output, records and logs",
+        "--log naming a file that is not a decision log",
+        ("evaluate", "facts.ttl", "--log", "notes.txt"),
+        2,
+        "the last line is not a decision log entry",
+        {"facts.ttl": GOOD_FACTS, "notes.txt": "garbage\n"},
+    ),
+    Case(
+        "log-symlink",
+        "Output, records and logs",
+        "--log naming a symbolic link",
+        ("evaluate", "facts.ttl", "--log", "latest.jsonl"),
+        2,
+        "it is a symbolic link",
+        {"facts.ttl": GOOD_FACTS, "decisions.jsonl": "", "latest.jsonl": Link("decisions.jsonl")},
+    ),
+    Case(
+        "record-not-json",
+        "Output, records and logs",
+        "audit of a record that is not JSON",
+        ("audit", "record.json"),
+        2,
+        "is not a decision record: not valid JSON",
+        {"record.json": '{"id": "sha256:…",\n'},
+    ),
+    Case(
+        "record-huge-number",
+        "Output, records and logs",
+        "audit of a record with a number of more than 4,300 digits",
+        ("audit", "record.json"),
+        2,
+        "a number too long to read",
+        {"record.json": '{"seq": 1' + "0" * 5000 + "}\n"},
+    ),
+    Case(
+        "site-current-folder",
+        "Output, records and logs",
+        "site -o naming the current folder (or a mount point)",
+        ("site", "facts.ttl", "-o", "."),
+        2,
+        "cannot be replaced as a whole",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "site-record-malformed",
+        "Output, records and logs",
+        "site --records with a sealed record whose content is malformed",
+        ("site", "--records", "records", "-o", "out"),
+        2,
+        "not a decision document that can be published",
+        {"records/malformed.json": json.dumps(MALFORMED_RECORD, indent=2) + "\n"},
+    ),
+    Case(
+        "sign-without-record",
+        "Output, records and logs",
+        "--sign without --record or --log",
+        ("evaluate", "facts.ttl", "--sign", "key"),
+        2,
+        "--sign signs a record or a log head",
+        {"facts.ttl": GOOD_FACTS, "key": "not a key\n"},
+    ),
+    Case(
+        "sign-not-a-key",
+        "Output, records and logs",
+        "--sign with a file that is not a private key (nothing is written)",
+        ("evaluate", "facts.ttl", "--record", "records", "--sign", "key"),
+        2,
+        "not an unencrypted Ed25519 private key",
+        {"facts.ttl": GOOD_FACTS, "key": "not a key\n"},
+    ),
+    Case(
+        "trust-not-a-key",
+        "Output, records and logs",
+        "audit --trust with a file that is not a public key",
+        ("audit", "record.json", "--trust", "key.pub"),
+        2,
+        "not an Ed25519 public key",
+        {"record.json": "{}\n", "key.pub": "not a key\n"},
+    ),
+    Case(
+        "keys-exist",
+        "Output, records and logs",
+        "keys generate over an existing file (keys are never overwritten)",
+        ("keys", "generate", "key"),
+        2,
+        "already exists",
+        {"key": "an older key\n"},
+    ),
+    # --- hostile facts --------------------------------------------------------------------
+    facts_case(
+        "blank-node-organization",
+        "An organization without an IRI (a blank node)",
+        ttl('[] a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:chat .\nex:chat a ip:Workload .\n'),
+        "the organization is a blank node",
+    ),
+    facts_case(
+        "too-many-workloads",
+        "More workloads than --max-workloads (default 1,000)",
+        GOOD_FACTS + 'ex:acme ip:hasWorkload ex:mail .\nex:mail a ip:Workload ; ip:name "Mail" .\n',
+        "more than 1 workloads",
+        args=("evaluate", "facts.ttl", "--max-workloads", "1"),
+    ),
+    facts_case(
+        "number-too-many-digits",
+        "A number of more than 4,300 digits",
+        ttl("ex:acme a ip:Organization ; ip:itStaffFTE 1" + "0" * 4300 + " .\n"),
+        "a number has more than 4,300 digits",
+    ),
+    # --- rule complexity ------------------------------------------------------------------
+    rules_case(
+        "rule-file-special",
+        "A rule file that is a device or a pipe",
+        {"rules/latency.yaml": Link("/dev/zero")},
+        "latency.yaml: is a character device, not a regular file",
+    ),
+    rules_case(
+        "rule-in-too-many-values",
+        "More values in one 'in:' than the schema allows (100)",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE.replace(
+                    "{fact: latencyBudgetMs, less_than: 50}",
+                    "{fact: latencyBudgetMs, in: [" + ", ".join(map(str, range(101))) + "]}",
+                )
+            )
+        },
+        "has 101 values; at most 100 are allowed",
+    ),
+    rules_case(
+        "rule-nested-too-deep",
+        "A condition nested deeper than limits.condition_depth (8)",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE.replace(
+                    "{fact: latencyBudgetMs, less_than: 50}",
+                    "{not: " * 9 + "{fact: latencyBudgetMs, less_than: 50}" + "}" * 9,
+                )
+            )
+        },
+        "nests all/any/not 9 levels deep",
+    ),
+    rules_case(
+        "rule-too-many-alternatives",
+        "A condition that expands beyond limits.condition_alternatives (1,024)",
+        {
+            "rules/latency.yaml": rule_file(
+                GOOD_RULE.replace(
+                    "{fact: latencyBudgetMs, less_than: 50}",
+                    "{not: {any: ["
+                    + ", ".join(
+                        f"{{all: [{{fact: latencyBudgetMs, less_than: {i}}}, {{fact: itStaffFTE, less_than: {i}}}]}}"
+                        for i in range(1, 7)
+                    )
+                    + "]}}",
+                )
+            )
+        },
+        "expands to 4,096 alternatives",
+    ),
+    rules_case(
+        "rule-derivation-too-deep",
+        "Derived conclusions chained deeper than limits.derivation_layers (16)",
+        {
+            **RULES,
+            "rules/latency.yaml": rule_file(
+                "".join(
+                    GOOD_RULE.replace("latency.tight", f"latency.step{i}")
+                    .replace(
+                        "{fact: latencyBudgetMs, less_than: 50}",
+                        f"{{concluded: step-{i - 1}}}" if i else "{fact: latencyBudgetMs, less_than: 50}",
+                    )
+                    .replace("{assess: {favors: in-house, weight: 2}}", f"{{derive: step-{i}}}")
+                    for i in range(17)
+                )
+            ),
+        },
+        "rests on a chain of 16 derived conclusions",
+    ),
 ]
 
 
@@ -878,6 +1144,12 @@ def _write(root: Path, files: dict[str, object]) -> None:
             path.mkdir(parents=True, exist_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
+        if content is FIFO:
+            os.mkfifo(path)
+            continue
+        if isinstance(content, Link):
+            path.symlink_to(content.target)
+            continue
         if isinstance(content, Packaged):
             path.write_bytes(content.source.read_bytes())
         elif isinstance(content, bytes):
@@ -903,6 +1175,10 @@ _LANG = {".ttl": "turtle", ".yaml": "yaml", ".jsonld": "json", ".rdf": "xml", ".
 
 
 def _render_input(name: str, content: object) -> str:
+    if content is FIFO:
+        return f"`{name}` is a named pipe (`mkfifo {name}`) that nobody writes to.\n\n"
+    if isinstance(content, Link):
+        return f"`{name}` is a symbolic link to `{content.target}`.\n\n"
     if isinstance(content, Packaged) or content is DIRECTORY:
         return ""
     if isinstance(content, bytes):
@@ -944,14 +1220,22 @@ How errors work:
   is reported alone). No traceback unless you pass `--debug` (`infra-policy --debug evaluate …`).
 - Exit status **3**: an internal error (a bug): `error: internal error (…). Please report it; rerun with
   --debug for the traceback.`
-- A failed run writes nothing: `--output` is written to a temporary file and renamed only on success.
+- A failed run writes nothing: `--output` and `--record` are written to temporary files and renamed only
+  after every step succeeded, the `--log` entry included (one write, cut back if it fails). Files get the
+  permissions the umask allows (0644 under the usual 022). I/O errors are exit status 2 and name the path.
+- Only regular files are read or replaced: a device, a named pipe, a socket or (for outputs and logs) a
+  symbolic link is refused with a message, never read from, waited on or replaced by a file. Size limits
+  count the bytes actually read.
 - The warnings and log lines of the libraries (rdflib, pySHACL) never reach the terminal; what they
   notice reaches you as one of the messages below.
 - Nothing in any input makes infra-policy read another file or the network: JSON-LD contexts must be
   inline, RDF/XML may not have a document type declaration (so no entities and no DTD), and the
   knowledge base and rules are read only from the packaged folders or `--kb` / `--rules`.
-- Limits: a facts file may have at most {facts_bytes:,} bytes (`--max-bytes`) and {facts_triples:,} triples
-  (`--max-triples`); a rule file at most {rule_bytes:,} bytes.
+- Limits: a facts file may have at most {facts_bytes:,} bytes (`--max-bytes`), {facts_triples:,} triples
+  (`--max-triples`) and {facts_workloads:,} workloads (`--max-workloads`), counted while it is parsed; a rule
+  file at most {rule_bytes:,} bytes; one rule's condition at most {in_values} values per `in:`, {depth} levels
+  of all/any/not and {alternatives:,} alternatives once expanded, and factor rules at most {layers} layers of
+  derived conclusions (the `limits` of rules/schema.json, checked before the rules are compiled).
 - `infra-policy init` asks again, after "Sorry:", with the same sentences as an answers file's errors
   (see "infra-policy init" below) when an interactive answer is not allowed; nothing is written until
   every question is answered.
@@ -983,7 +1267,14 @@ def render_catalogue(results: dict[str, tuple[int, str]]) -> str:
     index = "".join(f"- [{c.title}](#{c.id})\n" for c in CASES) + "- [A rule's action fails](#rule-action-failed)\n"
     body = "".join(f"## {name}\n\n" + "".join(items) for name, items in sections.items())
     preamble = PREAMBLE.format(
-        facts_bytes=DEFAULT_LIMITS.max_bytes, facts_triples=DEFAULT_LIMITS.max_triples, rule_bytes=MAX_RULE_FILE_BYTES
+        facts_bytes=DEFAULT_LIMITS.max_bytes,
+        facts_triples=DEFAULT_LIMITS.max_triples,
+        facts_workloads=DEFAULT_LIMITS.max_workloads,
+        rule_bytes=MAX_RULE_FILE_BYTES,
+        in_values=rules_schema()["$defs"]["test"]["properties"]["in"]["maxItems"],
+        depth=RULE_LIMITS["condition_depth"],
+        alternatives=RULE_LIMITS["condition_alternatives"],
+        layers=RULE_LIMITS["derivation_layers"],
     )
     return preamble + "## Index\n\n" + index + "\n" + body + render_engine_section()
 

@@ -130,7 +130,7 @@ def test_read_record_rejects_what_is_not_a_decision(tmp_path):
         read_record(bad)
     broken = tmp_path / "broken.json"
     broken.write_text("{", encoding="utf-8")
-    with pytest.raises(RecordError, match=r"broken\.json: not valid UTF-8 JSON"):
+    with pytest.raises(RecordError, match=r"broken\.json: is not a recorded decision .*: not valid JSON"):
         read_record(broken)
 
 
