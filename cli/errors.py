@@ -7,6 +7,7 @@ the root command) shows the traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 
@@ -33,6 +34,12 @@ def handle_errors(command):
                 return command(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away (`infra-policy … | head`): what it read is all it wanted; stop quietly,
+            # as other command-line tools do, and keep Python from complaining about the closed stdout
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except InputError as exc:
             _fail(str(exc), EXIT_INPUT, debug)
         except EngineError as exc:

@@ -151,3 +151,18 @@ def test_control_characters_from_the_facts_never_reach_the_terminal(run, tmp_pat
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.output and "\x07" not in result.output
     assert "Evil\\x1b]0;pwned\\x07 Corp" in run("evaluate", hostile).output
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly(tmp_path):
+    """`infra-policy … | head`: the closed pipe is the reader's choice, not an internal error."""
+    from pathlib import Path
+
+    from conftest import EXAMPLES
+
+    program = Path(sys.executable).parent / "infra-policy"
+    # a batch writes line by line, so the reader is gone while it still writes
+    command = f"'{program}' evaluate '{EXAMPLES}' --format json | head -c 10"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.stdout == '{"source":'
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
