@@ -38,6 +38,11 @@ def append_to_log(record: dict, log: Path, sign=None) -> str:
     return append_entry(record, log, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), sign)
 
 
+# The stances of the rule-file schema (engine.tally.STANCES, checked equal by a test), written out
+# so that --help does not load the engine.
+STANCE_CHOICE = click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False)
+
+
 @click.command(short_help="Show why: the justification of the decision on FACTS as a tree.")
 @click.argument("facts", type=FACTS_PATH)
 @click.option(
@@ -49,8 +54,7 @@ def append_to_log(record: dict, log: Path, sign=None) -> str:
 @click.option(
     "--why-not",
     "why_not",
-    # the stances of the rule-file schema (engine.tally.STANCES), written out so that --help stays instant
-    type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
+    type=STANCE_CHOICE,
     help="Why the organization and each workload did not get this stance.",
 )
 @click.option(
@@ -62,7 +66,7 @@ def append_to_log(record: dict, log: Path, sign=None) -> str:
     "--contrast",
     "--flip",
     "contrast",
-    type=click.Choice(["cloud", "in-house", "hybrid", "conflict", "undetermined"], case_sensitive=False),
+    type=STANCE_CHOICE,
     help="Per workload, the smallest sets of fact changes that would give this stance, fewest first.",
 )
 @click.option(

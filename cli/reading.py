@@ -20,27 +20,14 @@ def input_options(command: Callable) -> Callable:
     """--input-format, --max-bytes, --max-triples and --max-workloads: how facts are read."""
     from infra_policy.engine.inputs import DEFAULT_LIMITS, INPUT_FORMATS
 
-    command = click.option(
-        "--max-workloads",
-        type=click.IntRange(min=1),
-        default=DEFAULT_LIMITS.max_workloads,
-        show_default=True,
-        help="Refuse facts with more workloads than this.",
-    )(command)
-    command = click.option(
-        "--max-triples",
-        type=click.IntRange(min=1),
-        default=DEFAULT_LIMITS.max_triples,
-        show_default=True,
-        help="Refuse facts with more triples than this.",
-    )(command)
-    command = click.option(
-        "--max-bytes",
-        type=click.IntRange(min=1),
-        default=DEFAULT_LIMITS.max_bytes,
-        show_default=True,
-        help="Refuse facts larger than this many bytes.",
-    )(command)
+    for option, default, what in (
+        ("--max-workloads", DEFAULT_LIMITS.max_workloads, "Refuse facts with more workloads than this."),
+        ("--max-triples", DEFAULT_LIMITS.max_triples, "Refuse facts with more triples than this."),
+        ("--max-bytes", DEFAULT_LIMITS.max_bytes, "Refuse facts larger than this many bytes."),
+    ):
+        command = click.option(option, type=click.IntRange(min=1), default=default, show_default=True, help=what)(
+            command
+        )
     return click.option(
         "--input-format",
         type=click.Choice(list(INPUT_FORMATS), case_sensitive=False),
