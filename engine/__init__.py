@@ -5,7 +5,14 @@ graphs (see docs/design.md, "Pipeline").  Start with :class:`Evaluator`,
 or with the library API, ``infra_policy.evaluate``.
 """
 
-from .errors import EngineError, FactsError, InfraPolicyError, InputError, KnowledgeBaseError, RulesError
+from infra_policy.engine.errors import (
+    EngineError,
+    FactsError,
+    InfraPolicyError,
+    InputError,
+    KnowledgeBaseError,
+    RulesError,
+)
 
 __all__ = [
     "EngineError",

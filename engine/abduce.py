@@ -26,12 +26,15 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .decide import _candidates, stance_of  # the candidate values "what would change it" already uses
-from .infer import RuleBackend
-from .model import WorkloadDecision
-from .ruleload import Policy
-from .rules_ast import Value, test_holds
-from .vocabulary import Vocabulary
+from infra_policy.engine.decide import (  # the candidate values "what would change it" already uses
+    _candidates,
+    stance_of,
+)
+from infra_policy.engine.infer import RuleBackend
+from infra_policy.engine.model import WorkloadDecision
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.rules_ast import Value, test_holds
+from infra_policy.engine.vocabulary import Vocabulary
 
 ABSENT = None  # the "not stated" value of a domain
 SETTLING_SAMPLE = 640  # the sample of the final check of a sufficient reason (larger than each step's)
@@ -311,7 +314,7 @@ def _toward(search: _Search, change: tuple[str, Value | None], target: str) -> i
     any weight) or the side made possible again. Toward hybrid: the same toward the lighter side. Toward
     conflict or undetermined: any change of what weighs or what is ruled out.
     """
-    from .decide import _outcome
+    from infra_policy.engine.decide import _outcome
 
     before = search.w.tally
     after = _outcome(_with(search.stated, dict([change])), search.policy, search.explorer, search.w.id).tally
@@ -373,7 +376,7 @@ def contrast_dict(c: Contrast, vocabulary: Vocabulary) -> dict:
 
 
 def step_words(step: FactStep, vocabulary: Vocabulary) -> str:
-    from .wording import fact_words, value_words
+    from infra_policy.engine.wording import fact_words, value_words
 
     label = fact_words(step.fact, vocabulary).removeprefix("the ")
     if step.after is None:
@@ -384,7 +387,7 @@ def step_words(step: FactStep, vocabulary: Vocabulary) -> str:
 
 
 def render_sufficient(reasons: list[SufficientReason], vocabulary: Vocabulary) -> str:
-    from .wording import fact_words, value_words, wrap
+    from infra_policy.engine.wording import fact_words, value_words, wrap
 
     out = []
     for r in reasons:
@@ -408,7 +411,7 @@ def render_sufficient(reasons: list[SufficientReason], vocabulary: Vocabulary) -
 
 
 def render_contrast(contrasts: list[Contrast], vocabulary: Vocabulary, limit: int | None = 5) -> str:
-    from .wording import wrap
+    from infra_policy.engine.wording import wrap
 
     out = []
     for c in contrasts:

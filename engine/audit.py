@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .justify import JustificationGraph
-from .load import FactsDocument
-from .pipeline import Evaluator
-from .record import RECORD_FORMAT, record_body, record_id_of, versions
+from infra_policy.engine.justify import JustificationGraph
+from infra_policy.engine.load import FactsDocument
+from infra_policy.engine.pipeline import Evaluator
+from infra_policy.engine.record import RECORD_FORMAT, record_body, record_id_of, versions
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ def record_differences(recorded: dict, fresh: dict) -> list[str]:
 
 def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ...]:
     """The lines that matter of a drift: stance changes, changed facts, reasons (engine.diff)."""
-    from .diff import diff_decisions, render_diff
+    from infra_policy.engine.diff import diff_decisions, render_diff
 
     text = render_diff(diff_decisions(recorded, fresh), evaluator.kb.vocabulary, "the record", "the facts now")
     return tuple(line for line in text.splitlines()[1:] if line.strip())

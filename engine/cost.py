@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .inputs import LARGEST_NUMBER, SMALLEST_NUMBER
-from .rules_ast import Value
+from infra_policy.engine.inputs import LARGEST_NUMBER, SMALLEST_NUMBER
+from infra_policy.engine.rules_ast import Value
 
 # policy parameter → the input it gives a default for
 DEFAULT_PARAMETERS = {

@@ -19,10 +19,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .cost import MODEL_INPUTS, CostAnalysis, analyse_cost, computed_facts
-from .errors import EngineError
-from .infer import ORGANIZATION_STAGE, PLAN_STAGE, STANCE_STAGE, RuleBackend, fire_layers, run_factor_rules
-from .model import (
+from infra_policy.engine.cost import MODEL_INPUTS, CostAnalysis, analyse_cost, computed_facts
+from infra_policy.engine.errors import EngineError
+from infra_policy.engine.infer import (
+    ORGANIZATION_STAGE,
+    PLAN_STAGE,
+    STANCE_STAGE,
+    RuleBackend,
+    fire_layers,
+    run_factor_rules,
+)
+from infra_policy.engine.model import (
     Assessment,
     Closeness,
     Constraint,
@@ -35,9 +42,9 @@ from .model import (
     UnweighedFact,
     WorkloadDecision,
 )
-from .profile import OrganizationProfile, WorkloadProfile
-from .ruleload import Policy
-from .rules_ast import (
+from infra_policy.engine.profile import OrganizationProfile, WorkloadProfile
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.rules_ast import (
     Assess,
     Derive,
     Rule,
@@ -51,9 +58,9 @@ from .rules_ast import (
     supporting_tests,
     value_text,
 )
-from .tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
-from .vocabulary import Property, Vocabulary
-from .wording import fact_words, holds_phrase, unmet, value_words, weighs_when
+from infra_policy.engine.tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
+from infra_policy.engine.vocabulary import Property, Vocabulary
+from infra_policy.engine.wording import fact_words, holds_phrase, unmet, value_words, weighs_when
 
 
 def _pick(rules: tuple[Rule, ...], fired: list[str], subject: str, stage: str) -> Rule:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .tally import STRENGTH
-from .vocabulary import Vocabulary
-from .wording import fact_words, sentence_case, value_words, wrap
+from infra_policy.engine.tally import STRENGTH
+from infra_policy.engine.vocabulary import Vocabulary
+from infra_policy.engine.wording import fact_words, sentence_case, value_words, wrap
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .conditions import Failure, describe, first_failure
-from .errors import printable
-from .justify import organization_stance_iri, workload_stance_iri
-from .model import WorkloadDecision
-from .pipeline import Evaluation
-from .ruleload import Policy
-from .rules_ast import (
+from infra_policy.engine.conditions import Failure, describe, first_failure
+from infra_policy.engine.errors import printable
+from infra_policy.engine.justify import organization_stance_iri, workload_stance_iri
+from infra_policy.engine.model import WorkloadDecision
+from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.rules_ast import (
     Assess,
     Rule,
     RuleOut,
     SetStance,
 )
-from .tally import STANCES, organization_facts
-from .vocabulary import Vocabulary
-from .wording import Phrasing, side_words, wrap
+from infra_policy.engine.tally import STANCES, organization_facts
+from infra_policy.engine.vocabulary import Vocabulary
+from infra_policy.engine.wording import Phrasing, side_words, wrap
 
 __all__ = ["Failure", "describe", "first_failure"]
 
@@ -95,7 +95,7 @@ def cost_inputs_behind(parameters, computed: frozenset[str] = frozenset()) -> di
     Found by running the cost model once with every input stated, so the
     answer follows the model rather than a list kept here.
     """
-    from .cost import COST_INPUTS, analyse_cost
+    from infra_policy.engine.cost import COST_INPUTS, analyse_cost
 
     every = {name: 1.0 for name in (*COST_INPUTS, "capitalBudgetUSD")}
     analysis = analyse_cost(every, parameters)

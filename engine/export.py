@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .cost_output import cost_json, cost_lines
-from .errors import printable
-from .jsonstream import Lazy, write_json
-from .knowledge import KnowledgeBase
-from .load import FactsDocument
-from .model import Assessment, Firing, HybridPlan, WorkloadDecision
-from .pipeline import Evaluation
-from .profile import StatedFact, display
-from .ruleload import Policy
-from .rules_ast import value_text
-from .tally import STRENGTH
-from .wording import fact_words, sentence_case, value_words, wrap
+from infra_policy.engine.cost_output import cost_json, cost_lines
+from infra_policy.engine.errors import printable
+from infra_policy.engine.jsonstream import Lazy, write_json
+from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.load import FactsDocument
+from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
+from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.profile import StatedFact, display
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.rules_ast import value_text
+from infra_policy.engine.tally import STRENGTH
+from infra_policy.engine.wording import fact_words, sentence_case, value_words, wrap
 
 FORMAT = "infra-policy/decision@1"
 

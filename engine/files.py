@@ -24,7 +24,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
+from infra_policy.engine.errors import InputError
 
 
 class OutputError(InputError):

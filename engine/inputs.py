@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FactsError, InputError
+from infra_policy.engine.errors import FactsError, InputError
 
 # Format names a user may give (--input-format) → rdflib parser name, and how
 # the format is called in messages.
@@ -106,7 +106,7 @@ def read_text_input(
     file and text that is not UTF-8.  Records and logs can reuse it with their
     own ``what``, ``error`` and ``flag``.
     """
-    from .files import read_bounded
+    from infra_policy.engine.files import read_bounded
 
     if path.is_dir():
         raise error(f"{path}: is a directory; give the path of a {what} (for example {example}).")

@@ -21,8 +21,15 @@ from pathlib import Path
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .errors import FactsError, KnowledgeBaseError
-from .inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, LARGEST_NUMBER, Limits, read_text_input
+from infra_policy.engine.errors import FactsError, KnowledgeBaseError
+from infra_policy.engine.inputs import (
+    DEFAULT_LIMITS,
+    EXTENSIONS,
+    INPUT_FORMATS,
+    LARGEST_NUMBER,
+    Limits,
+    read_text_input,
+)
 
 # Kept for callers that map extensions straight to rdflib parser names.
 FORMATS: dict[str, str] = {ext: INPUT_FORMATS[name][0] for ext, name in EXTENSIONS.items()}

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cost import CostAnalysis
-from .profile import OrganizationProfile, StatedFact, WorkloadProfile
-from .rules_ast import Value, other_side
-from .tally import Tally
+from infra_policy.engine.cost import CostAnalysis
+from infra_policy.engine.profile import OrganizationProfile, StatedFact, WorkloadProfile
+from infra_policy.engine.rules_ast import Value, other_side
+from infra_policy.engine.tally import Tally
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ import random
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from .cost import MODEL_INPUTS, computed_facts
-from .ruleload import Policy
-from .rules_ast import Test, Value, iter_tests, predicate, value_text
-from .tally import SIDES, Tally, tally
-from .vocabulary import Property, Vocabulary
+from infra_policy.engine.cost import MODEL_INPUTS, computed_facts
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.rules_ast import Test, Value, iter_tests, predicate, value_text
+from infra_policy.engine.tally import SIDES, Tally, tally
+from infra_policy.engine.vocabulary import Property, Vocabulary
 
 ABSENT = object()  # a fact that is not given
 

@@ -7,10 +7,10 @@ chatbot": names are compared without regard to case or surrounding spaces.
 
 from __future__ import annotations
 
-from .knowledge import KnowledgeBase
-from .nearmiss import split_iri
-from .pipeline import Evaluation
-from .ruleload import Policy
+from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.nearmiss import split_iri
+from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.ruleload import Policy
 
 
 def _fold(text: str) -> str:

@@ -19,9 +19,9 @@ from functools import lru_cache
 
 from rdflib import RDF, Graph, URIRef
 
-from .load import FactsDocument
-from .profile import display, located
-from .vocabulary import IP, ORGANIZATION, WORKLOAD, Vocabulary, local_name
+from infra_policy.engine.load import FactsDocument
+from infra_policy.engine.profile import display, located
+from infra_policy.engine.vocabulary import IP, ORGANIZATION, WORKLOAD, Vocabulary, local_name
 
 _NAMESPACE = str(IP)
 # Terms of well-known vocabularies (schema:name, foaf:name, …) are the user's own business.

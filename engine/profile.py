@@ -14,10 +14,10 @@ from decimal import Decimal
 from rdflib import RDF, XSD, BNode, Literal, URIRef
 from rdflib.term import Node
 
-from .errors import FactsError
-from .load import FactsDocument, Triple
-from .rules_ast import Scalar, Value
-from .vocabulary import HAS_WORKLOAD, IP, NAME, ORGANIZATION, WORKLOAD, Vocabulary, local_name
+from infra_policy.engine.errors import FactsError
+from infra_policy.engine.load import FactsDocument, Triple
+from infra_policy.engine.rules_ast import Scalar, Value
+from infra_policy.engine.vocabulary import HAS_WORKLOAD, IP, NAME, ORGANIZATION, WORKLOAD, Vocabulary, local_name
 
 
 @dataclass(frozen=True)

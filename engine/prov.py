@@ -19,8 +19,8 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV
 from rdflib.util import from_n3
 
-from .pipeline import Evaluation
-from .vocabulary import IP
+from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.vocabulary import IP
 
 ENGINE = URIRef("https://w3id.org/infra-policy/engine")
 DECISION = Namespace("urn:infra-policy:")

@@ -20,10 +20,10 @@ import platform
 from dataclasses import dataclass
 from importlib import metadata
 
-from .export import decision_dict
-from .model import Firing
-from .pipeline import Evaluation
-from .ruleload import Policy
+from infra_policy.engine.export import decision_dict
+from infra_policy.engine.model import Firing
+from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.ruleload import Policy
 
 RECORD_FORMAT = "infra-policy/record@1"
 # A record of thousands of workloads is a few megabytes; these bound a runaway or hostile file.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .errors import printable
-from .ruleload import Policy
-from .rules_ast import Assess, Derive, Rule, RuleOut, SetPlan, SetStance
+from infra_policy.engine.errors import printable
+from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.rules_ast import Assess, Derive, Rule, RuleOut, SetPlan, SetStance
 
 
 def conclusion_text(rule: Rule) -> str:

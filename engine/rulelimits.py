@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .paths import rules_schema
+from infra_policy.engine.paths import rules_schema
 
 _CONNECTIVES = ("all", "any", "not")
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import yaml
 
-from . import rulelimits
-from .cost import parameter_problems
-from .errors import RulesError
-from .files import read_bounded
-from .inputs import COMPARABLE_NUMBERS, comparable_number
-from .knowledge import KnowledgeBase
-from .paths import PACKAGED_RULES, rules_schema
-from .rules_ast import (
+from infra_policy.engine import rulelimits
+from infra_policy.engine.cost import parameter_problems
+from infra_policy.engine.errors import RulesError
+from infra_policy.engine.files import read_bounded
+from infra_policy.engine.inputs import COMPARABLE_NUMBERS, comparable_number
+from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.paths import PACKAGED_RULES, rules_schema
+from infra_policy.engine.rules_ast import (
     COMPARISONS,
     OPERATORS,
     All,
@@ -41,7 +41,7 @@ from .rules_ast import (
     other_side,
     predicate,
 )
-from .tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
+from infra_policy.engine.tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
 
 
 @dataclass(frozen=True)
@@ -405,7 +405,7 @@ class _RulesetBuilder:
         if "any" in raw:
             return Any(tuple(self._condition(c, f"{path}.any[{i}]") for i, c in enumerate(raw["any"])))
         if "not" in raw:
-            from .rules_ast import Not
+            from infra_policy.engine.rules_ast import Not
 
             return Not(self._condition(raw["not"], f"{path}.not"))
         if "concluded" in raw:

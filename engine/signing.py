@@ -18,8 +18,8 @@ import json
 import os
 from pathlib import Path
 
-from .errors import InputError
-from .files import OutputError, StagedFile, parse_json, read_bounded
+from infra_policy.engine.errors import InputError
+from infra_policy.engine.files import OutputError, StagedFile, parse_json, read_bounded
 
 SIGNATURE_FORMAT = "infra-policy/signature@1"
 _KEY_BYTES = 10_000

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .paths import rules_schema
+from infra_policy.engine.paths import rules_schema
 
 
 def _schema_enum(*path: str) -> tuple[str, ...]:

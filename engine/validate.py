@@ -14,13 +14,13 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from .errors import FactsError
-from .inputs import COMPARABLE_NUMBERS, usable_number
-from .knowledge import KnowledgeBase
-from .load import FactsDocument
-from .nearmiss import split_iri
-from .profile import display, located, python_value, structure_problems
-from .vocabulary import HAS_WORKLOAD, IP, local_name
+from infra_policy.engine.errors import FactsError
+from infra_policy.engine.inputs import COMPARABLE_NUMBERS, usable_number
+from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.load import FactsDocument
+from infra_policy.engine.nearmiss import split_iri
+from infra_policy.engine.profile import display, located, python_value, structure_problems
+from infra_policy.engine.vocabulary import HAS_WORKLOAD, IP, local_name
 
 
 @dataclass(frozen=True, order=True)

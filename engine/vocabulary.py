@@ -17,7 +17,7 @@ from functools import cached_property
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Namespace, URIRef
 from rdflib.namespace import SH
 
-from .errors import KnowledgeBaseError
+from infra_policy.engine.errors import KnowledgeBaseError
 
 IP = Namespace("https://w3id.org/infra-policy#")
 

@@ -16,11 +16,11 @@ from decimal import Decimal, InvalidOperation
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from .errors import FactsError
-from .load import FactsDocument
-from .model import Decision
-from .vocabulary import IP, Vocabulary
-from .wording import fact_words, value_words
+from infra_policy.engine.errors import FactsError
+from infra_policy.engine.load import FactsDocument
+from infra_policy.engine.model import Decision
+from infra_policy.engine.vocabulary import IP, Vocabulary
+from infra_policy.engine.wording import fact_words, value_words
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .rules_ast import All, Concluded, Condition, Not, Test, Value, evaluate
-from .vocabulary import Vocabulary
+from infra_policy.engine.rules_ast import All, Concluded, Condition, Not, Test, Value, evaluate
+from infra_policy.engine.vocabulary import Vocabulary
 
 # What the stance and organization rules read: quantities of the decision, not stated facts.
 _DECISION_WORDS = {
