@@ -35,14 +35,14 @@ from infra_policy.engine.errors import (
     KnowledgeBaseError,
     RulesError,
 )
-from infra_policy.engine.inputs import DEFAULT_LIMITS, Limits
+from infra_policy.engine.stages.inputs import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
     from rdflib import Graph
 
     from infra_policy.engine.knowledge import KnowledgeBase
-    from infra_policy.engine.load import FactsDocument
     from infra_policy.engine.pipeline import Evaluation, Evaluator
+    from infra_policy.engine.stages.load import FactsDocument
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -186,7 +186,7 @@ def evaluator(*, rules: str | Path | None = None, kb: str | Path | None = None) 
 
 
 def _document(facts: str | Path | Graph | FactsDocument, input_format: str | None, limits: Limits) -> FactsDocument:
-    from infra_policy.engine.load import FactsDocument, load_facts_from
+    from infra_policy.engine.stages.load import FactsDocument, load_facts_from
 
     if isinstance(facts, FactsDocument):
         return facts
@@ -206,8 +206,8 @@ def validate(
     Returns what was checked and the warnings (namespace near-misses). Raises :class:`FactsError` listing
     every problem (the warnings appended); with ``strict=True`` warnings are errors too.
     """
-    from infra_policy.engine.profile import build_profile
-    from infra_policy.engine.validate import validate_facts
+    from infra_policy.engine.stages.profile import build_profile
+    from infra_policy.engine.stages.validate import validate_facts
 
     knowledge = knowledge_base(kb)
     document = _document(facts, input_format, limits)
@@ -251,7 +251,7 @@ class Validation:
 
 def _checked(document: FactsDocument, knowledge: KnowledgeBase, strict: bool) -> tuple[str, ...]:
     """The near-misses of the facts; with ``strict``, a :class:`StrictnessError` if there is any."""
-    from infra_policy.engine.nearmiss import near_misses
+    from infra_policy.engine.stages.nearmiss import near_misses
 
     warnings = near_misses(document, knowledge.vocabulary)
     if strict and warnings:

@@ -62,10 +62,10 @@ def cold(example: Path, runs: int) -> None:
 
 
 def warm(examples: list[Path], repeat: int) -> None:
-    from infra_policy.engine.decide import decide_workload
-    from infra_policy.engine.load import load_facts
     from infra_policy.engine.pipeline import Evaluator
-    from infra_policy.engine.profile import build_profile
+    from infra_policy.engine.stages.decide import decide_workload
+    from infra_policy.engine.stages.load import load_facts
+    from infra_policy.engine.stages.profile import build_profile
 
     evaluator = Evaluator.load()
     per_workload, per_file = [], []

@@ -59,7 +59,7 @@ def expand(arguments: tuple[Path, ...]) -> list[Path]:
     """The facts files the arguments name, in order: files as given, a directory's files with a facts
     extension (sorted), a glob pattern's matches (sorted). Each file at most once."""
     from infra_policy.engine.errors import InputError
-    from infra_policy.engine.inputs import EXTENSIONS
+    from infra_policy.engine.stages.inputs import EXTENSIONS
 
     found: list[Path] = []
     for argument in arguments:
@@ -119,7 +119,7 @@ _WORK: Callable[[Path], Outcome] | None = None
 def _run_one(path: Path) -> Outcome:
     assert _WORK is not None
     try:
-        from infra_policy.engine.inputs import quiet_libraries
+        from infra_policy.engine.stages.inputs import quiet_libraries
 
         with quiet_libraries():
             return _WORK(path)

@@ -25,7 +25,7 @@ def handle_errors(command):
         ctx = click.get_current_context()
         debug = bool(ctx.find_root().params.get("debug"))
         from infra_policy.engine.errors import EngineError, InputError
-        from infra_policy.engine.inputs import quiet_libraries
+        from infra_policy.engine.stages.inputs import quiet_libraries
 
         try:
             if debug:

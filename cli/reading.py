@@ -18,7 +18,7 @@ STDIN_ARGUMENT = Path("-")
 
 def input_options(command: Callable) -> Callable:
     """--input-format, --max-bytes, --max-triples and --max-workloads: how facts are read."""
-    from infra_policy.engine.inputs import DEFAULT_LIMITS, INPUT_FORMATS
+    from infra_policy.engine.stages.inputs import DEFAULT_LIMITS, INPUT_FORMATS
 
     for option, default, what in (
         ("--max-workloads", DEFAULT_LIMITS.max_workloads, "Refuse facts with more workloads than this."),
@@ -46,8 +46,8 @@ def strict_option(command: Callable) -> Callable:
 
 def read_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int, max_workloads: int):
     """The facts document of a path, or of standard input when the path is `-`."""
-    from infra_policy.engine.inputs import Limits, decode_input
-    from infra_policy.engine.load import STDIN, load_facts, parse_facts
+    from infra_policy.engine.stages.inputs import Limits, decode_input
+    from infra_policy.engine.stages.load import STDIN, load_facts, parse_facts
 
     limits = Limits(max_bytes=max_bytes, max_triples=max_triples, max_workloads=max_workloads)
     fmt = input_format.lower() if input_format else None

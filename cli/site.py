@@ -68,8 +68,8 @@ def _version() -> str:
 def _evaluate(path: Path):
     """One facts file → what the site shows of its evaluation, and its warnings (runs in a worker too)."""
     import infra_policy
-    from infra_policy.engine.inputs import Limits
-    from infra_policy.engine.load import STDIN, load_facts, parse_facts
+    from infra_policy.engine.stages.inputs import Limits
+    from infra_policy.engine.stages.load import STDIN, load_facts, parse_facts
     from infra_policy.site.records import from_evaluation
 
     from .reading import STDIN_ARGUMENT
@@ -112,8 +112,8 @@ def _site(
     if not facts and records_dir is None:
         raise click.UsageError("give at least one FACTS file or --records DIR.")
     import infra_policy
-    from infra_policy.engine.inputs import decode_input
-    from infra_policy.engine.load import STDIN
+    from infra_policy.engine.stages.inputs import decode_input
+    from infra_policy.engine.stages.load import STDIN
     from infra_policy.site.publish import check_target, publish
     from infra_policy.site.records import check_renderable, evaluated, read_records
     from infra_policy.site.render import render_site

@@ -26,14 +26,14 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from infra_policy.engine.decide import (  # the candidate values "what would change it" already uses
-    _candidates,
-    stance_of,
-)
-from infra_policy.engine.infer import RuleBackend
 from infra_policy.engine.model import WorkloadDecision
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.rules_ast import Value, test_holds
+from infra_policy.engine.stages.decide import (  # the candidate values "what would change it" already uses
+    _candidates,
+    stance_of,
+)
+from infra_policy.engine.stages.infer import RuleBackend
 from infra_policy.engine.vocabulary import Vocabulary
 
 ABSENT = None  # the "not stated" value of a domain
@@ -314,7 +314,7 @@ def _toward(search: _Search, change: tuple[str, Value | None], target: str) -> i
     any weight) or the side made possible again. Toward hybrid: the same toward the lighter side. Toward
     conflict or undetermined: any change of what weighs or what is ruled out.
     """
-    from infra_policy.engine.decide import _outcome
+    from infra_policy.engine.stages.decide import _outcome
 
     before = search.w.tally
     after = _outcome(_with(search.stated, dict([change])), search.policy, search.explorer, search.w.id).tally

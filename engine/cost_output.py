@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra_policy.engine.cost import CostAnalysis, number_text
+from infra_policy.engine.stages.cost import CostAnalysis, number_text
 
 
 def cost_json(cost: CostAnalysis | None) -> dict:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from infra_policy.engine.conditions import Failure, describe, first_failure
 from infra_policy.engine.errors import printable
-from infra_policy.engine.justify import organization_stance_iri, workload_stance_iri
 from infra_policy.engine.model import WorkloadDecision
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.ruleload import Policy
@@ -22,6 +21,7 @@ from infra_policy.engine.rules_ast import (
     RuleOut,
     SetStance,
 )
+from infra_policy.engine.stages.justify import organization_stance_iri, workload_stance_iri
 from infra_policy.engine.tally import STANCES, organization_facts
 from infra_policy.engine.vocabulary import Vocabulary
 from infra_policy.engine.wording import Phrasing, side_words, wrap
@@ -95,7 +95,7 @@ def cost_inputs_behind(parameters, computed: frozenset[str] = frozenset()) -> di
     Found by running the cost model once with every input stated, so the
     answer follows the model rather than a list kept here.
     """
-    from infra_policy.engine.cost import COST_INPUTS, analyse_cost
+    from infra_policy.engine.stages.cost import COST_INPUTS, analyse_cost
 
     every = {name: 1.0 for name in (*COST_INPUTS, "capitalBudgetUSD")}
     analysis = analyse_cost(every, parameters)

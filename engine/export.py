@@ -11,12 +11,12 @@ from infra_policy.engine.cost_output import cost_json, cost_lines
 from infra_policy.engine.errors import printable
 from infra_policy.engine.jsonstream import Lazy, write_json
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.load import FactsDocument
 from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.pipeline import Evaluation
-from infra_policy.engine.profile import StatedFact, display
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.rules_ast import value_text
+from infra_policy.engine.stages.load import FactsDocument
+from infra_policy.engine.stages.profile import StatedFact, display
 from infra_policy.engine.tally import STRENGTH
 from infra_policy.engine.wording import fact_words, sentence_case, value_words, wrap
 

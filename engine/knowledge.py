@@ -8,8 +8,8 @@ from pathlib import Path
 from rdflib import RDF, RDFS, Graph, Namespace, URIRef
 
 from infra_policy.engine.errors import KnowledgeBaseError
-from infra_policy.engine.load import load_kb_graph
 from infra_policy.engine.paths import PACKAGED_KB
+from infra_policy.engine.stages.load import load_kb_graph
 from infra_policy.engine.vocabulary import IP, Vocabulary, build_vocabulary
 
 FACTOR = Namespace("https://w3id.org/infra-policy/factor/")

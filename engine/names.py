@@ -8,9 +8,9 @@ chatbot": names are compared without regard to case or surrounding spaces.
 from __future__ import annotations
 
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.nearmiss import split_iri
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.stages.nearmiss import split_iri
 
 
 def _fold(text: str) -> str:

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from infra_policy.engine.decide import decide_organization, decide_workload, organization_plan
 from infra_policy.engine.digest import graph_digest, text_digest
-from infra_policy.engine.infer import DirectPolicy, compile_policy, policy_stages
-from infra_policy.engine.justify import JustificationGraph, build_justification, rule_iri
 from infra_policy.engine.knowledge import KnowledgeBase, load_knowledge_base
-from infra_policy.engine.load import FactsDocument, load_facts
 from infra_policy.engine.model import Decision, Inputs
-from infra_policy.engine.profile import build_profile
 from infra_policy.engine.ruleload import Policy, load_policy
-from infra_policy.engine.validate import validate_facts
+from infra_policy.engine.stages.decide import decide_organization, decide_workload, organization_plan
+from infra_policy.engine.stages.infer import DirectPolicy, compile_policy, policy_stages
+from infra_policy.engine.stages.justify import JustificationGraph, build_justification, rule_iri
+from infra_policy.engine.stages.load import FactsDocument, load_facts
+from infra_policy.engine.stages.profile import build_profile
+from infra_policy.engine.stages.validate import validate_facts
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from pathlib import Path
 from rdflib import RDFS, Graph, Literal, Namespace
 
 from infra_policy.engine.errors import InputError, problem_list
-from infra_policy.engine.inputs import read_text_input
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.load import load_kb_graph
+from infra_policy.engine.stages.inputs import read_text_input
+from infra_policy.engine.stages.load import load_kb_graph
 from infra_policy.engine.vocabulary import IP, Property
 
 Q = Namespace("https://w3id.org/infra-policy/questionnaire#")

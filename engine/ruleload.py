@@ -15,10 +15,8 @@ from pathlib import Path
 import yaml
 
 from infra_policy.engine import rulelimits
-from infra_policy.engine.cost import parameter_problems
 from infra_policy.engine.errors import RulesError
 from infra_policy.engine.files import read_bounded
-from infra_policy.engine.inputs import COMPARABLE_NUMBERS, comparable_number
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.paths import PACKAGED_RULES, rules_schema
 from infra_policy.engine.rules_ast import (
@@ -41,6 +39,8 @@ from infra_policy.engine.rules_ast import (
     other_side,
     predicate,
 )
+from infra_policy.engine.stages.cost import parameter_problems
+from infra_policy.engine.stages.inputs import COMPARABLE_NUMBERS, comparable_number
 from infra_policy.engine.tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
 
 

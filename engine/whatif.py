@@ -17,8 +17,8 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from infra_policy.engine.errors import FactsError
-from infra_policy.engine.load import FactsDocument
 from infra_policy.engine.model import Decision
+from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.vocabulary import IP, Vocabulary
 from infra_policy.engine.wording import fact_words, value_words
 

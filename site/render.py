@@ -20,12 +20,12 @@ import networkx as nx
 from rdflib import RDFS
 from rdflib.namespace import DCTERMS
 
-from infra_policy.engine.cost import number_text
-from infra_policy.engine.justify import conclusion_iri
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.rulecatalog import catalogue
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.rules_ast import Assess, value_text
+from infra_policy.engine.stages.cost import number_text
+from infra_policy.engine.stages.justify import conclusion_iri
 from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import IP
 

@@ -22,7 +22,7 @@ from infra_policy.engine.abduce import (
     domain,
     sufficient_reason,
 )
-from infra_policy.engine.decide import stance_of
+from infra_policy.engine.stages.decide import stance_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"

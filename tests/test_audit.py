@@ -13,8 +13,8 @@ from conftest import EXAMPLES
 from conftest import invoke_cli as run
 
 from infra_policy.engine.audit import audit_record
-from infra_policy.engine.load import load_facts
 from infra_policy.engine.record import record_body, record_file_name, seal, verify_log
+from infra_policy.engine.stages.load import load_facts
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
 

@@ -193,8 +193,8 @@ def test_memory_stays_flat_over_many_evaluations_in_one_process():
 def test_validation_in_chunks_of_subjects_reports_what_one_whole_run_reports(tmp_path, monkeypatch):
     """A large organization is validated some subjects at a time; the messages must be the same."""
     from infra_policy import knowledge_base
-    from infra_policy.engine import validate
-    from infra_policy.engine.load import load_facts
+    from infra_policy.engine.stages import validate
+    from infra_policy.engine.stages.load import load_facts
 
     fast, typo = '"fast"', " ; ip:growthOutlok ip:High"
     workloads = "".join(

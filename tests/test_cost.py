@@ -1,4 +1,4 @@
-"""The cost model (engine/cost.py): published and worked break-even analyses, and its properties.
+"""The cost model (engine/stages/cost.py): published and worked break-even analyses, and its properties.
 
 Published figures: the issue asks to reproduce published on-premise vs cloud
 break-even analyses from their stated inputs, within 1 %. Two figures of Lenovo
@@ -30,8 +30,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra_policy.engine.cost import analyse_cost, number_text, parameter_problems
-from infra_policy.engine.inputs import comparable_number
+from infra_policy.engine.stages.cost import analyse_cost, number_text, parameter_problems
+from infra_policy.engine.stages.inputs import comparable_number
 
 DEFAULTS = {"default_amortization_years": 3, "default_planning_horizon_months": 36}
 
@@ -222,7 +222,7 @@ def test_no_utilized_hours_never_breaks_even_and_gives_no_break_even_hours():
 def test_computed_figures_stay_in_the_range_the_rule_engine_compares():
     # A $900 trillion server repaid by a saving of a tenth of a cent a month: the
     # break-even figures pass 10^15 and are stored as whole numbers; a share of a
-    # month's use below 0.0001 is stored as 0 (engine/inputs.py, COMPARABLE_NUMBERS).
+    # month's use below 0.0001 is stored as 0 (engine/stages/inputs.py, COMPARABLE_NUMBERS).
     late = analyse_cost(
         {
             "cloudCostPerHourUSD": 0.001,

@@ -13,16 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infra_policy.cli.main import main
-from infra_policy.engine.decide import stance_of
 from infra_policy.engine.errors import FactsError, RulesError
 from infra_policy.engine.explain import why_not
 from infra_policy.engine.export import decision_dict
-from infra_policy.engine.inputs import LARGEST_NUMBER, SMALLEST_NUMBER, comparable_number
-from infra_policy.engine.justify import conclusion_iri, fact_iri, firing_iri
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.paths import PACKAGED_RULES
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.stages.decide import stance_of
+from infra_policy.engine.stages.inputs import LARGEST_NUMBER, SMALLEST_NUMBER, comparable_number
+from infra_policy.engine.stages.justify import conclusion_iri, fact_iri, firing_iri
 
 NORTHWIND = EXAMPLES / "northwind-cost-model.ttl"
 LP2225 = EXAMPLES / "lenovo-lp2225-break-even.ttl"

@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 from conftest import example_files
 
-from infra_policy.engine.decide import stance_of
-from infra_policy.engine.load import load_facts
+from infra_policy.engine.stages.decide import stance_of
+from infra_policy.engine.stages.load import load_facts
 
 AIR_GAPPED_NO_MEANS = """\
 ex:o a ip:Organization ; ip:name "Station" ;
@@ -364,7 +364,7 @@ def test_a_hybrid_always_names_its_plan_and_nothing_else_does(evaluator):
 
 
 def test_closeness_is_the_least_added_weight_that_moves_the_stance(evaluator, policy):
-    from infra_policy.engine.decide import _first_stance, _hypothetical
+    from infra_policy.engine.stages.decide import _first_stance, _hypothetical
 
     for path in example_files():
         for w in evaluator.evaluate_file(path).decision.workloads:

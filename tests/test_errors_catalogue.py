@@ -26,11 +26,11 @@ from conftest import REPO
 from test_errors_engine import action_failure_output
 
 from infra_policy.cli.main import main
-from infra_policy.engine.inputs import DEFAULT_LIMITS
 from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES, rules_schema
 from infra_policy.engine.record import RECORD_FORMAT, seal
 from infra_policy.engine.rulelimits import limits
 from infra_policy.engine.ruleload import MAX_RULE_FILE_BYTES
+from infra_policy.engine.stages.inputs import DEFAULT_LIMITS
 
 RULE_LIMITS = limits()
 # sealed (its digest holds) but a node id is a list: what an attacker who re-seals an edit can write

@@ -17,11 +17,11 @@ from conftest import EXAMPLES
 from infra_policy.cli.main import handle_errors
 from infra_policy.engine.compile import CompiledPolicy
 from infra_policy.engine.errors import EngineError
-from infra_policy.engine.infer import policy_stages
 from infra_policy.engine.knowledge import load_knowledge_base
-from infra_policy.engine.load import load_facts
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.stages.infer import policy_stages
+from infra_policy.engine.stages.load import load_facts
 
 # A rule the hospital example fires (it holds restricted health data).
 FAILING_RULE = "privacy.derive-highly-sensitive-data"

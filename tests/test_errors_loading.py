@@ -15,8 +15,8 @@ from conftest import EXAMPLES
 from rdflib import Graph
 
 from infra_policy.engine.errors import FactsError
-from infra_policy.engine.inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits
-from infra_policy.engine.load import load_facts
+from infra_policy.engine.stages.inputs import DEFAULT_LIMITS, EXTENSIONS, INPUT_FORMATS, Limits
+from infra_policy.engine.stages.load import load_facts
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
 IP = "https://w3id.org/infra-policy#"

@@ -9,8 +9,8 @@ from conftest import EXAMPLES
 from conftest import invoke_cli as run
 
 from infra_policy.engine.explain import first_failure, resolve_node, tree, why_not
-from infra_policy.engine.load import load_facts
 from infra_policy.engine.rules_ast import All, Any, Concluded, Not, Test
+from infra_policy.engine.stages.load import load_facts
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
 

@@ -22,10 +22,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra_policy.cli.main import main
-from infra_policy.engine.inputs import EXTENSIONS
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.stages.inputs import EXTENSIONS
 from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import Property
 
@@ -53,7 +53,7 @@ def valid_value(prop: Property) -> st.SearchStrategy[str]:
             start = int(low) + (1 if prop.minimum_exclusive else 0)
             return st.integers(start, start + 100_000).map(str)
         floor = low + (0.5 if prop.minimum_exclusive else 0)
-        # the ends of what the rule engine compares (engine/inputs.py), where computed
+        # the ends of what the rule engine compares (engine/stages/inputs.py), where computed
         # facts (products, quotients) leave that range
         extremes = st.sampled_from(["0.0001", "0.0003", "999999999999999", "123456789012.75", str(10**20)])
         return st.one_of(

@@ -95,7 +95,7 @@ def _workloads_turtle(count: int) -> str:
 
 
 def test_more_workloads_than_the_limit_are_refused_before_evaluation(tmp_path):
-    from infra_policy.engine.inputs import DEFAULT_LIMITS
+    from infra_policy.engine.stages.inputs import DEFAULT_LIMITS
 
     facts = tmp_path / "many.ttl"
     facts.write_text(_workloads_turtle(DEFAULT_LIMITS.max_workloads + 1))

@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 from conftest import example_files
 
-from infra_policy.engine.justify import JustificationGraph, fact_iri, organization_stance_iri
+from infra_policy.engine.stages.justify import JustificationGraph, fact_iri, organization_stance_iri
 
 
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)

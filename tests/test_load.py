@@ -4,7 +4,7 @@ import pytest
 from rdflib import URIRef
 
 from infra_policy.engine.errors import FactsError
-from infra_policy.engine.load import load_facts
+from infra_policy.engine.stages.load import load_facts
 
 IP = "https://w3id.org/infra-policy#"
 

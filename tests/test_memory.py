@@ -13,8 +13,8 @@ import tracemalloc
 import pytest
 from conftest import EXAMPLES
 
-from infra_policy.engine.load import load_facts
 from infra_policy.engine.pipeline import Evaluator
+from infra_policy.engine.stages.load import load_facts
 
 
 def test_a_dropped_policy_deletes_its_durable_rulesets():

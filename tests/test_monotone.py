@@ -16,7 +16,6 @@ from fuzzing import FUZZ_SETTINGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra_policy.engine.decide import stance_of
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.monotone import (
     check_fact,
@@ -30,6 +29,7 @@ from infra_policy.engine.monotone import (
 from infra_policy.engine.paths import PACKAGED_RULES
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.stages.decide import stance_of
 
 _KB = load_knowledge_base()
 _EVALUATOR = Evaluator(_KB, load_policy(_KB))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import example_files
 
-from infra_policy.engine.load import load_facts, load_facts_from
-from infra_policy.engine.nearmiss import edit_distance, near_misses
+from infra_policy.engine.stages.load import load_facts, load_facts_from
+from infra_policy.engine.stages.nearmiss import edit_distance, near_misses
 
 EX = "@prefix ex: <https://example.com/t/> .\n"
 IP = "@prefix ip: <https://w3id.org/infra-policy#> .\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra_policy.engine.errors import FactsError
-from infra_policy.engine.load import load_facts
-from infra_policy.engine.profile import build_profile
+from infra_policy.engine.stages.load import load_facts
+from infra_policy.engine.stages.profile import build_profile
 
 
 def profile(kb, facts_file, body):

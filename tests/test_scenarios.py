@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra_policy.engine.load import load_facts
+from infra_policy.engine.stages.load import load_facts
 
 HERE = Path(__file__).resolve().parent
 # Two sets by two reviewers, neither of whom saw the rules or the other's set.

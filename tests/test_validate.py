@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra_policy.engine.errors import FactsError
-from infra_policy.engine.load import load_facts
-from infra_policy.engine.validate import find_violations, validate_facts
+from infra_policy.engine.stages.load import load_facts
+from infra_policy.engine.stages.validate import find_violations, validate_facts
 
 ORG = """\
 ex:acme a ip:Organization ; ip:name "Acme" ; ip:hasWorkload ex:w .

@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from infra_policy.engine.inputs import LARGEST_NUMBER, SMALLEST_NUMBER
 from infra_policy.engine.rules_ast import Value
+from infra_policy.engine.stages.inputs import LARGEST_NUMBER, SMALLEST_NUMBER
 
 # policy parameter → the input it gives a default for
 DEFAULT_PARAMETERS = {
@@ -77,7 +77,7 @@ _RUN_NEED = (
 # Stored precision: four decimals, and at least six significant digits for small numbers. The
 # formulas show the stored numbers, so each one reproduces from the numbers it shows. The rules
 # compare the stored numbers, and the rule engine compares no float below 0.0001 or from 10^15
-# (engine/inputs.py): smaller figures are stored as 0, larger ones as whole numbers.
+# (engine/stages/inputs.py): smaller figures are stored as 0, larger ones as whole numbers.
 _DIGITS = 4
 _SIGNIFICANT = 6
 _MAX_DIGITS = 12  # a bound for showing numbers that were not computed here

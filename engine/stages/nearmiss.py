@@ -19,8 +19,8 @@ from functools import lru_cache
 
 from rdflib import RDF, Graph, URIRef
 
-from infra_policy.engine.load import FactsDocument
-from infra_policy.engine.profile import display, located
+from infra_policy.engine.stages.load import FactsDocument
+from infra_policy.engine.stages.profile import display, located
 from infra_policy.engine.vocabulary import IP, ORGANIZATION, WORKLOAD, Vocabulary, local_name
 
 _NAMESPACE = str(IP)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import networkx as nx
 
 from infra_policy.engine.errors import EngineError
-from infra_policy.engine.load import FactsDocument, Triple
 from infra_policy.engine.model import Decision, Firing, WorkloadDecision
-from infra_policy.engine.profile import display
+from infra_policy.engine.stages.load import FactsDocument, Triple
+from infra_policy.engine.stages.profile import display
 
 RULE_BASE = "https://w3id.org/infra-policy/rule/"
 CONCLUSION_KINDS = frozenset({"firing", "assessment", "constraint", "derived", "computed", "tally", "stance", "plan"})

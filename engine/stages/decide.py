@@ -19,16 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from infra_policy.engine.cost import MODEL_INPUTS, CostAnalysis, analyse_cost, computed_facts
 from infra_policy.engine.errors import EngineError
-from infra_policy.engine.infer import (
-    ORGANIZATION_STAGE,
-    PLAN_STAGE,
-    STANCE_STAGE,
-    RuleBackend,
-    fire_layers,
-    run_factor_rules,
-)
 from infra_policy.engine.model import (
     Assessment,
     Closeness,
@@ -42,7 +33,6 @@ from infra_policy.engine.model import (
     UnweighedFact,
     WorkloadDecision,
 )
-from infra_policy.engine.profile import OrganizationProfile, WorkloadProfile
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.rules_ast import (
     Assess,
@@ -58,6 +48,16 @@ from infra_policy.engine.rules_ast import (
     supporting_tests,
     value_text,
 )
+from infra_policy.engine.stages.cost import MODEL_INPUTS, CostAnalysis, analyse_cost, computed_facts
+from infra_policy.engine.stages.infer import (
+    ORGANIZATION_STAGE,
+    PLAN_STAGE,
+    STANCE_STAGE,
+    RuleBackend,
+    fire_layers,
+    run_factor_rules,
+)
+from infra_policy.engine.stages.profile import OrganizationProfile, WorkloadProfile
 from infra_policy.engine.tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
 from infra_policy.engine.vocabulary import Property, Vocabulary
 from infra_policy.engine.wording import fact_words, holds_phrase, unmet, value_words, weighs_when

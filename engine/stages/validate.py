@@ -15,11 +15,11 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from infra_policy.engine.errors import FactsError
-from infra_policy.engine.inputs import COMPARABLE_NUMBERS, usable_number
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.load import FactsDocument
-from infra_policy.engine.nearmiss import split_iri
-from infra_policy.engine.profile import display, located, python_value, structure_problems
+from infra_policy.engine.stages.inputs import COMPARABLE_NUMBERS, usable_number
+from infra_policy.engine.stages.load import FactsDocument
+from infra_policy.engine.stages.nearmiss import split_iri
+from infra_policy.engine.stages.profile import display, located, python_value, structure_problems
 from infra_policy.engine.vocabulary import HAS_WORKLOAD, IP, local_name
 
 

@@ -14,9 +14,9 @@ from typing import Protocol
 
 from infra_policy.engine.compile import CompiledPolicy
 from infra_policy.engine.model import Firing
-from infra_policy.engine.profile import WorkloadProfile
 from infra_policy.engine.ruleload import Policy
 from infra_policy.engine.rules_ast import Concluded, Rule, Value, predicate, supporting_tests
+from infra_policy.engine.stages.profile import WorkloadProfile
 from infra_policy.engine.tally import PLAN_MULTI_VALUED
 
 STANCE_STAGE = "stance"

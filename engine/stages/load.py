@@ -22,7 +22,7 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from infra_policy.engine.errors import FactsError, KnowledgeBaseError
-from infra_policy.engine.inputs import (
+from infra_policy.engine.stages.inputs import (
     DEFAULT_LIMITS,
     EXTENSIONS,
     INPUT_FORMATS,

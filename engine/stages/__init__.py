@@ -1,0 +1,1 @@
+"""The pipeline's stages, in order: load → validate → profile → cost → infer → decide → justify."""
