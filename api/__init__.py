@@ -176,7 +176,7 @@ def knowledge_base(kb: str | Path | None = None) -> KnowledgeBase:
 def evaluator(*, rules: str | Path | None = None, kb: str | Path | None = None) -> Evaluator:
     """The knowledge base and compiled rules (packaged ones by default), loaded once per content of their files."""
     from infra_policy.engine.pipeline import Evaluator
-    from infra_policy.engine.ruleload import load_policy
+    from infra_policy.engine.policy.ruleload import load_policy
 
     key = (_signature(kb), _signature(rules))
     if key not in _EVALUATORS:

@@ -423,10 +423,10 @@ def rules() -> None:
 def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
     """List every rule: id, what it concludes, and its title."""
     from infra_policy.engine.knowledge import load_knowledge_base
-    from infra_policy.engine.rulecatalog import catalogue, render_catalogue
+    from infra_policy.engine.policy.rulecatalog import catalogue, render_catalogue
 
     kb = load_knowledge_base(kb_dir)
-    from infra_policy.engine.ruleload import load_policy
+    from infra_policy.engine.policy.ruleload import load_policy
 
     policy = load_policy(kb, rules_dir)
     entries = catalogue(policy)
@@ -454,8 +454,8 @@ def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: P
     and the rules that change.
     """
     from infra_policy.engine.knowledge import load_knowledge_base
-    from infra_policy.engine.monotone import check_policy
-    from infra_policy.engine.ruleload import load_policy
+    from infra_policy.engine.policy.monotone import check_policy
+    from infra_policy.engine.policy.ruleload import load_policy
 
     kb = load_knowledge_base(kb_dir)
     report = check_policy(load_policy(kb, rules_dir), kb.vocabulary)

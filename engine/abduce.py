@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from infra_policy.engine.model import WorkloadDecision
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import Value, test_holds
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import Value, test_holds
 from infra_policy.engine.stages.decide import (  # the candidate values "what would change it" already uses
     _candidates,
     stance_of,

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra_policy.engine.conditions import Failure, describe, first_failure
 from infra_policy.engine.errors import printable
 from infra_policy.engine.model import WorkloadDecision
 from infra_policy.engine.pipeline import Evaluation
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import (
+from infra_policy.engine.policy.conditions import Failure, describe, first_failure
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import (
     Assess,
     Rule,
     RuleOut,
     SetStance,
 )
+from infra_policy.engine.policy.tally import STANCES, organization_facts
 from infra_policy.engine.stages.justify import organization_stance_iri, workload_stance_iri
-from infra_policy.engine.tally import STANCES, organization_facts
 from infra_policy.engine.vocabulary import Vocabulary
 from infra_policy.engine.wording import Phrasing, side_words, wrap
 

@@ -13,11 +13,11 @@ from infra_policy.engine.jsonstream import Lazy, write_json
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.pipeline import Evaluation
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import value_text
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import value_text
+from infra_policy.engine.policy.tally import STRENGTH
 from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.stages.profile import StatedFact, display
-from infra_policy.engine.tally import STRENGTH
 from infra_policy.engine.wording import fact_words, sentence_case, value_words, wrap
 
 FORMAT = "infra-policy/decision@1"

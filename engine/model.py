@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra_policy.engine.rules_ast import Value, other_side
+from infra_policy.engine.policy.rules_ast import Value, other_side
+from infra_policy.engine.policy.tally import Tally
 from infra_policy.engine.stages.cost import CostAnalysis
 from infra_policy.engine.stages.profile import OrganizationProfile, StatedFact, WorkloadProfile
-from infra_policy.engine.tally import Tally
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.pipeline import Evaluation
-from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.stages.nearmiss import split_iri
 
 

@@ -23,7 +23,7 @@ from importlib import metadata
 from infra_policy.engine.export import decision_dict
 from infra_policy.engine.model import Firing
 from infra_policy.engine.pipeline import Evaluation
-from infra_policy.engine.ruleload import Policy
+from infra_policy.engine.policy.ruleload import Policy
 
 RECORD_FORMAT = "infra-policy/record@1"
 # A record of thousands of workloads is a few megabytes; these bound a runaway or hostile file.

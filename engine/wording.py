@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from infra_policy.engine.rules_ast import All, Concluded, Condition, Not, Test, Value, evaluate
+from infra_policy.engine.policy.rules_ast import All, Concluded, Condition, Not, Test, Value, evaluate
 from infra_policy.engine.vocabulary import Vocabulary
 
 # What the stance and organization rules read: quantities of the decision, not stated facts.

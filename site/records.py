@@ -26,10 +26,10 @@ from infra_policy.engine.explain import why_not, why_not_dict
 from infra_policy.engine.export import FORMAT, decision_dict
 from infra_policy.engine.files import parse_json, read_bounded
 from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.tally import STANCES
 from infra_policy.engine.prov import jsonld_text, provenance_triples, turtle_text
 from infra_policy.engine.record import MAX_RECORD_BYTES, RECORD_FORMAT, record_id_of
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.tally import STANCES
 
 UNKNOWN_VERSION = "unknown"  # a bare decision@1 document does not say which engine made it
 # The stances a decision page asks "why not?" about; nobody aims for a conflict.

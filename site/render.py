@@ -21,12 +21,12 @@ from rdflib import RDFS
 from rdflib.namespace import DCTERMS
 
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.rulecatalog import catalogue
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import Assess, value_text
+from infra_policy.engine.policy.rulecatalog import catalogue
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import Assess, value_text
+from infra_policy.engine.policy.tally import STANCES
 from infra_policy.engine.stages.cost import number_text
 from infra_policy.engine.stages.justify import conclusion_iri
-from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import IP
 
 from .anchors import claim_anchor, factor_page, node_anchor, rule_anchor, slugify, workload_anchor

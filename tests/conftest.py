@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.pipeline import Evaluator
-from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.policy.ruleload import load_policy
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

@@ -43,7 +43,7 @@ def test_domain_has_one_value_per_class_the_tests_tell_apart(policy, kb):
 
 
 def _holds(test, value):
-    from infra_policy.engine.rules_ast import test_holds
+    from infra_policy.engine.policy.rules_ast import test_holds
 
     return test_holds(test, {test.fact: value})
 

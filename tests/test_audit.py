@@ -201,7 +201,7 @@ def test_other_rules_are_reported_as_rules_drift(kb, tmp_path, recorded):
 
     from infra_policy.engine.paths import PACKAGED_RULES
     from infra_policy.engine.pipeline import Evaluator
-    from infra_policy.engine.ruleload import load_policy
+    from infra_policy.engine.policy.ruleload import load_policy
 
     rules = tmp_path / "rules"
     shutil.copytree(PACKAGED_RULES, rules)

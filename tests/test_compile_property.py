@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra_policy.engine.compile import CompiledPolicy
 from infra_policy.engine.errors import EngineError
-from infra_policy.engine.rules_ast import All, Any, Assess, Concluded, Derive, Not, Rule, Test
+from infra_policy.engine.policy.compile import CompiledPolicy
+from infra_policy.engine.policy.rules_ast import All, Any, Assess, Concluded, Derive, Not, Rule, Test
 from infra_policy.engine.stages.infer import DirectPolicy
 
 COLORS = ("Red", "Green", "Blue")
@@ -217,8 +217,8 @@ def test_compiled_predicates_mean_what_evaluate_means():
     from conftest import example_files
 
     from infra_policy.engine.knowledge import load_knowledge_base
-    from infra_policy.engine.ruleload import load_policy
-    from infra_policy.engine.rules_ast import evaluate, predicate
+    from infra_policy.engine.policy.ruleload import load_policy
+    from infra_policy.engine.policy.rules_ast import evaluate, predicate
     from infra_policy.engine.stages.load import load_facts
     from infra_policy.engine.stages.profile import build_profile
 

@@ -19,7 +19,7 @@ from infra_policy.engine.export import decision_dict
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.paths import PACKAGED_RULES
 from infra_policy.engine.pipeline import Evaluator
-from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.policy.ruleload import load_policy
 from infra_policy.engine.stages.decide import stance_of
 from infra_policy.engine.stages.inputs import LARGEST_NUMBER, SMALLEST_NUMBER, comparable_number
 from infra_policy.engine.stages.justify import conclusion_iri, fact_iri, firing_iri

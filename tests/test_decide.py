@@ -101,7 +101,7 @@ def test_version_1_require_still_rules_the_other_side_out(kb, tmp_path, facts_fi
 
     from infra_policy.engine.paths import PACKAGED_RULES
     from infra_policy.engine.pipeline import Evaluator
-    from infra_policy.engine.ruleload import load_policy
+    from infra_policy.engine.policy.ruleload import load_policy
 
     rules = tmp_path / "rules"
     shutil.copytree(PACKAGED_RULES, rules, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
@@ -219,7 +219,7 @@ def _profiles_firing_every_assessment(policy, vocabulary):
     """Random profiles (fixed seed) until every assessment rule has fired in at least one of them."""
     import random
 
-    from infra_policy.engine.monotone import ordered_values, outcome, value_sets
+    from infra_policy.engine.policy.monotone import ordered_values, outcome, value_sets
 
     rng = random.Random(20261203)
     domains = {}
@@ -249,7 +249,7 @@ def _profiles_firing_every_assessment(policy, vocabulary):
 
 
 def test_profiles_that_fire_every_assessment_count_each_claim_once_and_cap_each_factor(kb, policy):
-    from infra_policy.engine.monotone import outcome
+    from infra_policy.engine.policy.monotone import outcome
 
     profiles, never = _profiles_firing_every_assessment(policy, kb.vocabulary)
     assert not never, f"no profile fired {sorted(never)}"

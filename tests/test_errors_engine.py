@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from conftest import EXAMPLES
 
 from infra_policy.cli.main import handle_errors
-from infra_policy.engine.compile import CompiledPolicy
 from infra_policy.engine.errors import EngineError
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.pipeline import Evaluator
-from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.policy.compile import CompiledPolicy
+from infra_policy.engine.policy.ruleload import load_policy
 from infra_policy.engine.stages.infer import policy_stages
 from infra_policy.engine.stages.load import load_facts
 

@@ -9,7 +9,7 @@ from conftest import EXAMPLES
 from conftest import invoke_cli as run
 
 from infra_policy.engine.explain import first_failure, resolve_node, tree, why_not
-from infra_policy.engine.rules_ast import All, Any, Concluded, Not, Test
+from infra_policy.engine.policy.rules_ast import All, Any, Concluded, Not, Test
 from infra_policy.engine.stages.load import load_facts
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
@@ -109,7 +109,7 @@ def test_why_not_every_stance_on_every_example_runs(evaluator, policy, stance):
 
 def test_why_not_offers_every_stance_of_the_schema():
     from infra_policy.cli.audit_commands import explain as explain_command
-    from infra_policy.engine.tally import STANCES
+    from infra_policy.engine.policy.tally import STANCES
 
     (option,) = [p for p in explain_command.params if p.name == "why_not"]
     assert tuple(option.type.choices) == STANCES

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from infra_policy.cli.main import main
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.pipeline import Evaluator
-from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.policy.ruleload import load_policy
+from infra_policy.engine.policy.tally import STANCES
 from infra_policy.engine.stages.inputs import EXTENSIONS
-from infra_policy.engine.tally import STANCES
 from infra_policy.engine.vocabulary import Property
 
 KB = load_knowledge_base()

@@ -27,7 +27,7 @@ from infra_policy.cli.main import main
 from infra_policy.engine.errors import RulesError
 from infra_policy.engine.knowledge import load_knowledge_base
 from infra_policy.engine.paths import PACKAGED_RULES
-from infra_policy.engine.ruleload import OPERATORS, load_policy
+from infra_policy.engine.policy.ruleload import OPERATORS, load_policy
 
 KB = load_knowledge_base()
 RULE_FILES = sorted(PACKAGED_RULES.glob("*.yaml"))

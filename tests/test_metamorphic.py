@@ -14,7 +14,7 @@ from rdflib import Graph
 from infra_policy.engine.export import render_json
 from infra_policy.engine.paths import PACKAGED_RULES
 from infra_policy.engine.pipeline import Evaluator
-from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.policy.ruleload import load_policy
 
 
 def decisions(evaluator, paths):

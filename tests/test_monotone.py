@@ -17,7 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra_policy.engine.knowledge import load_knowledge_base
-from infra_policy.engine.monotone import (
+from infra_policy.engine.paths import PACKAGED_RULES
+from infra_policy.engine.pipeline import Evaluator
+from infra_policy.engine.policy.monotone import (
     check_fact,
     check_policy,
     ordered_values,
@@ -26,9 +28,7 @@ from infra_policy.engine.monotone import (
     steps,
     value_sets,
 )
-from infra_policy.engine.paths import PACKAGED_RULES
-from infra_policy.engine.pipeline import Evaluator
-from infra_policy.engine.ruleload import load_policy
+from infra_policy.engine.policy.ruleload import load_policy
 from infra_policy.engine.stages.decide import stance_of
 
 _KB = load_knowledge_base()

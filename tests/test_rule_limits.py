@@ -15,7 +15,7 @@ from conftest import EXAMPLES
 from conftest import invoke_cli as run
 
 from infra_policy.engine.paths import PACKAGED_RULES, rules_schema
-from infra_policy.engine.rulelimits import alternatives, limits
+from infra_policy.engine.policy.rulelimits import alternatives, limits
 
 LIMITS = limits()
 MAX_IN = rules_schema()["$defs"]["test"]["properties"]["in"]["maxItems"]

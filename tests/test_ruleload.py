@@ -9,8 +9,8 @@ import pytest
 
 from infra_policy.engine.errors import RulesError
 from infra_policy.engine.paths import PACKAGED_RULES
-from infra_policy.engine.ruleload import load_policy
-from infra_policy.engine.rules_ast import All, Concluded, Derive
+from infra_policy.engine.policy.ruleload import load_policy
+from infra_policy.engine.policy.rules_ast import All, Concluded, Derive
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from infra_policy.engine.rules_ast import Value
+from infra_policy.engine.policy.rules_ast import Value
 from infra_policy.engine.stages.inputs import LARGEST_NUMBER, SMALLEST_NUMBER
 
 # policy parameter → the input it gives a default for

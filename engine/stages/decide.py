@@ -33,8 +33,8 @@ from infra_policy.engine.model import (
     UnweighedFact,
     WorkloadDecision,
 )
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import (
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import (
     Assess,
     Derive,
     Rule,
@@ -48,6 +48,7 @@ from infra_policy.engine.rules_ast import (
     supporting_tests,
     value_text,
 )
+from infra_policy.engine.policy.tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
 from infra_policy.engine.stages.cost import MODEL_INPUTS, CostAnalysis, analyse_cost, computed_facts
 from infra_policy.engine.stages.infer import (
     ORGANIZATION_STAGE,
@@ -58,7 +59,6 @@ from infra_policy.engine.stages.infer import (
     run_factor_rules,
 )
 from infra_policy.engine.stages.profile import OrganizationProfile, WorkloadProfile
-from infra_policy.engine.tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
 from infra_policy.engine.vocabulary import Property, Vocabulary
 from infra_policy.engine.wording import fact_words, holds_phrase, unmet, value_words, weighs_when
 

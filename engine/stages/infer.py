@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from infra_policy.engine.compile import CompiledPolicy
 from infra_policy.engine.model import Firing
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import Concluded, Rule, Value, predicate, supporting_tests
+from infra_policy.engine.policy.compile import CompiledPolicy
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import Concluded, Rule, Value, predicate, supporting_tests
+from infra_policy.engine.policy.tally import PLAN_MULTI_VALUED
 from infra_policy.engine.stages.profile import WorkloadProfile
-from infra_policy.engine.tally import PLAN_MULTI_VALUED
 
 STANCE_STAGE = "stance"
 PLAN_STAGE = "plan"

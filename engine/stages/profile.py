@@ -15,7 +15,7 @@ from rdflib import RDF, XSD, BNode, Literal, URIRef
 from rdflib.term import Node
 
 from infra_policy.engine.errors import FactsError
-from infra_policy.engine.rules_ast import Scalar, Value
+from infra_policy.engine.policy.rules_ast import Scalar, Value
 from infra_policy.engine.stages.load import FactsDocument, Triple
 from infra_policy.engine.vocabulary import HAS_WORKLOAD, IP, NAME, ORGANIZATION, WORKLOAD, Vocabulary, local_name
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from infra_policy.engine.errors import printable
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import Assess, Derive, Rule, RuleOut, SetPlan, SetStance
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import Assess, Derive, Rule, RuleOut, SetPlan, SetStance
 
 
 def conclusion_text(rule: Rule) -> str:

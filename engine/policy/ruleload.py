@@ -14,12 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from infra_policy.engine import rulelimits
 from infra_policy.engine.errors import RulesError
 from infra_policy.engine.files import read_bounded
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.paths import PACKAGED_RULES, rules_schema
-from infra_policy.engine.rules_ast import (
+from infra_policy.engine.policy import rulelimits
+from infra_policy.engine.policy.rules_ast import (
     COMPARISONS,
     OPERATORS,
     All,
@@ -39,9 +39,9 @@ from infra_policy.engine.rules_ast import (
     other_side,
     predicate,
 )
+from infra_policy.engine.policy.tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
 from infra_policy.engine.stages.cost import parameter_problems
 from infra_policy.engine.stages.inputs import COMPARABLE_NUMBERS, comparable_number
-from infra_policy.engine.tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
 
 
 @dataclass(frozen=True)
@@ -405,7 +405,7 @@ class _RulesetBuilder:
         if "any" in raw:
             return Any(tuple(self._condition(c, f"{path}.any[{i}]") for i, c in enumerate(raw["any"])))
         if "not" in raw:
-            from infra_policy.engine.rules_ast import Not
+            from infra_policy.engine.policy.rules_ast import Not
 
             return Not(self._condition(raw["not"], f"{path}.not"))
         if "concluded" in raw:

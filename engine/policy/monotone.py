@@ -27,10 +27,10 @@ import random
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from infra_policy.engine.ruleload import Policy
-from infra_policy.engine.rules_ast import Test, Value, iter_tests, predicate, value_text
+from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.policy.rules_ast import Test, Value, iter_tests, predicate, value_text
+from infra_policy.engine.policy.tally import SIDES, Tally, tally
 from infra_policy.engine.stages.cost import MODEL_INPUTS, computed_facts
-from infra_policy.engine.tally import SIDES, Tally, tally
 from infra_policy.engine.vocabulary import Property, Vocabulary
 
 ABSENT = object()  # a fact that is not given

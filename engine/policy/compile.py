@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 import durable.engine
 
 from infra_policy.engine.errors import EngineError
-from infra_policy.engine.rules_ast import All, Any, Concluded, Condition, Not, Rule, Test, Value, iter_tests
+from infra_policy.engine.policy.rules_ast import All, Any, Concluded, Condition, Not, Rule, Test, Value, iter_tests
 from infra_policy.engine.stages.inputs import COMPARABLE_NUMBERS, comparable_number
 
 # durable-rules reports error 303 with more than about 480 rules in a ruleset.

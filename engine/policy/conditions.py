@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra_policy.engine.rules_ast import All, Any, Concluded, Condition, Not, Test, Value, evaluate, value_text
+from infra_policy.engine.policy.rules_ast import All, Any, Concluded, Condition, Not, Test, Value, evaluate, value_text
 
 # ---------------------------------------------------------------------------
 # first failing test

@@ -1,0 +1,1 @@
+"""The policy: rule files loaded into the rule AST, checked, compiled and tallied."""
