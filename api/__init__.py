@@ -131,7 +131,7 @@ class Decision:
 
     def record(self) -> dict[str, Any]:
         """The sealed decision record (record@1) `evaluate --record DIR` writes, its id included."""
-        from infra_policy.engine.record import record_body, seal
+        from infra_policy.engine.records.record import record_body, seal
 
         return seal(record_body(self.evaluation, self.evaluator.policy))
 

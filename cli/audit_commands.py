@@ -19,7 +19,7 @@ _path = click.Path(path_type=Path)
 def stage_record(record: dict, directory: Path):
     """Stage a record as DIR/<id>.json (put in place by the caller; rewriting the same record is harmless)."""
     from infra_policy.engine.files import OutputError, StagedFile
-    from infra_policy.engine.record import record_file_name, record_text
+    from infra_policy.engine.records.record import record_file_name, record_text
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -32,8 +32,8 @@ def stage_record(record: dict, directory: Path):
 
 
 def append_to_log(record: dict, log: Path, sign=None) -> str:
-    """Append one chained entry (see :mod:`infra_policy.engine.decision_log`); return the line written."""
-    from infra_policy.engine.decision_log import append_entry
+    """Append one chained entry (see :mod:`infra_policy.engine.records.decision_log`); return the line written."""
+    from infra_policy.engine.records.decision_log import append_entry
 
     return append_entry(record, log, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), sign)
 
@@ -168,7 +168,7 @@ def _decision_of(path: Path, kb_dir: Path | None, rules_dir: Path | None, readin
     """The decision document of a facts file (decided now), a decision's JSON or a record."""
     from infra_policy.engine.errors import InputError
     from infra_policy.engine.export import FORMAT
-    from infra_policy.engine.record import RECORD_FORMAT
+    from infra_policy.engine.records.record import RECORD_FORMAT
 
     if path.suffix.lower() == ".json":
         data = _read_json(path, "decision or decision record")
@@ -264,7 +264,7 @@ def audit(
         raise click.UsageError("give either a RECORD file or --log FILE.")
     trusted = None
     if trusted_key is not None:
-        from infra_policy.engine.signing import load_public_key
+        from infra_policy.engine.records.signing import load_public_key
 
         trusted = load_public_key(trusted_key)
     if log_file is not None:
@@ -298,14 +298,14 @@ def audit(
 
 def _signature_check(trusted, signed_file: Path, what: str) -> dict:
     """Whether ``signed_file`` (a record, or a log head) is signed by the trusted key, as it is now."""
-    from infra_policy.engine.decision_log import signature_path
-    from infra_policy.engine.record import record_id_of
+    from infra_policy.engine.records.decision_log import signature_path
+    from infra_policy.engine.records.record import record_id_of
 
     if what == "record":
         signed = record_id_of(_read_json(signed_file, "decision record"))
     else:
         signed = json.dumps(_read_json(signed_file, "log head"), sort_keys=True) if signed_file.exists() else ""
-    from infra_policy.engine.signing import check_signature
+    from infra_policy.engine.records.signing import check_signature
 
     ok, detail = check_signature(signature_path(signed_file), trusted, signed)
     return {"check": "signature", "ok": ok, "detail": detail}
@@ -314,7 +314,7 @@ def _signature_check(trusted, signed_file: Path, what: str) -> dict:
 def _read_json(path: Path, what: str) -> dict:
     from infra_policy.engine.errors import InputError
     from infra_policy.engine.files import read_json
-    from infra_policy.engine.record import MAX_RECORD_BYTES
+    from infra_policy.engine.records.record import MAX_RECORD_BYTES
 
     if not os.path.lexists(path):
         raise InputError(f"{path}: no such {what}.")
@@ -326,7 +326,7 @@ def _read_json(path: Path, what: str) -> dict:
 
 def _audit_record(path: Path, document, kb_dir: Path | None, rules_dir: Path | None) -> list[dict]:
     import infra_policy
-    from infra_policy.engine.audit import audit_record
+    from infra_policy.engine.records.audit import audit_record
 
     record = _read_json(path, "decision record")
     evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)
@@ -344,7 +344,7 @@ def _audit_record(path: Path, document, kb_dir: Path | None, rules_dir: Path | N
 def _audit_log(path: Path) -> list[dict]:
     from infra_policy.engine.errors import InputError
     from infra_policy.engine.files import read_bounded
-    from infra_policy.engine.record import MAX_LOG_BYTES, log_head, verify_log
+    from infra_policy.engine.records.record import MAX_LOG_BYTES, log_head, verify_log
 
     try:
         text = read_bounded(path, MAX_LOG_BYTES, InputError, "decision log").decode("utf-8")

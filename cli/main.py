@@ -172,7 +172,7 @@ def evaluate(
     if signing_key is not None:
         if record_dir is None and log_file is None:
             raise click.UsageError("--sign signs a record or a log head: give --record DIR or --log FILE too.")
-        from infra_policy.engine.signing import load_private_key, signature_for
+        from infra_policy.engine.records.signing import load_private_key, signature_for
 
         private_key = load_private_key(signing_key)  # before any work: a wrong key should fail fast
 
@@ -267,7 +267,7 @@ def _publish(
             record_path, staged_record = stage_record(record, record_dir)
             staged.append(staged_record)
             if sign is not None:
-                from infra_policy.engine.decision_log import signature_path
+                from infra_policy.engine.records.decision_log import signature_path
 
                 staged.append(StagedFile(signature_path(record_path), sign(record["id"])))
         if log_file is not None:
@@ -509,7 +509,7 @@ def keys() -> None:
 @handle_errors
 def keys_generate(key: Path) -> None:
     """Write a new Ed25519 private KEY (mode 0600) and its public key KEY.pub (what auditors trust)."""
-    from infra_policy.engine.signing import generate_keys
+    from infra_policy.engine.records.signing import generate_keys
 
     public = generate_keys(key)
     click.echo(f"private key: {key} (keep it secret)\npublic key: {public} (give it to auditors: audit --trust)")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from infra_policy.engine.digest import graph_digest, text_digest
 from infra_policy.engine.knowledge import KnowledgeBase, load_knowledge_base
 from infra_policy.engine.model import Decision, Inputs
 from infra_policy.engine.policy.ruleload import Policy, load_policy
+from infra_policy.engine.records.digest import graph_digest, text_digest
 from infra_policy.engine.stages.decide import decide_organization, decide_workload, organization_plan
 from infra_policy.engine.stages.infer import DirectPolicy, compile_policy, policy_stages
 from infra_policy.engine.stages.justify import JustificationGraph, build_justification, rule_iri

@@ -29,7 +29,7 @@ from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.tally import STANCES
 from infra_policy.engine.prov import jsonld_text, provenance_triples, turtle_text
-from infra_policy.engine.record import MAX_RECORD_BYTES, RECORD_FORMAT, record_id_of
+from infra_policy.engine.records.record import MAX_RECORD_BYTES, RECORD_FORMAT, record_id_of
 
 UNKNOWN_VERSION = "unknown"  # a bare decision@1 document does not say which engine made it
 # The stances a decision page asks "why not?" about; nobody aims for a conflict.

@@ -12,8 +12,8 @@ import pytest
 from conftest import EXAMPLES
 from conftest import invoke_cli as run
 
-from infra_policy.engine.audit import audit_record
-from infra_policy.engine.record import record_body, record_file_name, seal, verify_log
+from infra_policy.engine.records.audit import audit_record
+from infra_policy.engine.records.record import record_body, record_file_name, seal, verify_log
 from infra_policy.engine.stages.load import load_facts
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"
@@ -117,7 +117,7 @@ def _edited(value):
 
 
 def _compared(path) -> bool:
-    from infra_policy.engine.audit import FREE_KEYS, UNCOMPARED
+    from infra_policy.engine.records.audit import FREE_KEYS, UNCOMPARED
 
     return (
         path[0] not in UNCOMPARED
@@ -129,7 +129,7 @@ def _compared(path) -> bool:
 def test_every_single_field_resealed_edit_is_named_by_the_rederivation(evaluator, recorded):
     """The sweep the review ran: each compared field of a real record edited alone (and the record
     re-sealed, so its digest holds) is caught by the re-derivation, which names that field's path."""
-    from infra_policy.engine.audit import record_differences
+    from infra_policy.engine.records.audit import record_differences
 
     record = json.loads(recorded.read_text())
     fresh = record_body(evaluator.evaluate_document(load_facts(MIXED)), evaluator.policy)

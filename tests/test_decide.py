@@ -423,7 +423,7 @@ def test_mixed_workloads_make_a_hybrid_organization_split_by_workload(evaluator,
 
 
 def test_evaluating_leaves_the_knowledge_base_as_loaded(kb, evaluator, facts_file):
-    from infra_policy.engine.digest import graph_digest
+    from infra_policy.engine.records.digest import graph_digest
 
     before = graph_digest(kb.graph + kb.shapes)
     evaluate(evaluator, facts_file, "ex:o a ip:Organization ; ip:connectivity ip:AirGapped .\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rdflib import BNode, Graph, Literal, URIRef
 
-from infra_policy.engine.digest import graph_digest
+from infra_policy.engine.records.digest import graph_digest
 
 EX = "https://example.com/"
 

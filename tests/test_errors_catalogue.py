@@ -29,7 +29,7 @@ from infra_policy.cli.main import main
 from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES, rules_schema
 from infra_policy.engine.policy.rulelimits import limits
 from infra_policy.engine.policy.ruleload import MAX_RULE_FILE_BYTES
-from infra_policy.engine.record import RECORD_FORMAT, seal
+from infra_policy.engine.records.record import RECORD_FORMAT, seal
 from infra_policy.engine.stages.inputs import DEFAULT_LIMITS
 
 RULE_LIMITS = limits()

@@ -21,8 +21,8 @@ from fuzzing import FUZZ_SETTINGS, check_cli_verdict, hang_guard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra_policy.engine.digest import graph_digest
 from infra_policy.engine.files import OutputError
+from infra_policy.engine.records.digest import graph_digest
 from infra_policy.site.anchors import factor_page
 from infra_policy.site.publish import site_path
 
@@ -192,7 +192,7 @@ REPLACEMENTS = st.one_of(
 @FUZZ_SETTINGS
 @given(data=st.data())
 def test_sealed_malformed_records_are_audited_and_published_or_refused(sealed_record, data):
-    from infra_policy.engine.record import seal
+    from infra_policy.engine.records.record import seal
 
     record = copy.deepcopy(sealed_record)
     body = {k: v for k, v in record.items() if k != "id"}

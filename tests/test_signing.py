@@ -8,7 +8,7 @@ import stat
 from conftest import EXAMPLES
 from conftest import invoke_cli as run
 
-from infra_policy.engine.record import seal
+from infra_policy.engine.records.record import seal
 
 STARTUP = EXAMPLES / "startup-cloud.ttl"
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from infra_policy.engine.files import OutputError, StagedFile, kind_of
-from infra_policy.engine.record import LOG_FORMAT, line_digest, log_entry
+from infra_policy.engine.records.record import LOG_FORMAT, line_digest, log_entry
 
 # One entry names every workload of a decision; this bounds how far back the
 # last line's start is looked for (a line longer than this is not ours).

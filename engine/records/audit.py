@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from infra_policy.engine.pipeline import Evaluator
-from infra_policy.engine.record import RECORD_FORMAT, record_body, record_id_of, versions
+from infra_policy.engine.records.record import RECORD_FORMAT, record_body, record_id_of, versions
 from infra_policy.engine.stages.justify import JustificationGraph
 from infra_policy.engine.stages.load import FactsDocument
 

@@ -1,0 +1,1 @@
+"""Decision records: content digests, records, the decision log, signatures and audit."""
