@@ -94,26 +94,26 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as the JSON document `infra-policy evaluate --format json` prints (decision@1)."""
-        from infra_policy.engine.export import decision_dict
+        from infra_policy.engine.outputs.export import decision_dict
 
         return decision_dict(self.evaluation, self.evaluator.policy)
 
     def to_json(self) -> str:
         """The exact text of `infra-policy evaluate --format json` (deterministic: same inputs, same bytes)."""
-        from infra_policy.engine.export import render_json
+        from infra_policy.engine.outputs.export import render_json
 
         return render_json(self.evaluation, self.evaluator.policy)
 
     def write_json(self, write: Callable[[str], object]) -> None:
         """Stream exactly the text of :meth:`to_json` through ``write`` (e.g. a file's ``write``), piece by piece,
         so a decision on thousands of workloads is never one string in memory."""
-        from infra_policy.engine.export import write_decision_json
+        from infra_policy.engine.outputs.export import write_decision_json
 
         write_decision_json(self.evaluation, self.evaluator.policy, write)
 
     def to_text(self, detail: str = "short") -> str:
         """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out)."""
-        from infra_policy.engine.export import render_text
+        from infra_policy.engine.outputs.export import render_text
 
         if detail not in ("short", "full"):
             raise ValueError(f"to_text: detail must be 'short' or 'full', not {detail!r}")
@@ -122,7 +122,7 @@ class Decision:
 
     def to_rdf(self, fmt: str = "turtle") -> str:
         """The derivation in W3C PROV-O: ``fmt`` is "turtle" or "jsonld" (as `evaluate --format`)."""
-        from infra_policy.engine import prov
+        from infra_policy.engine.outputs import prov
 
         if fmt not in ("turtle", "jsonld"):
             raise ValueError(f"to_rdf: fmt must be 'turtle' or 'jsonld', not {fmt!r}")

@@ -78,7 +78,7 @@ def generate(count: int, directory: Path) -> list[Path]:
 
 
 def in_process(paths: list[Path], out: Path) -> None:
-    from infra_policy.engine import export
+    from infra_policy.engine.outputs import export
     from infra_policy.engine.pipeline import Evaluator
     from infra_policy.site.publish import publish
     from infra_policy.site.records import evaluated, from_evaluation

@@ -107,8 +107,8 @@ def explain(
 ) -> None:
     """Show the justification of the decision on FACTS (a file, or - for standard input) as a tree, from
     the stance down to the facts and the article's claims."""
-    from infra_policy.engine import explain as ex
     from infra_policy.engine.names import canonical_name
+    from infra_policy.engine.outputs import explain as ex
 
     from .main import decide
 
@@ -167,7 +167,7 @@ def explain(
 def _decision_of(path: Path, kb_dir: Path | None, rules_dir: Path | None, reading: dict) -> dict:
     """The decision document of a facts file (decided now), a decision's JSON or a record."""
     from infra_policy.engine.errors import InputError
-    from infra_policy.engine.export import FORMAT
+    from infra_policy.engine.outputs.export import FORMAT
     from infra_policy.engine.records.record import RECORD_FORMAT
 
     if path.suffix.lower() == ".json":

@@ -376,7 +376,7 @@ def contrast_dict(c: Contrast, vocabulary: Vocabulary) -> dict:
 
 
 def step_words(step: FactStep, vocabulary: Vocabulary) -> str:
-    from infra_policy.engine.wording import fact_words, value_words
+    from infra_policy.engine.outputs.wording import fact_words, value_words
 
     label = fact_words(step.fact, vocabulary).removeprefix("the ")
     if step.after is None:
@@ -387,7 +387,7 @@ def step_words(step: FactStep, vocabulary: Vocabulary) -> str:
 
 
 def render_sufficient(reasons: list[SufficientReason], vocabulary: Vocabulary) -> str:
-    from infra_policy.engine.wording import fact_words, value_words, wrap
+    from infra_policy.engine.outputs.wording import fact_words, value_words, wrap
 
     out = []
     for r in reasons:
@@ -411,7 +411,7 @@ def render_sufficient(reasons: list[SufficientReason], vocabulary: Vocabulary) -
 
 
 def render_contrast(contrasts: list[Contrast], vocabulary: Vocabulary, limit: int | None = 5) -> str:
-    from infra_policy.engine.wording import wrap
+    from infra_policy.engine.outputs.wording import wrap
 
     out = []
     for c in contrasts:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infra_policy.engine.outputs.wording import fact_words, sentence_case, value_words, wrap
 from infra_policy.engine.policy.tally import STRENGTH
 from infra_policy.engine.vocabulary import Vocabulary
-from infra_policy.engine.wording import fact_words, sentence_case, value_words, wrap
 
 
 @dataclass(frozen=True)

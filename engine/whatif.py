@@ -18,9 +18,9 @@ from rdflib.namespace import XSD
 
 from infra_policy.engine.errors import FactsError
 from infra_policy.engine.model import Decision
+from infra_policy.engine.outputs.wording import fact_words, value_words
 from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.vocabulary import IP, Vocabulary
-from infra_policy.engine.wording import fact_words, value_words
 
 
 @dataclass(frozen=True)

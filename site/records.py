@@ -22,13 +22,13 @@ from pathlib import Path
 import networkx as nx
 
 from infra_policy.engine.errors import InputError
-from infra_policy.engine.explain import why_not, why_not_dict
-from infra_policy.engine.export import FORMAT, decision_dict
 from infra_policy.engine.files import parse_json, read_bounded
+from infra_policy.engine.outputs.explain import why_not, why_not_dict
+from infra_policy.engine.outputs.export import FORMAT, decision_dict
+from infra_policy.engine.outputs.prov import jsonld_text, provenance_triples, turtle_text
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.tally import STANCES
-from infra_policy.engine.prov import jsonld_text, provenance_triples, turtle_text
 from infra_policy.engine.records.record import MAX_RECORD_BYTES, RECORD_FORMAT, record_id_of
 
 UNKNOWN_VERSION = "unknown"  # a bare decision@1 document does not say which engine made it

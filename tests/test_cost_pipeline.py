@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from infra_policy.cli.main import main
 from infra_policy.engine.errors import FactsError, RulesError
-from infra_policy.engine.explain import why_not
-from infra_policy.engine.export import decision_dict
 from infra_policy.engine.knowledge import load_knowledge_base
+from infra_policy.engine.outputs.explain import why_not
+from infra_policy.engine.outputs.export import decision_dict
 from infra_policy.engine.paths import PACKAGED_RULES
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.policy.ruleload import load_policy

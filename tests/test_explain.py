@@ -8,7 +8,7 @@ import pytest
 from conftest import EXAMPLES
 from conftest import invoke_cli as run
 
-from infra_policy.engine.explain import first_failure, resolve_node, tree, why_not
+from infra_policy.engine.outputs.explain import first_failure, resolve_node, tree, why_not
 from infra_policy.engine.policy.rules_ast import All, Any, Concluded, Not, Test
 from infra_policy.engine.stages.load import load_facts
 

@@ -13,7 +13,7 @@ import os
 import pytest
 from conftest import GOLDEN, example_files
 
-from infra_policy.engine.export import render_json
+from infra_policy.engine.outputs.export import render_json
 
 
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)

@@ -11,7 +11,7 @@ import yaml
 from conftest import example_files
 from rdflib import Graph
 
-from infra_policy.engine.export import render_json
+from infra_policy.engine.outputs.export import render_json
 from infra_policy.engine.paths import PACKAGED_RULES
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.policy.ruleload import load_policy

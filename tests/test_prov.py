@@ -7,7 +7,7 @@ import json
 from conftest import EXAMPLES
 from rdflib import Graph, URIRef
 
-from infra_policy.engine.prov import provenance_graph, to_jsonld, to_turtle
+from infra_policy.engine.outputs.prov import provenance_graph, to_jsonld, to_turtle
 from infra_policy.engine.stages.justify import organization_stance_iri
 
 MIXED = EXAMPLES / "acme-mixed-workloads.ttl"

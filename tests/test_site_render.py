@@ -10,9 +10,9 @@ import pytest
 from conftest import EXAMPLES
 from sitecheck import Page
 
-from infra_policy.engine import export
-from infra_policy.engine.explain import why_not
-from infra_policy.engine.prov import to_jsonld, to_turtle
+from infra_policy.engine.outputs import export
+from infra_policy.engine.outputs.explain import why_not
+from infra_policy.engine.outputs.prov import to_jsonld, to_turtle
 from infra_policy.engine.records.record import record_body, seal
 from infra_policy.site.anchors import node_anchor, slugify
 from infra_policy.site.chart import balance_chart

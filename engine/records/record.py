@@ -20,8 +20,8 @@ import platform
 from dataclasses import dataclass
 from importlib import metadata
 
-from infra_policy.engine.export import decision_dict
 from infra_policy.engine.model import Firing
+from infra_policy.engine.outputs.export import decision_dict
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 

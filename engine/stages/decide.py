@@ -33,6 +33,7 @@ from infra_policy.engine.model import (
     UnweighedFact,
     WorkloadDecision,
 )
+from infra_policy.engine.outputs.wording import fact_words, holds_phrase, unmet, value_words, weighs_when
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import (
     Assess,
@@ -60,7 +61,6 @@ from infra_policy.engine.stages.infer import (
 )
 from infra_policy.engine.stages.profile import OrganizationProfile, WorkloadProfile
 from infra_policy.engine.vocabulary import Property, Vocabulary
-from infra_policy.engine.wording import fact_words, holds_phrase, unmet, value_words, weighs_when
 
 
 def _pick(rules: tuple[Rule, ...], fired: list[str], subject: str, stage: str) -> Rule:

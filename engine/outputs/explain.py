@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from infra_policy.engine.errors import printable
 from infra_policy.engine.model import WorkloadDecision
+from infra_policy.engine.outputs.wording import Phrasing, side_words, wrap
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.conditions import Failure, describe, first_failure
 from infra_policy.engine.policy.ruleload import Policy
@@ -24,7 +25,6 @@ from infra_policy.engine.policy.rules_ast import (
 from infra_policy.engine.policy.tally import STANCES, organization_facts
 from infra_policy.engine.stages.justify import organization_stance_iri, workload_stance_iri
 from infra_policy.engine.vocabulary import Vocabulary
-from infra_policy.engine.wording import Phrasing, side_words, wrap
 
 __all__ = ["Failure", "describe", "first_failure"]
 

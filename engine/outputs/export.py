@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from infra_policy.engine.cost_output import cost_json, cost_lines
 from infra_policy.engine.errors import printable
-from infra_policy.engine.jsonstream import Lazy, write_json
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
+from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
+from infra_policy.engine.outputs.jsonstream import Lazy, write_json
+from infra_policy.engine.outputs.wording import fact_words, sentence_case, value_words, wrap
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import value_text
 from infra_policy.engine.policy.tally import STRENGTH
 from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.stages.profile import StatedFact, display
-from infra_policy.engine.wording import fact_words, sentence_case, value_words, wrap
 
 FORMAT = "infra-policy/decision@1"
 

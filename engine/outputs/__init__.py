@@ -1,0 +1,1 @@
+"""What the engine hands to people and tools: JSON, text, PROV, explanations and their wording."""
