@@ -282,7 +282,7 @@ class WhatIf:
     changes: tuple  # engine.whatif.Change, the assumed facts
 
     def stance_changes(self) -> tuple:
-        from infra_policy.engine.whatif import stance_changes
+        from infra_policy.engine.analysis.whatif import stance_changes
 
         return stance_changes(self.before.evaluation.decision, self.after.evaluation.decision)
 
@@ -300,8 +300,8 @@ class WhatIf:
         }
 
     def to_text(self) -> str:
+        from infra_policy.engine.analysis.whatif import render_what_if
         from infra_policy.engine.errors import printable
-        from infra_policy.engine.whatif import render_what_if
 
         vocabulary = self.after.evaluator.kb.vocabulary
         return printable(render_what_if(self.changes, self.stance_changes(), vocabulary))
@@ -318,7 +318,7 @@ def what_if(
 ) -> WhatIf:
     """Decide ``facts`` as stated and again with ``changes`` ("property=value" for the organization,
     "WORKLOAD.property=value" for one workload) assumed in place of what they state."""
-    from infra_policy.engine.whatif import changed_document, parse_changes
+    from infra_policy.engine.analysis.whatif import changed_document, parse_changes
 
     engine = evaluator(rules=rules, kb=kb)
     document = _document(facts, input_format, limits)

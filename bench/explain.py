@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     import infra_policy
-    from infra_policy.engine.abduce import contrast, sufficient_reason
+    from infra_policy.engine.analysis.abduce import contrast, sufficient_reason
 
     sufficient_times, contrast_times = [], []
     exhaustive = budget_out = 0

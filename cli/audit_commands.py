@@ -116,7 +116,7 @@ def explain(
     evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
     as_json = fmt.lower() == "json"
     if sufficient or contrast:
-        from infra_policy.engine import abduce
+        from infra_policy.engine.analysis import abduce
 
         evaluator = decision.evaluator
         vocabulary = kb.vocabulary
@@ -204,7 +204,7 @@ def diff(
     json`) or a decision record: first the stances that changed, then the stated facts that changed (old →
     new), then the reasons that appeared or disappeared."""
     import infra_policy
-    from infra_policy.engine.diff import diff_decisions, render_diff
+    from infra_policy.engine.analysis.diff import diff_decisions, render_diff
 
     a = _decision_of(before, kb_dir, rules_dir, reading)
     b = _decision_of(after, kb_dir, rules_dir, reading)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from infra_policy.cli.main import main
-from infra_policy.engine.abduce import (
+from infra_policy.engine.analysis.abduce import (
     ABSENT,
     SETTLING_SAMPLE,
     _with,

@@ -255,7 +255,7 @@ def record_differences(recorded: dict, fresh: dict) -> list[str]:
 
 def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ...]:
     """The lines that matter of a drift: stance changes, changed facts, reasons (engine.diff)."""
-    from infra_policy.engine.diff import diff_decisions, render_diff
+    from infra_policy.engine.analysis.diff import diff_decisions, render_diff
 
     text = render_diff(diff_decisions(recorded, fresh), evaluator.kb.vocabulary, "the record", "the facts now")
     return tuple(line for line in text.splitlines()[1:] if line.strip())
