@@ -37,6 +37,31 @@ def _options(kb_rules_options: Decorator) -> Decorator:
             "(`evaluate --record DIR`) or decision documents (`evaluate --format json`).",
         )(function)
         function = click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Evaluate and render everything again, and keep nothing (the cache is not read or written).",
+        )(function)
+        function = click.option(
+            "--cache",
+            "cache_dir",
+            type=_path,
+            help="Folder of the cache of evaluations and pages (default: .infra-policy-cache beside OUTPUT). "
+            "It must be private: owned by you and writable by you only.",
+        )(function)
+        function = click.option(
+            "--keep-going",
+            is_flag=True,
+            help="Publish every decision that can be made and list the inputs that failed (exit 1); "
+            "without it the first failure stops the build and the previous site stays.",
+        )(function)
+        function = click.option(
+            "--log",
+            "log_file",
+            type=_path,
+            help="A decision log (`evaluate --log FILE`) that orders the records of --records in the "
+            "history pages; its hash chain must verify.",
+        )(function)
+        function = click.option(
             "--jobs",
             "-j",
             type=click.IntRange(min=1),
@@ -52,12 +77,6 @@ def _options(kb_rules_options: Decorator) -> Decorator:
     return apply
 
 
-_CHUNK = 16
-# Set before evaluating; forked workers inherit them.
-_SETTINGS: dict = {}
-_STDIN_TEXT: str | None = None  # the facts read from standard input (`-`), read once
-
-
 def _version() -> str:
     # as `infra-policy --version` says it; it names the engine in the PROV-O twins
     from infra_policy import version
@@ -65,34 +84,15 @@ def _version() -> str:
     return version()
 
 
-def _evaluate(path: Path):
-    """One facts file → what the site shows of its evaluation, and its warnings (runs in a worker too)."""
-    import infra_policy
-    from infra_policy.engine.stages.inputs import Limits
-    from infra_policy.engine.stages.load import STDIN, load_facts, parse_facts
-    from infra_policy.site.records import from_evaluation
-
-    from .reading import STDIN_ARGUMENT
-
-    settings = _SETTINGS
-    limits = Limits(settings["max_bytes"], settings["max_triples"], settings["max_workloads"])
-    fmt = settings["input_format"].lower() if settings["input_format"] else None
-    if path == STDIN_ARGUMENT:
-        document, text = parse_facts(_STDIN_TEXT, STDIN, fmt or "turtle", limits), _STDIN_TEXT
-    else:
-        document = load_facts(path, fmt, limits)
-        text = document.text  # as read: reading the file again could give other bytes
-    decision = infra_policy.evaluate(document, rules=settings["rules"], kb=settings["kb"], strict=settings["strict"])
-    evaluator = decision.evaluator
-    result = from_evaluation(decision.evaluation, evaluator.policy, text, _version(), evaluator.kb.vocabulary)
-    return result, decision.warnings
-
-
 def _site(
     facts: tuple[Path, ...],
     output: Path,
     jobs: int | None,
     records_dir: Path | None,
+    log_file: Path | None,
+    keep_going: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
     kb_dir: Path | None,
     rules_dir: Path | None,
     strict: bool,
@@ -104,57 +104,109 @@ def _site(
     """Evaluate FACTS files (- for standard input) and publish every decision as a static site in OUTPUT.
 
     The site has an overview, a page per decision (placement, factor balance,
-    justification graph, full trail, why-not answers, missing facts, the facts
-    as given, JSON, Turtle and JSON-LD twins), factor, rule and source pages, and a search. It
-    works offline from file:// or any static host. The same inputs give the
-    same files; a failed build leaves the previous site in place.
+    justification, full trail, why-not answers, missing facts, the facts
+    as given, JSON, Turtle and JSON-LD twins), factor, rule and source pages, a history per
+    organization with several records, and a search. It works offline from file:// or any
+    static host. The same inputs give the same files; a failed build leaves the previous site
+    in place. Evaluations and pages are kept in a cache (default: .infra-policy-cache beside
+    OUTPUT), so a rebuild evaluates and renders only what changed.
     """
     if not facts and records_dir is None:
         raise click.UsageError("give at least one FACTS file or --records DIR.")
+    if log_file is not None and records_dir is None:
+        raise click.UsageError("--log orders the history of recorded decisions: give --records DIR too.")
+    if no_cache and cache_dir is not None:
+        raise click.UsageError("--cache and --no-cache cannot be given together.")
     import infra_policy
-    from infra_policy.engine.stages.inputs import decode_input
+    from infra_policy.engine.stages.inputs import Limits, decode_input
     from infra_policy.engine.stages.load import STDIN
-    from infra_policy.site.publish import check_target, publish
-    from infra_policy.site.records import check_renderable, evaluated, read_records
-    from infra_policy.site.render import render_site
+    from infra_policy.site.build import Settings, build_site, read_log_order
+    from infra_policy.site.cache import DEFAULT_NAME, Cache, code_digest, salt
+    from infra_policy.site.publish import check_target
+    from infra_policy.site.records import RecordError
 
-    from .reading import STDIN_ARGUMENT, show_warnings
+    from .batch import Progress
+    from .reading import STDIN_ARGUMENT
 
     check_target(output)  # before any work: a wrong -o should fail fast
-    global _STDIN_TEXT
     if facts.count(STDIN_ARGUMENT) > 1:
         raise click.UsageError("standard input (-) can be given only once.")
+    stdin_text = None
     if STDIN_ARGUMENT in facts:
-        _STDIN_TEXT = decode_input(click.get_binary_stream("stdin").read(max_bytes + 1), STDIN, max_bytes)
-    _SETTINGS.update(
-        rules=rules_dir,
-        kb=kb_dir,
-        strict=strict,
-        input_format=input_format,
-        max_bytes=max_bytes,
-        max_triples=max_triples,
-        max_workloads=max_workloads,
-    )
-    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, inherited by the workers
-    jobs = jobs or len(os.sched_getaffinity(0))
-    if jobs > 1 and len(facts) >= 2 * _CHUNK:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # Forked workers inherit the loaded evaluator; map() keeps the input order.
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_evaluate, facts, chunksize=_CHUNK))
-    else:
-        results = [_evaluate(path) for path in facts]
-    for _, warnings in results:
-        show_warnings(warnings)
-    decisions = [
-        evaluated(result, "stdin" if path == STDIN_ARGUMENT else path.name)
-        for path, (result, _) in zip(facts, results, strict=True)
-    ]
+        stdin_text = decode_input(click.get_binary_stream("stdin").read(max_bytes + 1), STDIN, max_bytes)
+    record_files: list[Path] = []
     if records_dir is not None:
-        recorded = read_records(records_dir)
-        check_renderable(recorded, records_dir, evaluator.kb, evaluator.policy)
-        decisions.extend(recorded)
-    count = publish(render_site(decisions, evaluator.kb, evaluator.policy), output)
-    click.echo(f"{output}: published {len(decisions)} decision{'s' if len(decisions) != 1 else ''} ({count} files).")
+        if not records_dir.is_dir():
+            raise RecordError(
+                f"{records_dir}: --records must name a directory of decision records or decision documents (*.json)."
+            )
+        record_files = sorted(records_dir.glob("*.json"))
+    log_order = read_log_order(log_file) if log_file is not None else None
+    limits = Limits(max_bytes, max_triples, max_workloads)
+    settings = Settings(rules_dir, kb_dir, strict, input_format, limits, _version())
+    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, inherited by the workers
+    build_salt = salt(
+        {
+            "version": settings.engine_version,
+            "code": code_digest(),
+            "kb": evaluator.kb_digest,
+            "rules": evaluator.rules_digest,
+            "strict": strict,
+            "input_format": (input_format or "").lower(),
+            "limits": [max_bytes, max_triples, max_workloads],
+        }
+    )
+    parent = output.parent if str(output.parent) else Path(".")
+    cache = Cache(None if no_cache else (cache_dir or parent / DEFAULT_NAME))
+    bars = {"evaluate": Progress(len(facts) + len(record_files)), "render": None}
+
+    def progress(phase: str, done: int, total: int, name: str) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            bars["evaluate"].close()
+            bar = bars[phase] = Progress(total)
+        bar.step(f"{phase} {name}")
+
+    debug = bool(click.get_current_context().find_root().params.get("debug"))
+    try:
+        report = build_site(
+            list(facts),
+            record_files,
+            output,
+            settings=settings,
+            evaluator=evaluator,
+            cache=cache,
+            salt=build_salt,
+            jobs=jobs or len(os.sched_getaffinity(0)),
+            keep_going=keep_going,
+            debug=debug,
+            stdin_text=stdin_text,
+            log_order=log_order,
+            log_name=log_file.name if log_file is not None else "",
+            progress=progress,
+        )
+    finally:
+        for bar in bars.values():
+            if bar is not None:
+                bar.close()
+        cache.close()
+    for _, warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    plural = "s" if report.decisions != 1 else ""
+    click.echo(f"{output}: published {report.decisions} decision{plural} ({report.files} files).")
+    reused = "" if no_cache else f"; {report.evaluations_reused} from the cache"
+    pages = "" if no_cache else f", {report.pages_reused} from the cache"
+    click.echo(
+        f"  evaluated {report.evaluated} facts file{'s' if report.evaluated != 1 else ''}{reused}; "
+        f"rendered {report.rendered} decision page{'s' if report.rendered != 1 else ''}{pages}."
+    )
+    if report.failed:
+        for _, error in report.failed:
+            click.echo(f"error: {error}", err=True)
+        names = ", ".join(source for source, _ in report.failed)
+        total = len(facts) + len(record_files)
+        click.echo(
+            f"error: {len(report.failed)} of {total} inputs failed: {names} (every other decision was published).",
+            err=True,
+        )
+        raise SystemExit(1)

@@ -12,19 +12,20 @@ A folder that was not built by us is never replaced.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from infra_policy.engine.files import OutputError, umask_mode
 
 from .render import MARKER
 
-__all__ = ["OutputError", "check_target", "publish"]
+__all__ = ["OutputError", "Staging", "check_target", "publish", "write_site_file"]
 
 
 def check_target(out: Path) -> None:
@@ -115,44 +116,80 @@ def _swap(staging: Path, out: Path, parent: Path) -> None:
 
 def publish(files: Iterable[tuple[str, bytes]], out: Path) -> int:
     """Write ``files`` (relative path, bytes) as the site in ``out``; return how many were written."""
-    out = Path(out)
-    check_target(out)
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise OutputError(f"cannot publish the site in {out}: {exc.strerror} ({parent}).") from None
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        _repair(out, parent)
-        return _build(files, out, parent)
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise OutputError(f"cannot publish the site in {out}: {exc.strerror or exc}{where}.") from None
-    finally:
-        os.close(lock)
-
-
-def _build(files: Iterable[tuple[str, bytes]], out: Path, parent: Path) -> int:
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=parent))
-    count = 0
-    try:
-        made: set[Path] = set()
-        written: set[str] = set()
+    with Staging(out) as staging:
         for relative, data in files:
-            target = site_path(staging, relative)
-            if relative in written:
-                raise OutputError(f"refusing to write the site file {relative!r} twice: two pages share a name.")
-            written.add(relative)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            target.write_bytes(data)
-            count += 1
-        staging.chmod(umask_mode(0o777))  # mkdtemp makes it private; a site is as readable as the umask says
-        _swap(staging, out, parent)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return count
+            staging.write(relative, data)
+        return staging.commit()
+
+
+def write_site_file(staging: Path, relative: str, data: bytes) -> None:
+    """Write one file of a site being built (also from a worker process: it needs only the folder)."""
+    target = site_path(staging, relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+class Staging:
+    """A site being built: a fresh folder beside ``out``, swapped in by :meth:`commit`.
+
+    Builds into one parent folder take turns from the moment the staging folder
+    is made (a lock on the parent) until the swap; leaving the ``with`` block
+    without a commit removes the folder and leaves the previous site.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        check_target(self.out)
+        self.parent = self.out.parent if str(self.out.parent) else Path(".")
+        self.written: set[str] = set()
+        self.lock: int | None = None
+        self.folder: Path | None = None
+
+    def __enter__(self) -> Staging:
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            self.lock = os.open(self.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise OutputError(f"cannot publish the site in {self.out}: {exc.strerror} ({self.parent}).") from None
+        with self._io_errors():
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+            _repair(self.out, self.parent)
+            self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.building-", dir=self.parent))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        if self.lock is not None:
+            os.close(self.lock)
+
+    @contextlib.contextmanager
+    def _io_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OutputError:
+            raise
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise OutputError(f"cannot publish the site in {self.out}: {exc.strerror or exc}{where}.") from None
+
+    def claim(self, relative: str) -> None:
+        """Note that ``relative`` is written (by this process or a worker); refuse a name written twice."""
+        if relative in self.written:
+            raise OutputError(f"refusing to write the site file {relative!r} twice: two pages share a name.")
+        self.written.add(relative)
+
+    def write(self, relative: str, data: bytes) -> None:
+        assert self.folder is not None
+        self.claim(relative)
+        with self._io_errors():
+            write_site_file(self.folder, relative, data)
+
+    def commit(self) -> int:
+        """Swap the built site into place; return how many files it has."""
+        assert self.folder is not None
+        with self._io_errors():
+            self.folder.chmod(umask_mode(0o777))  # mkdtemp makes it private; a site is as readable as the umask says
+            _swap(self.folder, self.out, self.parent)
+        self.folder = None
+        return len(self.written)

@@ -76,7 +76,11 @@ def _require(condition: bool, path: Path, what: str) -> None:
 
 def read_record(path: Path) -> SiteDecision:
     """Read one recorded decision; raise :class:`RecordError` naming the file and the problem."""
-    raw = read_bounded(path, MAX_RECORD_BYTES, RecordError, "recorded decision")
+    return record_from_bytes(read_bounded(path, MAX_RECORD_BYTES, RecordError, "recorded decision"), path)
+
+
+def record_from_bytes(raw: bytes, path: Path) -> SiteDecision:
+    """A recorded decision from the bytes of its file, checked as :func:`read_record` checks it."""
     data = parse_json(raw, path, RecordError, "recorded decision (a JSON document)")
     _require(isinstance(data, dict), path, "the top level is not a JSON object")
     record_id, version = None, UNKNOWN_VERSION
@@ -92,6 +96,15 @@ def read_record(path: Path) -> SiteDecision:
             version = versions["infra-policy"]
         data = data.get("decision")
         _require(isinstance(data, dict), path, "the record has no decision object")
+    check_document(data, path)
+    return SiteDecision(
+        data=data, twin=raw, source=path.name, origin="recorded", engine_version=version, record_id=record_id
+    )
+
+
+def check_document(data: dict, path: Path) -> None:
+    """Refuse a decision document without what every page needs (raise :class:`RecordError`)."""
+    _require(isinstance(data, dict), path, "the top level is not a JSON object")
     _require(data.get("format") == FORMAT, path, f"its format is {data.get('format')!r}")
     org = data.get("organization")
     _require(isinstance(org, dict) and isinstance(org.get("name"), str), path, "no organization with a name")
@@ -111,9 +124,6 @@ def read_record(path: Path) -> SiteDecision:
             path,
             "a justification edge points to a node the graph does not have",
         )
-    return SiteDecision(
-        data=data, twin=raw, source=path.name, origin="recorded", engine_version=version, record_id=record_id
-    )
 
 
 def read_records(directory: Path) -> list[SiteDecision]:
@@ -129,6 +139,9 @@ def read_records(directory: Path) -> list[SiteDecision]:
 _MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, AssertionError)
 
 
+MALFORMED = _MALFORMED
+
+
 def _read_checked(path: Path) -> SiteDecision:
     try:
         return read_record(path)
@@ -142,6 +155,11 @@ def _malformed(path: Path, exc: Exception) -> RecordError:
         "of the wrong kind (its digest may still hold: anyone can re-seal an edited record). Run "
         "`infra-policy audit` on it; publish only records that pass."
     )
+
+
+def malformed(path: Path, exc: Exception) -> RecordError:
+    """The error for a record that is sealed but cannot be rendered."""
+    return _malformed(path, exc)
 
 
 def check_renderable(decisions: list[SiteDecision], directory: Path, kb, policy: Policy) -> None:

@@ -20,7 +20,9 @@ import networkx as nx
 from rdflib import RDFS
 from rdflib.namespace import DCTERMS
 
+from infra_policy.engine.analysis.diff import diff_decisions
 from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.outputs.wording import fact_words, value_words
 from infra_policy.engine.policy.rulecatalog import catalogue
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import Assess, value_text
@@ -35,6 +37,8 @@ from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
 from .records import ASKED, SiteDecision, justification_graph
 
 MARKER = ".infra-policy-site"
+# Where a rule or factor fired: this many links, then a count (a site can hold thousands of decisions).
+FIRED_SHOWN = 50
 ASSETS = ("site.css", "site.js")
 # Reading order of the trail: conclusions first, then what they rest on.
 TRAIL_KINDS = (
@@ -96,7 +100,25 @@ def _environment() -> jinja2.Environment:
     env.filters["claim_anchor"] = claim_anchor
     env.filters["node_anchor"] = node_anchor
     env.filters["factor_page"] = factor_page
+    env.filters["middle_short"] = middle_short
     return env
+
+
+def middle_short(text: str, limit: int) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters (pages give the full text as a title)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a decision page shows of the rest of the site: the record it was also published from, its history."""
+
+    record: dict | None = None  # {"id": record id, "source": file name, "file": the record's file in the site}
+    history: str | None = None  # the history page of its organization, relative to the site root
+    records: int = 0  # how many records of its organization the history page shows
 
 
 @dataclass
@@ -106,6 +128,7 @@ class _Published:
     decision: SiteDecision
     slug: str
     graph: nx.DiGraph
+    extras: Extras = Extras()
 
     @property
     def data(self) -> dict:
@@ -120,20 +143,77 @@ class _Published:
         return self.data["organization"].get("stance", "")
 
 
-def _assign_slugs(decisions: list[SiteDecision]) -> list[_Published]:
-    def base(d: SiteDecision) -> str:
-        digest = str(d.data.get("inputs", {}).get("facts", "")).removeprefix("sha256:")[:8]
-        return slugify(d.data["organization"]["name"]) + (f"-{digest}" if digest else "")
+@dataclass
+class Listed:
+    """A decision as the overview, the rules and the search see it: its summary, never its whole document."""
 
-    ordered = sorted(decisions, key=lambda d: (base(d), d.origin, d.source, d.twin))
+    data: dict  # summary(): the organization, the workloads' stances, the inputs, where rules fired
+    slug: str
+    source: str
+    origin: str
+    extras: Extras = Extras()
+
+    @property
+    def name(self) -> str:
+        return self.data["organization"]["name"]
+
+    @property
+    def stance(self) -> str:
+        return self.data["organization"].get("stance", "")
+
+
+def summary(data: dict) -> dict:
+    """The small part of a decision document the site-wide pages need (it is all a build keeps in memory)."""
+    org = data["organization"]
+    workloads = data["workloads"]
+    inputs = data.get("inputs")
+    names = {w.get("id"): w["name"] for w in workloads} | {org.get("id"): org["name"]}
+    fired = []
+    for node in data["justification"]["nodes"]:
+        if node.get("kind") == "firing" and "rule" in node:
+            subject = node.get("subject", "")
+            fired.append([str(node["rule"]), str(names.get(subject, subject)), node_anchor(str(node["id"]))])
+    return {
+        "organization": {"id": str(org.get("id", "")), "name": str(org["name"]), "stance": str(org.get("stance", ""))},
+        "workloads": [
+            {
+                "id": str(w.get("id", "")),
+                "name": str(w["name"]),
+                "stance": str(w.get("stance", "")),
+                "implicit": bool(w.get("implicit")),
+            }
+            for w in workloads
+        ],
+        "inputs": {str(k): str(v) for k, v in inputs.items()} if isinstance(inputs, dict) else {},
+        "fired": fired,
+    }
+
+
+def slug_base(summary_data: dict) -> str:
+    digest = str(summary_data.get("inputs", {}).get("facts", "")).removeprefix("sha256:")[:8]
+    return slugify(summary_data["organization"]["name"]) + (f"-{digest}" if digest else "")
+
+
+def assign_slugs(items: list[tuple[str, str, str, str]]) -> list[str]:
+    """Page names for decisions given as (slug base, origin, source, twin digest): unique and independent of
+    the order the decisions were given in."""
+    order = sorted(range(len(items)), key=lambda i: items[i])
     taken: dict[str, int] = {}
-    published = []
-    for d in ordered:
-        slug = base(d)
+    slugs = [""] * len(items)
+    for i in order:
+        slug = items[i][0]
         taken[slug] = taken.get(slug, 0) + 1
-        if taken[slug] > 1:
-            slug = f"{slug}-{taken[slug]}"
-        published.append(_Published(d, slug, justification_graph(d.data)))
+        slugs[i] = slug if taken[slug] == 1 else f"{slug}-{taken[slug]}"
+    return slugs
+
+
+def _assign_slugs(decisions: list[SiteDecision]) -> list[_Published]:
+    import hashlib
+
+    keys = [(slug_base(summary(d.data)), d.origin, d.source, hashlib.sha256(d.twin).hexdigest()) for d in decisions]
+    published = [
+        _Published(d, slug, justification_graph(d.data)) for d, slug in zip(decisions, assign_slugs(keys), strict=True)
+    ]
     return sorted(published, key=lambda p: (p.name.casefold(), p.slug))
 
 
@@ -418,7 +498,11 @@ class SiteRenderer:
                 ("JSON-LD", f"{p.slug}.prov.jsonld", "its derivation in W3C PROV-O"),
             ],
             "facts_page": facts_page,
+            "extras": p.extras,
         }
+        if p.extras.record is not None:
+            also = "the decision record it was also published from"
+            context["twins"].append(("Record", p.extras.record["file"], also))
         yield self._page("decision.html", f"decisions/{p.slug}.html", title=p.name, nav="overview", **context)
         yield f"decisions/{p.slug}.json", p.decision.twin
         yield f"decisions/{p.slug}.prov.ttl", turtle
@@ -438,8 +522,17 @@ class SiteRenderer:
     # -- the whole site ----------------------------------------------------------
 
     def render(self, decisions: list[SiteDecision]) -> Iterator[tuple[str, bytes]]:
-        """Every file of the site as ``(relative path, bytes)``, in a fixed order."""
+        """Every file of the site as ``(relative path, bytes)``, in a fixed order (all decisions in memory)."""
         published = _assign_slugs(decisions)
+        for p in published:
+            yield from self.decision_pages(p)
+        yield from self.site_pages(
+            [Listed(summary(p.data), p.slug, p.decision.source, p.decision.origin) for p in published]
+        )
+
+    def site_pages(self, published: list[Listed], histories: list[dict] | None = None) -> Iterator[tuple[str, bytes]]:
+        """The pages about all decisions: overview, rules, factors, sources, histories, search, assets."""
+        published = sorted(published, key=lambda p: (p.name.casefold(), p.slug))
         counts = {s: sum(1 for p in published if p.stance == s) for s in STANCES}
         yield self._page(
             "overview.html",
@@ -451,10 +544,24 @@ class SiteRenderer:
             page_twins=[("JSON", "index.json")],
         )
         yield "index.json", _json([_overview_entry(p) for p in published])
-        for p in published:
-            yield from self.decision_pages(p)
+        for history in histories or []:
+            yield self._page(
+                "history.html",
+                history["page"],
+                title=f"History of {history['name']}",
+                nav="overview",
+                history=history,
+            )
         fired = self._fired(published)
-        yield "rules.json", _json([{**e, "fired": fired.get(e["id"], [])} for e in self.catalogue])
+        yield (
+            "rules.json",
+            _json(
+                [
+                    {**e, "fired_count": len(fired.get(e["id"], [])), "fired": fired.get(e["id"], [])[:FIRED_SHOWN]}
+                    for e in self.catalogue
+                ]
+            ),
+        )
         yield self._page(
             "rules.html",
             "rules.html",
@@ -464,6 +571,7 @@ class SiteRenderer:
             catalogue=self.catalogue,
             claims={c: self._claim(c) for e in self.catalogue for c in e["claims"]},
             fired=fired,
+            fired_shown=FIRED_SHOWN,
             factor_of={e["id"]: f for f, es in self.rules_by_factor.items() for e in es},
             factor_labels=self.factor_labels,
         )
@@ -507,6 +615,7 @@ class SiteRenderer:
                 rules=self.rules_by_factor.get(factor.id, []),
                 claims_of={e["id"]: [self._claim(c) for c in e["claims"]] for e in self.catalogue},
                 fired=fired,
+                fired_shown=FIRED_SHOWN,
             )
         sources = self._sources()
         yield (
@@ -537,21 +646,37 @@ class SiteRenderer:
             yield f"assets/{name}", (resources.files("infra_policy.site") / "static" / name).read_bytes()
         yield MARKER, b"Built by `infra-policy site`; the whole folder is replaced on the next build.\n"
 
-    def _fired(self, published: list[_Published]) -> dict[str, list[dict]]:
+    def history_diff(self, before: dict, after: dict) -> dict:
+        """What changed between two decision documents, in the vocabulary's words (engine.analysis.diff)."""
+        d = diff_decisions(before, after)
+        vocabulary = self.kb.vocabulary
+
+        def shown(value: object) -> str:
+            return "not stated" if value is None else value_words(value, vocabulary)
+
+        return {
+            "same": d.same,
+            "stances": [{"name": m.name, "before": m.before, "after": m.after} for m in d.stances],
+            "facts": [
+                {
+                    "name": f.name,
+                    "label": fact_words(f.property, vocabulary).removeprefix("the "),
+                    "before": shown(f.before),
+                    "after": shown(f.after),
+                }
+                for f in d.facts
+            ],
+            "reasons": [
+                {"name": r.name, "title": r.title, "favors": r.favors, "weight": r.weight, "change": r.change}
+                for r in d.reasons
+            ],
+        }
+
+    def _fired(self, published: list[Listed]) -> dict[str, list[dict]]:
         fired: dict[str, list[dict]] = defaultdict(list)
         for p in published:
-            names = {w.get("id"): w["name"] for w in p.data["workloads"]}
-            names[p.data["organization"].get("id")] = p.name
-            for node, attrs in p.graph.nodes(data=True):
-                if attrs.get("kind") == "firing" and "rule" in attrs:
-                    fired[attrs["rule"]].append(
-                        {
-                            "slug": p.slug,
-                            "organization": p.name,
-                            "subject": names.get(attrs.get("subject"), attrs.get("subject", "")),
-                            "anchor": node_anchor(node),
-                        }
-                    )
+            for rule, subject, anchor in p.data["fired"]:
+                fired[rule].append({"slug": p.slug, "organization": p.name, "subject": subject, "anchor": anchor})
         for entries in fired.values():
             entries.sort(key=lambda e: (e["organization"].casefold(), e["slug"], e["subject"], e["anchor"]))
         return fired
@@ -583,7 +708,7 @@ class SiteRenderer:
             },
         }
 
-    def _search_index(self, published: list[_Published]) -> bytes:
+    def _search_index(self, published: list[Listed]) -> bytes:
         entries = []
         for p in published:
             workloads = ", ".join(w["name"] for w in p.data["workloads"] if not w.get("implicit"))
@@ -651,18 +776,23 @@ def _json(value: object) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _overview_entry(p: _Published) -> dict:
-    return {
+def _overview_entry(p: Listed) -> dict:
+    entry = {
         "organization": p.name,
         "stance": p.stance,
         "placement": [{"workload": w["name"], "stance": w.get("stance", "")} for w in p.data["workloads"]],
         "page": f"decisions/{p.slug}.html",
         "record": f"decisions/{p.slug}.json",
         "provenance": {"turtle": f"decisions/{p.slug}.prov.ttl", "jsonld": f"decisions/{p.slug}.prov.jsonld"},
-        "source": p.decision.source,
-        "origin": p.decision.origin,
+        "source": p.source,
+        "origin": p.origin,
         "inputs": p.data.get("inputs", {}),
     }
+    if p.extras.record is not None:
+        entry["recorded"] = {"id": p.extras.record["id"], "file": f"decisions/{p.extras.record['file']}"}
+    if p.extras.history is not None:
+        entry["history"] = p.extras.history
+    return entry
 
 
 def _stance_node(graph: nx.DiGraph, subject: str | None) -> str | None:
@@ -680,4 +810,14 @@ def render_site(decisions: list[SiteDecision], kb: KnowledgeBase, policy: Policy
     return SiteRenderer(kb, policy).render(decisions)
 
 
-__all__ = ["MARKER", "SiteRenderer", "render_site", "value_text"]
+__all__ = [
+    "MARKER",
+    "Extras",
+    "Listed",
+    "SiteRenderer",
+    "assign_slugs",
+    "render_site",
+    "slug_base",
+    "summary",
+    "value_text",
+]

@@ -183,7 +183,8 @@ def test_failed_build_leaves_the_previous_site(tmp_path, facts_file):
     assert result.exit_code == 2
     assert "bad.ttl" in result.output and "Traceback" not in result.output
     assert tree(out) == before
-    assert sorted(p.name for p in out.parent.iterdir()) == ["site"]
+    # no half-built folder is left; the cache of evaluations stays beside the site
+    assert sorted(p.name for p in out.parent.iterdir()) == [".infra-policy-cache", "site"]
 
 
 def test_publish_failing_midway_keeps_the_old_site(tmp_path):

@@ -31,7 +31,7 @@ def test_a_factor_id_that_climbs_out_of_the_site_gets_a_page_inside_it(tmp_path)
         handle.write(HOSTILE_FACTOR.format(climb="../" * 40, escape=str(escape).lstrip("/")))
     site = tmp_path / "work" / "site"
     site.parent.mkdir()
-    result = run("site", EXAMPLES / "startup-cloud.ttl", "-o", site, "--kb", kb)
+    result = run("site", "--no-cache", EXAMPLES / "startup-cloud.ttl", "-o", site, "--kb", kb)
     assert result.exit_code == 0, result.output
     assert not escape.exists()
     written = {p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(kb)}
@@ -67,7 +67,8 @@ def test_publish_refuses_two_files_with_one_name(tmp_path):
 
 
 def _site(out, *facts):
-    return run("site", *(facts or (EXAMPLES / "startup-cloud.ttl",)), "-o", out)
+    # --no-cache: these tests look for debris beside the site, where the cache would be
+    return run("site", "--no-cache", *(facts or (EXAMPLES / "startup-cloud.ttl",)), "-o", out)
 
 
 def test_a_rebuild_swaps_the_folders_in_one_step_and_leaves_no_debris(tmp_path):
