@@ -1,14 +1,17 @@
-"""Benchmark of `infra-policy site` (run: python bench/site.py).
+"""Benchmark of `infra-policy site` (run: python bench/site.py; one command, prints figures).
 
-Generates COUNT facts files (default 1,000) by varying the shipped examples
-deterministically — every number scaled, enumerated values and booleans
-redrawn from the vocabulary of the knowledge base, names numbered — then
-prints:
-  * the wall time of the installed `infra-policy site FILES… -o DIR` for all
-    of them, evaluating with one process and with one per CPU (target: at
-    most 30 s for 1,000 decisions on 2 cores);
-  * where the time goes, in process: evaluating, explaining (why-not answers
-    and PROV-O twins), rendering, writing.
+Generates facts files by varying the shipped examples deterministically —
+every number scaled, enumerated values and booleans redrawn from the
+vocabulary of the knowledge base, names numbered — then prints, with the load
+average of the machine beside each figure (other work on it slows everything):
+  * a cold build of COUNT decisions (default 10,000; empty cache): wall time
+    and peak memory of the whole process tree (the sum of the proportional set
+    sizes of the command and its workers, sampled every 0.2 s);
+    target: <= 180 s and <= 1 GB on 2 cores;
+  * a rebuild of REBUILD decisions (default 1,000) after one facts file changed,
+    with a warm cache: wall time and what was evaluated and rendered (target <= 5 s);
+  * where the time of one decision goes, in process (--profile N decisions):
+    evaluating, explaining (why-not answers and PROV-O twins), rendering, writing.
 
 Nothing here asserts.
 """
@@ -19,10 +22,12 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -108,28 +113,112 @@ def in_process(paths: list[Path], out: Path) -> None:
     print(f"  write and swap into place                                {written_at - rendered_at:6.2f} s")
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def timed(command: list[str]) -> tuple[float, int, str, float]:
+    """Wall time, peak memory of the process tree (bytes, PSS), standard output and CPU time of ``command``.
+
+    The CPU time (user + system, of the command and all its workers) does not depend on what else the
+    machine runs; the wall time does.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    outputs: list[str] = []
+    reader = threading.Thread(target=lambda: outputs.append(process.stdout.read()), daemon=True)
+    errors: list[str] = []
+    error_reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    reader.start()
+    error_reader.start()
+    while process.poll() is None:
+        peak = max(peak, sum(_pss(pid) for pid in _tree(process.pid)))
+        time.sleep(0.2)
+    wall = time.perf_counter() - start
+    process.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    reader.join()
+    error_reader.join()
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command[:3])}… failed ({process.returncode}):\n{''.join(errors)[-2000:]}")
+    return wall, peak, "".join(outputs), cpu
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=1000, help="decisions to publish")
-    parser.add_argument("--keep", type=Path, help="also leave the generated site in this folder")
+    parser.add_argument("--count", type=int, default=10_000, help="decisions of the cold build")
+    parser.add_argument("--rebuild", type=int, default=1_000, help="decisions of the rebuild after one change")
+    parser.add_argument("--profile", type=int, default=100, help="decisions timed stage by stage in process (0: no)")
+    parser.add_argument("--keep", type=Path, help="also leave the generated site of the cold build in this folder")
     args = parser.parse_args()
     program = shutil.which("infra-policy", path=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     if program is None:
         sys.exit("infra-policy is not installed next to this Python; pip install . first")
+    cpus = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="infra-policy-bench-") as tmp:
         work = Path(tmp)
         (work / "facts").mkdir()
-        paths = generate(args.count, work / "facts")
-        out = args.keep or work / "site"
-        print(f"infra-policy site, {args.count} generated facts files, {len(os.sched_getaffinity(0))} CPUs available")
-        for jobs in ("1", str(len(os.sched_getaffinity(0)))):
-            start = time.perf_counter()
-            command = [program, "site", "--jobs", jobs, *map(str, paths), "-o", str(out)]
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            wall = time.perf_counter() - start
-            per = wall / args.count * 1000
-            print(f"  --jobs {jobs}  wall time {wall:6.2f} s   ({per:.1f} ms per decision; target <= 30 s for 1,000)")
-        in_process(paths, work / "site-in-process")
+        paths = generate(max(args.count, args.rebuild), work / "facts")
+        print(f"infra-policy site, {cpus} CPUs available, {load()}")
+        if args.count:
+            out = args.keep or work / "cold" / "site"
+            command = [program, "site", *map(str, paths[: args.count]), "-o", str(out), "--cache", str(work / "c1")]
+            wall, peak, _, cpu = timed(command)
+            print(
+                f"  cold build, {args.count:,} decisions: {wall:7.1f} s wall, {cpu:7.1f} s CPU, "
+                f"peak memory {peak / 2**20:,.0f} MiB ({cpu / args.count * 1000:.1f} ms CPU per decision; "
+                f"target <= 180 s and <= 1 GiB on 2 cores)   [{load()}]"
+            )
+        if args.rebuild:
+            subset = paths[: args.rebuild]
+            out = work / "warm" / "site"
+            command = [program, "site", *map(str, subset), "-o", str(out), "--cache", str(work / "c2")]
+            first, _, _, _ = timed(command)
+            changed = subset[len(subset) // 2]
+            changed.write_text(changed.read_text(encoding="utf-8").replace(" #", " (changed) #", 1), encoding="utf-8")
+            wall, peak, output, cpu = timed(command)
+            counts = " ".join(output.splitlines()[-1].split())
+            print(
+                f"  rebuild, {args.rebuild:,} decisions after one facts file changed: {wall:5.2f} s wall, "
+                f"{cpu:5.2f} s CPU, "
+                f"peak memory {peak / 2**20:,.0f} MiB (first build {first:.1f} s; target <= 5 s)   [{load()}]"
+            )
+            print(f"    {counts}")
+        if args.profile:
+            in_process(paths[: args.profile], work / "site-in-process")
 
 
 if __name__ == "__main__":

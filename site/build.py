@@ -31,7 +31,7 @@ from infra_policy.engine.stages.inputs import Limits, quiet_libraries
 
 from .anchors import slugify
 from .cache import Cache, key_of, sha256_hex
-from .publish import Staging, write_site_file
+from .publish import Staging, site_path, write_site_file
 from .records import (
     MALFORMED,
     Evaluated,
@@ -370,52 +370,61 @@ def _render_task(task: _Page) -> dict:
 
     cache: Cache = _STATE["cache"]
     folder: Path = _STATE["folder"]
-    base = f"decisions/{task.slug}"
     page_key = _page_key(task)
-    kind = "record" if task.origin == "recorded" else "evaluation"
-    files: dict[str, bytes] = {}
-    pages = cache.load(page_key, "pages", ("page", "facts_page"))
-    twins = cache.load(task.key, kind, ("twin", "turtle", "jsonld")) if pages is not None else None
-    reused = pages is not None and twins is not None
-    if reused:
-        files = {
-            f"{base}.html": pages["page"],
-            f"{base}.json": twins["twin"],
-            f"{base}.prov.ttl": twins["turtle"],
-            f"{base}.prov.jsonld": twins["jsonld"],
-            f"{base}.facts.html": pages["facts_page"],
-        }
-    else:
-        renderer: SiteRenderer = _STATE["renderer"]
-        decision = _decision_from_entry(task)
-        rendered = None
-        if decision is not None:
-            try:
-                rendered = dict(
-                    renderer.decision_pages(
-                        _Published(decision, task.slug, justification_graph(decision.data), task.extras)
-                    )
-                )
-            except MALFORMED:
-                rendered = None  # a planted or damaged entry: compute it again from the input
-        if rendered is None:
-            decision = _fresh_decision(task)
-            rendered = dict(
-                renderer.decision_pages(
-                    _Published(decision, task.slug, justification_graph(decision.data), task.extras)
-                )
-            )
-        files = rendered
-        cache.store(page_key, "pages", {"page": files[f"{base}.html"], "facts_page": files[f"{base}.facts.html"]})
+    base = f"decisions/{task.slug}"
+    expected = {f"{base}{suffix}" for suffix in (".html", ".json", ".prov.ttl", ".prov.jsonld", ".facts.html")}
+    if task.record_key is not None:
+        expected.add(f"decisions/{task.extras.record['file']}")
+    found = cache.load(page_key, "pages", ("files",))
+    listed: dict[str, str] | None = None
+    if found is not None:
+        try:
+            listed = json.loads(found["files"])
+            # exactly this decision's files: an entry never names another page of the site
+            if set(listed) != expected or not all(isinstance(v, str) for v in listed.values()):
+                listed = None
+        except (ValueError, AttributeError):
+            listed = None
+    if listed is not None and _link_all(cache, folder, listed):
+        return {"files": sorted(listed), "reused": True}
+    renderer: SiteRenderer = _STATE["renderer"]
+    decision = _decision_from_entry(task)
+    rendered = None
+    if decision is not None:
+        try:
+            graph = justification_graph(decision.data)
+            rendered = dict(renderer.decision_pages(_Published(decision, task.slug, graph, task.extras)))
+        except MALFORMED:
+            rendered = None  # a planted or damaged entry: compute it again from the input
+    if rendered is None:
+        decision = _fresh_decision(task)
+        graph = justification_graph(decision.data)
+        rendered = dict(renderer.decision_pages(_Published(decision, task.slug, graph, task.extras)))
     if task.record_key is not None:
         record = cache.load(task.record_key, "record", ("twin",))
         if record is None:
             path = _STATE["records"][task.extras.record["index"]]
             record = {"twin": read_bounded(path, MAX_RECORD_BYTES, RecordError, "recorded decision")}
-        files[f"decisions/{task.extras.record['file']}"] = record["twin"]
-    for relative, data in files.items():
-        write_site_file(folder, relative, data)
-    return {"files": sorted(files), "reused": reused}
+        rendered[f"decisions/{task.extras.record['file']}"] = record["twin"]
+    digests = {relative: cache.put_file(data) for relative, data in rendered.items()}
+    for relative, data in rendered.items():
+        if not cache.link_file(digests[relative], site_path(folder, relative)):
+            write_site_file(folder, relative, data)
+    cache.store(page_key, "pages", {"files": _json_bytes(digests)})
+    return {"files": sorted(rendered), "reused": False}
+
+
+def _link_all(cache: Cache, folder: Path, listed: dict[str, str]) -> bool:
+    """Link every file a cached page entry lists into the site; False (and nothing left) if one is missing."""
+    done = []
+    for relative, digest in listed.items():
+        target = site_path(folder, relative)
+        if not cache.link_file(digest, target):
+            for written in done:
+                written.unlink(missing_ok=True)
+            return False
+        done.append(target)
+    return True
 
 
 # --------------------------------------------------------------------------- the build

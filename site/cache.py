@@ -41,6 +41,7 @@ from importlib import resources
 from pathlib import Path
 
 from infra_policy.engine.errors import InputError
+from infra_policy.engine.files import umask_mode
 
 FORMAT = "infra-policy/site-cache@1"
 DEFAULT_NAME = ".infra-policy-cache"  # beside the site folder, shared by the sites of one parent
@@ -160,6 +161,61 @@ class Cache:
                 return None
             found[name] = value
         return found
+
+    # -- files of the site, stored once by content and linked into each build
+
+    def _blob(self, digest: str) -> Path:
+        return self.directory / "files" / digest[:2] / digest
+
+    def put_file(self, data: bytes) -> str:
+        """Keep a file of the site by its content; return its digest (failures only cost time)."""
+        digest = sha256_hex(data)
+        target = self._blob(digest)
+        if target.is_file():
+            return digest
+        try:
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=".file-", dir=target.parent)
+            try:
+                # readable as the umask allows: the site's own file is this very file when it is linked
+                os.fchmod(fd, umask_mode(0o666))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass
+        return digest
+
+    def link_file(self, digest: str, target: Path) -> bool:
+        """Put the file with this digest at ``target`` — a hard link when it can, else a copy — after checking
+        its content still has that digest; False if the cache does not have it intact."""
+        source = self._blob(digest)
+        try:
+            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            return False
+        try:
+            info = os.fstat(fd)
+            shared = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != self.uid or shared:
+                return False
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                data = handle.read()
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        if sha256_hex(data) != digest:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            target.write_bytes(data)  # another file system, or links not allowed: a copy
+        return True
 
     def store(self, key: str, kind: str, sections: Mapping[str, bytes]) -> None:
         """Write an entry; a cache that cannot be written only costs time, so failures are ignored."""
