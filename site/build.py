@@ -409,6 +409,8 @@ def _render_task(task: _Page) -> dict:
     digests = {relative: cache.put_file(data) for relative, data in rendered.items()}
     for relative, data in rendered.items():
         if not cache.link_file(digests[relative], site_path(folder, relative)):
+            # the stored file was missing or damaged: store it again, and publish these bytes in any case
+            cache.put_file(data, replace=True)
             write_site_file(folder, relative, data)
     cache.store(page_key, "pages", {"files": _json_bytes(digests)})
     return {"files": sorted(rendered), "reused": False}

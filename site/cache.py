@@ -167,11 +167,11 @@ class Cache:
     def _blob(self, digest: str) -> Path:
         return self.directory / "files" / digest[:2] / digest
 
-    def put_file(self, data: bytes) -> str:
+    def put_file(self, data: bytes, replace: bool = False) -> str:
         """Keep a file of the site by its content; return its digest (failures only cost time)."""
         digest = sha256_hex(data)
         target = self._blob(digest)
-        if target.is_file():
+        if target.is_file() and not replace:
             return digest
         try:
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
