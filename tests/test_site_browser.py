@@ -258,3 +258,76 @@ def test_no_decision_page_scrolls_sideways_and_the_outline_links_open_the_trail(
         w = Watched(browser, width=width).open(_decision(site, "harbourline"))
         w.page.screenshot(path=str(ARTIFACTS / "decision-phone.png"), full_page=True)
         w.close()
+
+
+@pytest.fixture(scope="module")
+def history_site(tmp_path_factory):
+    """A site with three records of one organization (a decision log orders them) and its facts now."""
+    from click.testing import CliRunner
+
+    from infra_policy.cli.main import main
+
+    base = tmp_path_factory.mktemp("history")
+    records, log = base / "records", base / "decisions.jsonl"
+    source = (Path(__file__).resolve().parent.parent / "examples" / "acme-mixed-workloads.ttl").read_text("utf-8")
+    path = base / "acme.ttl"
+    for text in (
+        source,
+        source.replace("ip:itStaffFTE 4", "ip:itStaffFTE 0.5"),
+        source.replace("ip:itStaffFTE 4", "ip:itStaffFTE 0.5").replace("ip:Confidential", "ip:Public"),
+    ):
+        path.write_text(text, encoding="utf-8")
+        command = ["evaluate", str(path), "--record", str(records), "--log", str(log), "-o", str(base / "x.txt")]
+        assert CliRunner().invoke(main, command).exit_code == 0
+    out = base / "site"
+    result = build(out, path, *example_files()[:4], "--records", records, "--log", log)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_history_page_reads_at_every_width_and_leads_to_the_decisions(history_site, browser, width):
+    w = Watched(browser, width=width).open(history_site / "index.html")
+    page = w.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # the long record file names are shortened on the page and whole on hover
+    source = page.locator("td.source-name span[title$='.json']").first
+    assert len(source.get_attribute("title")) == 69 and "…" in source.inner_text()
+    link = page.locator("a.history-link").first
+    assert "3 records" in link.inner_text()
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/history/*.html")
+    assert page.locator("h1").inner_text() == "History of Acme Insurance"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    entries = page.locator("li.history-entry")
+    assert entries.count() == 3
+    assert "IT staff (FTE) 4 → 0.5" in entries.nth(1).inner_text()
+    page.screenshot(path=str(ARTIFACTS / f"history-{width}.png"), full_page=True)
+    entries.nth(2).get_by_role("link", name="Decision page").click()
+    page.wait_for_url("**/decisions/*.html")
+    assert page.locator("h1").inner_text() == "Acme Insurance"
+    assert "also recorded" in page.locator(".recorded").inner_text()
+    w.assert_clean()
+    w.close()
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_factor_page_links_to_the_decisions_where_its_rules_fired(site, browser, width):
+    w = Watched(browser, width=width).open(site / "factors" / "privacy.html")
+    page = w.page
+    summary = page.locator("details.fired > summary").first
+    assert "Fired" in summary.inner_text()
+    summary.focus()
+    page.keyboard.press("Enter")  # details open with the keyboard
+    link = page.locator("details.fired ul.fired-list a").first
+    assert link.is_visible()
+    target = link.get_attribute("href")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    link.click()
+    page.wait_for_url("**/decisions/*.html*")
+    anchor = target.split("#", 1)[1]
+    assert page.evaluate("location.hash") == f"#{anchor}"
+    assert page.locator(f"#{anchor}").is_visible()  # the trail unfolds to show the firing
+    w.assert_clean()
+    w.close()

@@ -19,7 +19,8 @@ from infra_policy.cli.main import main
 from infra_policy.site.cache import Cache, key_of, salt
 
 COUNTS = re.compile(
-    r"evaluated (\d+) facts files?(?:; (\d+) from the cache)?; rendered (\d+) decision pages?(?:, (\d+) from the cache)?"
+    r"evaluated (\d+) facts files?(?:; (\d+) from the cache)?; "
+    r"rendered (\d+) decision pages?(?:, (\d+) from the cache)?"
 )
 
 
@@ -242,7 +243,7 @@ def test_a_decision_evaluated_and_recorded_shows_once_marked_recorded(tmp_path, 
 
 
 def test_history_page_in_log_order_with_what_changed(tmp_path, history):
-    path, records, log = history
+    _, records, log = history
     out = tmp_path / "site"
     assert site("--records", records, "--log", log, "-o", out).exit_code == 0
     (page_path,) = sorted((out / "history").glob("*.html"))
