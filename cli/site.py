@@ -192,6 +192,8 @@ def _site(
         cache.close()
     for _, warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for _, error in report.failed:
+        click.echo(f"error: {error}", err=True)
     plural = "s" if report.decisions != 1 else ""
     click.echo(f"{output}: published {report.decisions} decision{plural} ({report.files} files).")
     reused = "" if no_cache else f"; {report.evaluations_reused} from the cache"
@@ -201,8 +203,6 @@ def _site(
         f"rendered {report.rendered} decision page{'s' if report.rendered != 1 else ''}{pages}."
     )
     if report.failed:
-        for _, error in report.failed:
-            click.echo(f"error: {error}", err=True)
         names = ", ".join(source for source, _ in report.failed)
         total = len(facts) + len(record_files)
         click.echo(

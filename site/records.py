@@ -81,6 +81,13 @@ def read_record(path: Path) -> SiteDecision:
 
 def record_from_bytes(raw: bytes, path: Path) -> SiteDecision:
     """A recorded decision from the bytes of its file, checked as :func:`read_record` checks it."""
+    try:
+        return _record_from_bytes(raw, path)
+    except _MALFORMED as exc:
+        raise _malformed(path, exc) from exc
+
+
+def _record_from_bytes(raw: bytes, path: Path) -> SiteDecision:
     data = parse_json(raw, path, RecordError, "recorded decision (a JSON document)")
     _require(isinstance(data, dict), path, "the top level is not a JSON object")
     record_id, version = None, UNKNOWN_VERSION

@@ -58,6 +58,7 @@ class Packaged:
 
 DIRECTORY = object()  # marker: create an empty directory at this name
 FIFO = object()  # marker: create a named pipe (FIFO) at this name
+SHARED_DIRECTORY = object()  # marker: create a directory anyone can write to (mode 0777)
 
 
 @dataclass(frozen=True)
@@ -1009,6 +1010,60 @@ CASES: list[Case] = [
         {"records/malformed.json": json.dumps(MALFORMED_RECORD, indent=2) + "\n"},
     ),
     Case(
+        "site-keep-going",
+        "Output, records and logs",
+        "site --keep-going with a facts file that fails (the others are published; exit 1)",
+        ("site", "--keep-going", "good.ttl", "bad.ttl", "-o", "site"),
+        1,
+        "1 of 2 inputs failed: bad.ttl (every other decision was published)",
+        {"good.ttl": GOOD_FACTS, "bad.ttl": ttl("ex:acme a ip:Organization ; ip:itStaffFTE -3 .\n")},
+    ),
+    Case(
+        "site-cache-shared",
+        "Output, records and logs",
+        "site --cache naming a folder other users can write to",
+        ("site", "facts.ttl", "-o", "out", "--cache", "cache"),
+        2,
+        "can be written by other users",
+        {"facts.ttl": GOOD_FACTS, "cache": SHARED_DIRECTORY},
+    ),
+    Case(
+        "site-cache-link",
+        "Output, records and logs",
+        "site --cache naming a symbolic link",
+        ("site", "facts.ttl", "-o", "out", "--cache", "cache"),
+        2,
+        "the site cache is a symbolic link",
+        {"facts.ttl": GOOD_FACTS, "elsewhere": DIRECTORY, "cache": Link("elsewhere")},
+    ),
+    Case(
+        "site-cache-and-no-cache",
+        "Output, records and logs",
+        "site with both --cache and --no-cache",
+        ("site", "facts.ttl", "-o", "out", "--cache", "cache", "--no-cache"),
+        2,
+        "--cache and --no-cache cannot be given together",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "site-log-without-records",
+        "Output, records and logs",
+        "site --log without --records",
+        ("site", "facts.ttl", "--log", "decisions.jsonl", "-o", "out"),
+        2,
+        "give --records DIR too",
+        {"facts.ttl": GOOD_FACTS, "decisions.jsonl": "\n"},
+    ),
+    Case(
+        "site-log-broken",
+        "Output, records and logs",
+        "site --log with a decision log whose hash chain does not verify",
+        ("site", "--records", "records", "--log", "decisions.jsonl", "-o", "out"),
+        2,
+        "the decision log does not verify",
+        {"records": DIRECTORY, "decisions.jsonl": '{"format": "infra-policy/log@1", "seq": 2}\n'},
+    ),
+    Case(
         "sign-without-record",
         "Output, records and logs",
         "--sign without --record or --log",
@@ -1143,6 +1198,10 @@ def _write(root: Path, files: dict[str, object]) -> None:
         if content is DIRECTORY:
             path.mkdir(parents=True, exist_ok=True)
             continue
+        if content is SHARED_DIRECTORY:
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o777)
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         if content is FIFO:
             os.mkfifo(path)
@@ -1194,6 +1253,8 @@ def render_case(case: Case, status: int, output: str) -> str:
     for name, content in case.files.items():
         if content is DIRECTORY:
             parts.append(f"`{name}/` is a directory.\n\n")
+        elif content is SHARED_DIRECTORY:
+            parts.append(f"`{name}/` is a directory anyone can write to (`chmod 777 {name}`).\n\n")
         else:
             parts.append(_render_input(name, content))
     copied = sorted(name for name, content in case.files.items() if isinstance(content, Packaged))
