@@ -39,6 +39,7 @@ from .records import (
     SiteDecision,
     check_document,
     evaluated,
+    explanations,
     from_evaluation,
     malformed,
     record_from_bytes,
@@ -46,7 +47,7 @@ from .records import (
 from .render import Extras, Listed, SiteRenderer, assign_slugs, slug_base, summary
 
 STDIN_NAME = "stdin"
-_EVALUATED_SECTIONS = ("summary", "meta", "twin", "facts", "why_not", "turtle", "jsonld")
+_EVALUATED_SECTIONS = ("summary", "meta", "twin", "facts", "why_not", "turtle", "jsonld", "explain")
 _RECORD_SECTIONS = ("summary", "meta", "twin", "turtle", "jsonld")
 
 
@@ -64,6 +65,7 @@ class Settings:
     input_format: str | None
     limits: Limits
     engine_version: str
+    explain: bool = False  # sufficient reasons and smallest changes on each decision page (costly)
 
 
 @dataclass
@@ -151,6 +153,9 @@ def _evaluate(path: Path, text: str, shown: Path) -> tuple[Evaluated, tuple[str,
     result = from_evaluation(
         decision.evaluation, evaluator.policy, text, settings.engine_version, evaluator.kb.vocabulary
     )
+    if settings.explain:
+        found = explanations(decision.evaluation, evaluator.policy, evaluator.explorer, evaluator.kb.vocabulary)
+        result = replace(result, explanations=found)
     return result, tuple(decision.warnings)
 
 
@@ -168,6 +173,7 @@ def _store_evaluation(key: str, result: Evaluated, warnings: tuple[str, ...]) ->
             "why_not": _json_bytes(result.why_not),
             "turtle": result.turtle,
             "jsonld": result.jsonld,
+            "explain": _json_bytes(result.explanations),
         },
     )
     return decision
@@ -326,7 +332,10 @@ def _decision_from_entry(task: _Page) -> SiteDecision | None:
         check_document(data, Path(task.source))
         why_not = json.loads(found["why_not"])
         meta = json.loads(found["meta"])
+        explained = json.loads(found["explain"])
         if not isinstance(why_not, dict) or not isinstance(meta.get("engine_version"), str):
+            return None
+        if not isinstance(explained, dict | None):
             return None
         return SiteDecision(
             data=data,
@@ -338,6 +347,7 @@ def _decision_from_entry(task: _Page) -> SiteDecision | None:
             why_not=why_not,
             turtle=found["turtle"],
             jsonld=found["jsonld"],
+            explanations=explained,
         )
     except (ValueError, TypeError, KeyError, AttributeError, RecordError, UnicodeDecodeError):
         return None

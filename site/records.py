@@ -52,6 +52,8 @@ class SiteDecision:
     why_not: dict[str, list[dict]] | None = None
     turtle: bytes | None = None
     jsonld: bytes | None = None
+    # per workload id, with `site --explain`: the facts that decide it and the smallest changes (explanations())
+    explanations: dict[str, dict] | None = None
 
     def rdf_twins(self) -> tuple[bytes, bytes]:
         """The PROV-O derivation as Turtle and JSON-LD."""
@@ -192,6 +194,51 @@ class Evaluated:
     why_not: dict[str, list[dict]]
     turtle: bytes
     jsonld: bytes
+    explanations: dict[str, dict] | None = None
+
+
+# the stances "what would change it" aims for (a conflict or "undetermined" is nobody's goal)
+FLIP_TARGETS = ("cloud", "in-house", "hybrid")
+CHANGES_SHOWN = 3
+
+
+def explanations(ev: Evaluation, policy: Policy, explorer, vocabulary) -> dict[str, dict]:
+    """Per workload: a sufficient reason (the stated facts that alone decide its stance) and the smallest
+    changes that give each other stance, in the vocabulary's words (engine.analysis.abduce; costly: about
+    0.2–1 s per workload, so the site computes them only with --explain)."""
+    from infra_policy.engine.analysis import abduce
+    from infra_policy.engine.outputs.wording import fact_words, value_words
+
+    def label(fact: str) -> str:
+        return fact_words(fact, vocabulary).removeprefix("the ")
+
+    found = {}
+    for w in ev.decision.workloads:
+        reason = abduce.sufficient_reason(w, policy, explorer, vocabulary)
+        flips = []
+        for target in FLIP_TARGETS:
+            if target == reason.stance:
+                continue
+            c = abduce.contrast(w, policy, explorer, vocabulary, target)
+            flips.append(
+                {
+                    "target": target,
+                    "changes": [
+                        "; ".join(abduce.step_words(step, vocabulary) for step in combo)
+                        for combo in c.changes[:CHANGES_SHOWN]
+                    ],
+                    "more": max(0, len(c.changes) - CHANGES_SHOWN),
+                    "complete": c.complete,
+                    "max_changes": c.max_changes,
+                }
+            )
+        found[reason.workload] = {
+            "facts": [f"{label(f)}: {value_words(v, vocabulary)}" for f, v in reason.values],
+            "others": [label(f) for f in reason.irrelevant],
+            "exhaustive": reason.exhaustive,
+            "flips": flips,
+        }
+    return found
 
 
 def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_version: str, vocabulary=None) -> Evaluated:
@@ -223,6 +270,7 @@ def evaluated(result: Evaluated, source: str) -> SiteDecision:
         why_not=result.why_not,
         turtle=result.turtle,
         jsonld=result.jsonld,
+        explanations=result.explanations,
     )
 
 

@@ -314,7 +314,9 @@ class SiteRenderer:
             questions.append({"stance": asked, "answer": None, "favoring": favoring, "missing": could})
         return questions
 
-    def _workload(self, w: dict, graph: nx.DiGraph, why_not: dict[str, list[dict]] | None) -> dict:
+    def _workload(
+        self, w: dict, graph: nx.DiGraph, why_not: dict[str, list[dict]] | None, explanation: dict | None = None
+    ) -> dict:
         assessments = {a["rule"]: self._assessment(w, a, graph) for a in w.get("assessments", [])}
         reasons = [assessments[r] for r in w.get("reasons", []) if r in assessments]
         outweighed = [
@@ -384,6 +386,7 @@ class SiteRenderer:
             "why_not": self._why_not(w.get("id"), stance, why_not, assessments, missing),
             "cost": _cost(w.get("cost"), self._property_label),
             "facts": [self._fact(f) for f in w.get("facts", [])],
+            "explanation": explanation,
             "stance_node": node_anchor(n) if (n := _stance_node(graph, w.get("id"))) is not None else None,
         }
 
@@ -469,7 +472,8 @@ class SiteRenderer:
         data = p.data
         facts_page = f"{p.slug}.facts.html"
         why_not = p.decision.why_not
-        workloads = [self._workload(w, p.graph, why_not) for w in data["workloads"]]
+        explained = p.decision.explanations or {}
+        workloads = [self._workload(w, p.graph, why_not, explained.get(w.get("id", ""))) for w in data["workloads"]]
         org_id = data["organization"].get("id")
         org_node = _stance_node(p.graph, org_id)
         org_why_not = self._why_not(org_id, p.stance, why_not, {}, []) if why_not is not None else []

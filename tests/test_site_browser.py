@@ -280,7 +280,7 @@ def history_site(tmp_path_factory):
         command = ["evaluate", str(path), "--record", str(records), "--log", str(log), "-o", str(base / "x.txt")]
         assert CliRunner().invoke(main, command).exit_code == 0
     out = base / "site"
-    result = build(out, path, *example_files()[:4], "--records", records, "--log", log)
+    result = build(out, path, *example_files()[:4], "--records", records, "--log", log, "--explain")
     assert result.exit_code == 0, result.output
     return out
 
@@ -308,6 +308,11 @@ def test_history_page_reads_at_every_width_and_leads_to_the_decisions(history_si
     page.wait_for_url("**/decisions/*.html")
     assert page.locator("h1").inner_text() == "Acme Insurance"
     assert "also recorded" in page.locator(".recorded").inner_text()
+    # --explain: the facts that decide each workload and the smallest changes, within the page's width
+    explanation = page.locator("div.explanation").first
+    assert "facts decide it" in explanation.inner_text() and "To make it" in explanation.inner_text()
+    explanation.scroll_into_view_if_needed()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     w.assert_clean()
     w.close()
 

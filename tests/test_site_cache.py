@@ -291,3 +291,24 @@ def test_long_record_names_are_shortened_with_the_full_name_on_hover(tmp_path, h
     assert len(titles) == 3 and all(len(t) == 69 for t in titles)
     shown = " ".join(page.text)
     assert all(t not in shown for t in titles) and "…" in shown
+
+
+def test_explain_shows_the_deciding_facts_and_smallest_changes_and_keeps_them_in_the_cache(tmp_path):
+    acme = EXAMPLES / "acme-mixed-workloads.ttl"
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    result = site(acme, "-o", out, "--cache", cache, "--explain")
+    assert result.exit_code == 0, result.output
+    (page_path,) = [p for p in (out / "decisions").glob("acme-*.html") if ".facts." not in p.name]
+    text = " ".join(" ".join(Page(page_path.read_text(encoding="utf-8")).text).split())
+    # the same sufficient reason and changes as `explain --sufficient` and `--flip cloud`
+    sufficient = CliRunner().invoke(main, ["explain", str(acme), "--sufficient"]).output
+    assert "These 8 of its 14 stated facts decide it" in sufficient
+    assert "These 8 facts decide it; the other 6 do not matter: capital budget (USD): 400,000" in text
+    flips = CliRunner().invoke(main, ["explain", str(acme), "--flip", "cloud"]).output
+    assert "state the model availability as hosted only" in flips
+    assert "To make it cloud state the model availability as hosted only" in text
+    assert counts(site(acme, "-o", out, "--cache", cache, "--explain")) == (0, 1, 0, 1)
+    # without --explain: other entries, and no such section
+    plain = site(acme, "-o", out, "--cache", cache)
+    assert counts(plain)[:2] == (1, 0)
+    assert "What decides it" not in page_path.read_text(encoding="utf-8")
