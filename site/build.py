@@ -444,11 +444,16 @@ def _link_all(cache: Cache, folder: Path, listed: dict[str, str]) -> bool:
 
 def read_log_order(log_file: Path) -> dict[str, tuple[int, str]]:
     """Record id → (sequence number, time logged) from a decision log whose chain verifies."""
-    from infra_policy.engine.records.record import verify_log
+    from infra_policy.engine.records.record import MAX_LOG_BYTES, verify_log
     from infra_policy.engine.stages.inputs import read_text_input
 
     text = read_text_input(
-        log_file, 200_000_000, what="decision log", example="decisions.jsonl", text_kind="JSON Lines", error=RecordError
+        log_file,
+        MAX_LOG_BYTES,
+        what="decision log",
+        example="decisions.jsonl",
+        text_kind="JSON Lines",
+        error=RecordError,
     )
     _, problems = verify_log(text)
     if problems:
