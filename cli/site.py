@@ -71,7 +71,8 @@ def _options(kb_rules_options: Decorator) -> Decorator:
             "--jobs",
             "-j",
             type=click.IntRange(min=1),
-            help="Facts files evaluated in parallel (default: the CPUs available). Output does not depend on it.",
+            help="Worker processes that evaluate facts files and render pages (default: the CPUs available). "
+            "Output does not depend on it.",
         )(function)
         function = click.option(
             "--output", "-o", type=_path, required=True, help="Folder to publish the site in (replaced atomically)."
