@@ -224,6 +224,10 @@ class SiteRenderer:
         self.kb = kb
         self.policy = policy
         self.env = _environment()
+        # compiled now, before the build forks its workers: a package upgraded during a build cannot mix
+        # old code with new templates
+        for template in self.env.list_templates(extensions=["html"]):
+            self.env.get_template(template)
         # Recorded decisions may name rules, factors or claims this policy no longer has:
         # those show as text instead of links that lead nowhere.
         self.env.globals["known_rules"] = frozenset(policy.by_id)
