@@ -115,10 +115,10 @@ class Cache:
     def _path(self, key: str, kind: str) -> Path:
         return self.directory / key[:2] / f"{key}.{kind}"
 
-    def load(self, key: str, kind: str, names: Iterable[str]) -> dict[str, bytes] | None:
-        """The sections ``names`` of an entry, each checked against its digest; None if any is not right."""
+    def _read_own(self, path: Path) -> bytes | None:
+        """The bytes of a regular file (not a link) that is ours and that nobody else can write, else None."""
         try:
-            fd = os.open(self._path(key, kind), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError:
             return None
         try:
@@ -127,11 +127,17 @@ class Cache:
             if not stat.S_ISREG(info.st_mode) or info.st_uid != self.uid or shared:
                 return None
             with os.fdopen(fd, "rb", closefd=False) as handle:
-                data = handle.read(info.st_size + 1)
+                return handle.read()
         except OSError:
             return None
         finally:
             os.close(fd)
+
+    def load(self, key: str, kind: str, names: Iterable[str]) -> dict[str, bytes] | None:
+        """The sections ``names`` of an entry, each checked against its digest; None if any is not right."""
+        data = self._read_own(self._path(key, kind))
+        if data is None:
+            return None
         end = data.find(b"\n", 0, _HEADER_LIMIT)
         if end < 0:
             return None
@@ -193,22 +199,8 @@ class Cache:
         """Put the file with this digest at ``target`` — a hard link when it can, else a copy — after checking
         its content still has that digest; False if the cache does not have it intact."""
         source = self._blob(digest)
-        try:
-            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-        except OSError:
-            return False
-        try:
-            info = os.fstat(fd)
-            shared = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != self.uid or shared:
-                return False
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                data = handle.read()
-        except OSError:
-            return False
-        finally:
-            os.close(fd)
-        if sha256_hex(data) != digest:
+        data = self._read_own(source)
+        if data is None or sha256_hex(data) != digest:
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -121,8 +121,22 @@ class Extras:
     records: int = 0  # how many records of its organization the history page shows
 
 
+class _Named:
+    """The organization's name and stance of a decision document (or of its summary) in ``data``."""
+
+    data: dict
+
+    @property
+    def name(self) -> str:
+        return self.data["organization"]["name"]
+
+    @property
+    def stance(self) -> str:
+        return self.data["organization"].get("stance", "")
+
+
 @dataclass
-class _Published:
+class _Published(_Named):
     """A decision with the names it is published under."""
 
     decision: SiteDecision
@@ -134,17 +148,9 @@ class _Published:
     def data(self) -> dict:
         return self.decision.data
 
-    @property
-    def name(self) -> str:
-        return self.data["organization"]["name"]
-
-    @property
-    def stance(self) -> str:
-        return self.data["organization"].get("stance", "")
-
 
 @dataclass
-class Listed:
+class Listed(_Named):
     """A decision as the overview, the rules and the search see it: its summary, never its whole document."""
 
     data: dict  # summary(): the organization, the workloads' stances, the inputs, where rules fired
@@ -152,14 +158,6 @@ class Listed:
     source: str
     origin: str
     extras: Extras = Extras()
-
-    @property
-    def name(self) -> str:
-        return self.data["organization"]["name"]
-
-    @property
-    def stance(self) -> str:
-        return self.data["organization"].get("stance", "")
 
 
 def summary(data: dict) -> dict:
