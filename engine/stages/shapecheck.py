@@ -133,7 +133,7 @@ class _NodeShape:
     properties: tuple[_PropertyShape, ...]
 
 
-class _Unsupported(Exception):
+class _UnsupportedShapeError(Exception):
     pass
 
 
@@ -171,28 +171,28 @@ def quick_check(shapes: Graph) -> QuickCheck | None:
     """The quick check of ``shapes``, or None when they use something it does not understand."""
     try:
         return QuickCheck(_compile(shapes))
-    except _Unsupported:
+    except _UnsupportedShapeError:
         return None
 
 
 def _compile(shapes: Graph) -> tuple[_NodeShape, ...]:
     for p in set(shapes.predicates()):
         if str(p).startswith(str(SH)) and p not in _UNDERSTOOD:
-            raise _Unsupported(p)
+            raise _UnsupportedShapeError(p)
     for kind in (RDFS.Class, URIRef("http://www.w3.org/2002/07/owl#Class")):
         if any((s, RDF.type, SH.NodeShape) in shapes for s in shapes.subjects(RDF.type, kind)):
-            raise _Unsupported("implicit class target")
+            raise _UnsupportedShapeError("implicit class target")
     node_shapes = []
     for shape in sorted(set(shapes.subjects(SH.targetClass, None)), key=str):
         if (shape, SH.path, None) in shapes:
-            raise _Unsupported("a property shape with a target")
+            raise _UnsupportedShapeError("a property shape with a target")
         targets = list(shapes.objects(shape, SH.targetClass))
         closed = list(shapes.objects(shape, SH.closed))
         if len(targets) != 1 or not isinstance(targets[0], URIRef) or len(closed) > 1:
-            raise _Unsupported(shape)
+            raise _UnsupportedShapeError(shape)
         is_closed = bool(closed) and closed[0].eq(Literal(True))
         if closed and not is_closed and not closed[0].eq(Literal(False)):
-            raise _Unsupported(shape)
+            raise _UnsupportedShapeError(shape)
         ignored: set = set()
         for head in shapes.objects(shape, SH.ignoredProperties):
             ignored.update(Collection(shapes, head))
@@ -205,14 +205,14 @@ def _compile(shapes: Graph) -> tuple[_NodeShape, ...]:
             any((shape, p, None) in shapes for p in _NODE_SHAPE_PARAMETERS)
             and (shape, SH.targetClass, None) not in shapes
         ):
-            raise _Unsupported(shape)
+            raise _UnsupportedShapeError(shape)
     return tuple(node_shapes)
 
 
 def _single(shapes: Graph, subject: Node, predicate: URIRef) -> Node | None:
     found = list(shapes.objects(subject, predicate))
     if len(found) > 1:
-        raise _Unsupported((subject, predicate))
+        raise _UnsupportedShapeError((subject, predicate))
     return found[0] if found else None
 
 
@@ -221,27 +221,27 @@ def _count(shapes: Graph, subject: Node, predicate: URIRef) -> int | None:
     if node is None:
         return None
     if not isinstance(node, Literal) or not isinstance(node.value, int) or isinstance(node.value, bool):
-        raise _Unsupported((subject, predicate))
+        raise _UnsupportedShapeError((subject, predicate))
     return node.value
 
 
 def _property(shapes: Graph, shape: Node) -> _PropertyShape:
     path = _single(shapes, shape, SH.path)
     if not isinstance(path, URIRef):  # a path expression (inverse, sequence, ...)
-        raise _Unsupported(shape)
+        raise _UnsupportedShapeError(shape)
     if any((shape, p, None) in shapes for p in _NODE_SHAPE_PARAMETERS):
-        raise _Unsupported(shape)
+        raise _UnsupportedShapeError(shape)
     checks: list[ValueCheck] = []
     datatype = _single(shapes, shape, SH.datatype)
     if datatype is not None:
         check = _datatype_check(datatype)
         if check is None:
-            raise _Unsupported(datatype)
+            raise _UnsupportedShapeError(datatype)
         checks.append(check)
     kind = _single(shapes, shape, SH.nodeKind)
     if kind is not None:
         if kind not in _NODE_KINDS:
-            raise _Unsupported(kind)
+            raise _UnsupportedShapeError(kind)
         types = _NODE_KINDS[kind]
         checks.append(lambda v, _, types=types: isinstance(v, types))
     allowed_in = _single(shapes, shape, SH["in"])
@@ -257,10 +257,10 @@ def _property(shapes: Graph, shape: Node) -> _PropertyShape:
         for member in Collection(shapes, alternatives):
             own = {p for p, _ in shapes.predicate_objects(member)}
             if own != {SH.datatype}:
-                raise _Unsupported(member)
+                raise _UnsupportedShapeError(member)
             check = _datatype_check(_single(shapes, member, SH.datatype))  # type: ignore[arg-type]
             if check is None:
-                raise _Unsupported(member)
+                raise _UnsupportedShapeError(member)
             options.append(check)
         checks.append(lambda v, data, options=tuple(options): any(o(v, data) for o in options))
     for predicate, holds in _RANGE.items():
@@ -269,7 +269,7 @@ def _property(shapes: Graph, shape: Node) -> _PropertyShape:
             continue
         bound = _number(bound_node)
         if bound is None:
-            raise _Unsupported(bound_node)
+            raise _UnsupportedShapeError(bound_node)
 
         def in_range(v: Node, _: Graph, bound=bound, holds=holds) -> bool:
             value = _number(v)
