@@ -336,6 +336,7 @@ def evaluate(
     input_format: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = False,
+    explore_changes: bool | None = None,
 ) -> Decision:
     """Evaluate facts and return the :class:`Decision`.
 
@@ -343,10 +344,15 @@ def evaluate(
     break, or starting with ``@prefix``/``PREFIX``/``<``; Turtle unless ``input_format`` names another
     format), or an ``rdflib.Graph``. ``rules`` and ``kb`` are folders that replace the packaged rule sets
     and knowledge base. ``strict=True`` turns the near-miss warnings into an error.
+
+    ``explore_changes`` says whether to search, for each workload, the missing facts and questions that
+    could change its stance: True always, False never (but for an undetermined stance, whose questions
+    are its answer), None (the default) only for organizations of up to 100 workloads, where it is cheap.
+    When it is skipped the decision says so (``"left_out"`` in :meth:`Decision.to_dict`).
     """
     engine = evaluator(rules=rules, kb=kb)
     document = _document(facts, input_format, limits)
     warnings = _checked(document, engine.kb, strict)
     with _warnings_on_error(warnings):
-        evaluation = engine.evaluate_document(document)
+        evaluation = engine.evaluate_document(document, explore_changes=explore_changes)
     return Decision(evaluation, engine, warnings)

@@ -70,11 +70,20 @@ def _kb_rules_options(command):
     return command
 
 
-def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: bool, **reading):
+def decide(
+    facts: Path,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+    strict: bool,
+    explore_changes: bool | None = None,
+    **reading,
+):
     """Read FACTS (a file or `-`), evaluate them through the library API and show its warnings."""
     import infra_policy
 
-    decision = infra_policy.evaluate(read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict)
+    decision = infra_policy.evaluate(
+        read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict, explore_changes=explore_changes
+    )
     show_warnings(decision.warnings)
     return decision
 
@@ -138,6 +147,12 @@ def _facts_arguments(command):
     show_default=True,
     help="Text: full shows every reason, question and outweighed argument.",
 )
+@click.option(
+    "--explore-changes/--no-explore-changes",
+    default=None,
+    help="Search, for each workload, the missing facts and questions that could change its stance "
+    "(default: only for organizations of up to 100 workloads; the output says when it was left out).",
+)
 @_kb_rules_options
 @input_options
 @strict_option
@@ -151,6 +166,7 @@ def evaluate(
     record_dir: Path | None,
     log_file: Path | None,
     signing_key: Path | None,
+    explore_changes: bool | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
     strict: bool,
@@ -181,10 +197,22 @@ def evaluate(
 
     if is_batch(facts, output):
         _evaluate_batch(
-            facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading, sign
+            facts,
+            fmt,
+            output,
+            record_dir,
+            log_file,
+            kb_dir,
+            rules_dir,
+            strict,
+            jobs,
+            keep_going,
+            reading,
+            sign,
+            explore_changes,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, explore_changes, **reading)
     if fmt == "json":
         text = decision.to_json()
     elif fmt in ("turtle", "jsonld"):
@@ -196,7 +224,19 @@ def evaluate(
 
 
 def _evaluate_batch(
-    facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading, sign=None
+    facts,
+    fmt,
+    output,
+    record_dir,
+    log_file,
+    kb_dir,
+    rules_dir,
+    strict,
+    jobs,
+    keep_going,
+    reading,
+    sign=None,
+    explore_changes=None,
 ):
     import json
 
@@ -210,7 +250,9 @@ def _evaluate_batch(
     infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, before any worker forks
 
     def work(path: Path) -> Outcome:
-        decision = infra_policy.evaluate(read_facts(path, **reading), rules=rules_dir, kb=kb_dir, strict=strict)
+        decision = infra_policy.evaluate(
+            read_facts(path, **reading), rules=rules_dir, kb=kb_dir, strict=strict, explore_changes=explore_changes
+        )
         if one_file_each:
             text = (
                 decision.to_json()

@@ -21,6 +21,12 @@ from infra_policy.engine.stages.load import FactsDocument, load_facts
 from infra_policy.engine.stages.profile import build_profile
 from infra_policy.engine.stages.validate import validate_facts
 
+# Up to this many workloads, an evaluation searches by default what would change each stance (the
+# missing facts and questions): about half of the time of a workload, which a batch or a large
+# organization should not pay for explanations nobody may read. Beyond it they are left out, the
+# decision says so, and `--explore-changes` (explore_changes=True) brings them back.
+EXPLORE_CHANGES_UP_TO = 100
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -57,12 +63,18 @@ class Evaluator:
     def rules_digest(self) -> str:
         return text_digest(self.policy.canonical())
 
-    def evaluate_document(self, doc: FactsDocument, validate: bool = True) -> Evaluation:
+    def evaluate_document(
+        self, doc: FactsDocument, validate: bool = True, explore_changes: bool | None = None
+    ) -> Evaluation:
+        """Decide ``doc``. ``explore_changes``: search what would change each stance (True), skip it
+        (False), or search it only for organizations of up to :data:`EXPLORE_CHANGES_UP_TO` workloads (None)."""
         if validate:
             validate_facts(doc, self.kb)
         organization = build_profile(doc, self.kb.vocabulary)
+        count = len(organization.workloads)
+        explore = explore_changes if explore_changes is not None else count <= EXPLORE_CHANGES_UP_TO
         workloads = tuple(
-            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary)
+            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore)
             for w in organization.workloads
         )
         stance, firing = decide_organization(
@@ -75,6 +87,13 @@ class Evaluator:
             stance_firing=firing,
             inputs=Inputs(facts=graph_digest(doc.graph), kb=self.kb_digest, rules=self.rules_digest),
             plan=organization_plan(stance, workloads, self.policy),
+            changes_left_out=""
+            if explore
+            else (
+                "the search was turned off (--no-explore-changes, explore_changes=False)"
+                if explore_changes is not None
+                else f"the organization has {count:,} workloads, more than {EXPLORE_CHANGES_UP_TO:,}"
+            ),
         )
         justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
         return Evaluation(decision, justification, doc)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from infra_policy.engine.errors import printable
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
+from infra_policy.engine.model import Assessment, Decision, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
 from infra_policy.engine.outputs.jsonstream import Lazy, write_json
 from infra_policy.engine.outputs.wording import fact_words, sentence_case, value_words, wrap
@@ -151,6 +151,7 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
             }
             for m in w.missing
         ],
+        **({} if w.changes_explored else {"changes_explored": False}),
         "cost": cost_json(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
     }
@@ -180,10 +181,39 @@ def _decision_document(ev: Evaluation, policy: Policy) -> dict:
             "placement": [{"workload": w.id, "name": w.profile.name, "stance": w.stance} for w in d.workloads],
             **({"hybrid_plan": plan_json(d.plan)} if d.plan is not None else {}),
         },
+        **({"left_out": left_out} if (left_out := left_out_json(d)) else {}),
         "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
         "justification": ev.justification.to_dict(),
         "inputs": {"facts": d.inputs.facts, "kb": d.inputs.kb, "rules": d.inputs.rules},
     }
+
+
+EXPLORE_CHANGES_OPTION = "--explore-changes"
+
+
+def _changes_left_out(why: str) -> dict:
+    return {
+        "what": "what would change each stance: the missing facts that could change it and the questions to ask "
+        '(for the workloads marked "changes_explored": false; their missing_facts lists only the inputs the cost '
+        "model needs)",
+        "fields": ["missing_facts", "questions"],
+        "why": why,
+        "how_to_include": f"infra-policy evaluate {EXPLORE_CHANGES_OPTION}, or infra_policy.evaluate(facts, "
+        "explore_changes=True)",
+    }
+
+
+def left_out_json(d: Decision) -> list[dict] | None:
+    """The decision's "left_out" entries (None when nothing was left out)."""
+    return [_changes_left_out(d.changes_left_out)] if d.changes_left_out else None
+
+
+def changes_left_out_text(why: str) -> str:
+    """The sentence the text output ends with when the search for what would change the stances was skipped."""
+    return (
+        f"Not searched: the missing facts and questions that could change each stance ({why}); "
+        f"{EXPLORE_CHANGES_OPTION} searches them."
+    )
 
 
 def write_decision_json(ev: Evaluation, policy: Policy, write: Callable[[str], object]) -> None:
@@ -342,6 +372,9 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
             out.append(f"  {w.profile.name.ljust(width)}  {w.stance}")
     for w in d.workloads:
         out.extend(_workload_text(ev, w, kb, policy, reasons_per_side))
+    if d.changes_left_out:
+        out.append("")
+        out.extend(wrap(changes_left_out_text(d.changes_left_out), "", ""))
     out.append("")
     out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…")
     # names and values come from the user's file: never let them drive the terminal

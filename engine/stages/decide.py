@@ -200,8 +200,14 @@ def decide_workload(
     backend: RuleBackend,
     explorer: RuleBackend,
     vocabulary: Vocabulary,
+    explore_changes: bool = True,
 ) -> WorkloadDecision:
-    """The stance of one workload with everything that led to it and what would change it."""
+    """The stance of one workload with everything that led to it and what would change it.
+
+    With ``explore_changes`` false, the search for the missing facts and questions that could change
+    the stance is skipped (about half of the time of a workload), unless the stance is undetermined:
+    its questions are then the answer itself. Only the inputs the cost model still needs are listed.
+    """
     cost = analyse_cost(profile.values(), policy.factor_parameters)
     firings = run_factor_rules(profile, policy, backend, cost.facts())
     assessments, constraints, derivations = _conclusions(firings, policy)
@@ -217,7 +223,11 @@ def decide_workload(
     stance_firing = Firing(rule=rule.id, subject=profile.id, stage=STANCE_STAGE, computed=matched)
     assessments = sorted(assessments, key=lambda a: a.rule)
     fired = frozenset(f.rule for f in firings)
-    missing, questions = _explore(profile, stance, t, fired, policy, explorer, vocabulary)
+    explored = explore_changes or stance == "undetermined"
+    if explored:
+        missing, questions = _explore(profile, stance, t, fired, policy, explorer, vocabulary)
+    else:
+        missing, questions = (), ()
     missing = _with_cost_inputs(missing, cost, policy, vocabulary)
     values = {**profile.values(), **cost.facts()}
     return WorkloadDecision(
@@ -236,6 +246,7 @@ def decide_workload(
         unweighed=_unweighed(profile, values, firings, t, cost, policy, vocabulary),
         closeness=_closeness(stance, t, constraints, policy, explorer, profile.id),
         questions=questions,
+        changes_explored=explored,
     )
 
 
