@@ -10,6 +10,7 @@ internal error; ``--debug`` shows the traceback
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -214,7 +215,7 @@ def evaluate(
         return
     decision = decide(facts[0], kb_dir, rules_dir, strict, explore_changes, **reading)
     if fmt == "json":
-        text = decision.to_json()
+        text = decision.write_json  # streamed: a decision on thousands of workloads is never one string
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:
@@ -283,7 +284,7 @@ def _evaluate_batch(
 
 
 def _publish(
-    text: str,
+    text: str | Callable[[Callable[[str], object]], None],
     record: dict | None,
     output: Path | None,
     record_dir: Path | None,
@@ -294,7 +295,8 @@ def _publish(
 
     The output and the record are staged beside their targets first; the log
     entry is appended next (all or nothing); only then are the staged files
-    put in place, so a failing record or log leaves `-o` untouched.
+    put in place, so a failing record or log leaves `-o` untouched. ``text`` may
+    be a function writing the output piece by piece through the ``write`` it is given.
     """
     from infra_policy.engine.files import StagedFile, commit_all
 
@@ -302,7 +304,7 @@ def _publish(
     record_path = None
     try:
         if output is not None:
-            staged.append(StagedFile(output, text.encode("utf-8")))
+            staged.append(StagedFile(output, text if callable(text) else text.encode("utf-8")))
         if record_dir is not None:
             from .audit_commands import stage_record
 
@@ -321,7 +323,11 @@ def _publish(
             file.discard()
         raise
     commit_all(staged)
-    if output is None:
+    if output is None and callable(text):
+        stdout = click.get_text_stream("stdout")
+        text(stdout.write)
+        stdout.flush()
+    elif output is None:
         click.echo(text, nl=False)
     if record_path is not None:
         click.echo(f"record: {record_path}", err=True)

@@ -6,7 +6,8 @@ base, policy, compiled rules) so that a batch pays for it once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from infra_policy.engine.policy.ruleload import Policy, load_policy
 from infra_policy.engine.records.digest import graph_digest, text_digest
 from infra_policy.engine.stages.decide import decide_organization, decide_workload, organization_plan
 from infra_policy.engine.stages.infer import DirectPolicy, compile_policy, policy_stages
-from infra_policy.engine.stages.justify import JustificationGraph, build_justification, rule_iri
+from infra_policy.engine.stages.justify import JustificationGraph, build_justification, justification_parts, rule_iri
 from infra_policy.engine.stages.load import FactsDocument, load_facts
 from infra_policy.engine.stages.profile import build_profile
 from infra_policy.engine.stages.validate import validate_facts
@@ -30,11 +31,30 @@ EXPLORE_CHANGES_UP_TO = 100
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A decision, its justification and the facts it was made from."""
+    """A decision, its justification and the facts it was made from.
+
+    The justification graph is built when first asked for: a large organization written as JSON
+    streams it in parts (:meth:`justification_parts`) and never holds it whole.
+    """
 
     decision: Decision
-    justification: JustificationGraph
     document: FactsDocument
+    evaluator: Evaluator = field(repr=False, compare=False)
+
+    @cached_property
+    def justification(self) -> JustificationGraph:
+        e = self.evaluator
+        return build_justification(self.decision, e.claims_by_rule, e.claim_iris, self.document, e.node_labels)
+
+    def justification_parts(self, workloads_per_part: int) -> Iterator[JustificationGraph]:
+        """The justification graph in parts whose union is :attr:`justification` (see engine.stages.justify)."""
+        if "justification" in self.__dict__:  # already whole
+            yield self.justification
+            return
+        e = self.evaluator
+        yield from justification_parts(
+            self.decision, e.claims_by_rule, e.claim_iris, self.document, e.node_labels, workloads_per_part
+        )
 
 
 class Evaluator:
@@ -95,8 +115,7 @@ class Evaluator:
                 else f"the organization has {count:,} workloads, more than {EXPLORE_CHANGES_UP_TO:,}"
             ),
         )
-        justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
-        return Evaluation(decision, justification, doc)
+        return Evaluation(decision, doc, self)
 
     def evaluate_file(self, path: str | Path) -> Evaluation:
         return self.evaluate_document(load_facts(path))

@@ -5,13 +5,13 @@ Both are deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from infra_policy.engine.errors import printable
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.model import Assessment, Decision, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
-from infra_policy.engine.outputs.jsonstream import Lazy, write_json
+from infra_policy.engine.outputs.jsonstream import Encoded, Lazy, SortedRuns, encoded, write_json
 from infra_policy.engine.outputs.wording import fact_words, sentence_case, value_words, wrap
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
@@ -162,12 +162,41 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
 
 def decision_dict(ev: Evaluation, policy: Policy) -> dict:
     """The decision document (decision@1) as one value."""
-    data = _decision_document(ev, policy)
+    data = _decision_document(ev, policy, ev.justification.to_dict())
     data["workloads"] = list(data["workloads"].items)
     return data
 
 
-def _decision_document(ev: Evaluation, policy: Policy) -> dict:
+# Above this many workloads, the justification is written from parts of this many workloads each,
+# sorted on disk (jsonstream.SortedRuns), instead of from one graph of the whole organization: the
+# graph of 10,000 workloads took about 300 MB and its JSON as many again.
+JUSTIFICATION_PART_WORKLOADS = 500
+
+
+def _streamed_justification(ev: Evaluation, runs: tuple[SortedRuns, SortedRuns], per_part: int) -> dict:
+    """The justification object, its nodes and edges made while written: the same text as ``to_dict()``'s."""
+    nodes, edges = runs
+    level = 3  # document → "justification" → "nodes" / "edges" → each entry
+
+    def spill() -> Iterator[Encoded]:
+        for part in ev.justification_parts(per_part):
+            for node, data in part.graph.nodes(data=True):
+                if "kind" in data:  # a node without attributes belongs to another part
+                    nodes.add(node, encoded({"id": node, **dict(sorted(data.items()))}, level))
+            for u, v, data in part.graph.edges(data=True):
+                edges.add((u, v), encoded({"from": u, "to": v, "relation": data["relation"]}, level))
+            nodes.end_run()
+            edges.end_run()
+        yield from nodes.merged()
+
+    return {"nodes": Lazy(spill()), "edges": Lazy(_later(edges.merged))}
+
+
+def _later(make: Callable[[], Iterator[Encoded]]) -> Iterator[Encoded]:
+    yield from make()  # the edges are merged only once the nodes' pass has written every run
+
+
+def _decision_document(ev: Evaluation, policy: Policy, justification: dict) -> dict:
     """The decision document with its workloads as a :class:`Lazy` list, made one at a time while written."""
     d = ev.decision
     org = d.organization
@@ -183,7 +212,7 @@ def _decision_document(ev: Evaluation, policy: Policy) -> dict:
         },
         **({"left_out": left_out} if (left_out := left_out_json(d)) else {}),
         "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
-        "justification": ev.justification.to_dict(),
+        "justification": justification,
         "inputs": {"facts": d.inputs.facts, "kb": d.inputs.kb, "rules": d.inputs.rules},
     }
 
@@ -216,9 +245,20 @@ def changes_left_out_text(why: str) -> str:
     )
 
 
-def write_decision_json(ev: Evaluation, policy: Policy, write: Callable[[str], object]) -> None:
-    """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece."""
-    write_json(_decision_document(ev, policy), write)
+def write_decision_json(
+    ev: Evaluation, policy: Policy, write: Callable[[str], object], per_part: int = JUSTIFICATION_PART_WORKLOADS
+) -> None:
+    """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece
+    (the justification of more than ``per_part`` workloads in parts, sorted on disk)."""
+    if len(ev.decision.workloads) <= per_part or "justification" in ev.__dict__:
+        write_json(_decision_document(ev, policy, ev.justification.to_dict()), write)
+        return
+    runs = (SortedRuns(), SortedRuns())
+    try:
+        write_json(_decision_document(ev, policy, _streamed_justification(ev, runs, per_part)), write)
+    finally:
+        for run in runs:
+            run.close()
 
 
 def render_json(ev: Evaluation, policy: Policy) -> str:

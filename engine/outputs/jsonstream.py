@@ -9,7 +9,7 @@ one at a time and written as soon as they are made, so only one workload's entry
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring  # the C implementation when available, as json.dumps uses
 
 INDENT = "  "
@@ -20,6 +20,82 @@ class Lazy:
 
     def __init__(self, items: Iterable) -> None:
         self.items = items
+
+
+class Encoded(str):
+    """JSON text already encoded at the level it is written at (see :func:`encoded`): written as it is."""
+
+
+def encoded(value: object, level: int) -> Encoded:
+    """The text ``value`` has in a document where it is nested ``level`` deep (what :func:`write_json` writes)."""
+    out = _Writer(lambda _: None, 1 << 62)
+    _encode(value, level, out)
+    return Encoded("".join(out.pieces))
+
+
+class SortedRuns:
+    """Items (a sort key and an :class:`Encoded` text) too many to sort in memory, sorted in runs on disk.
+
+    Each run is sorted and written to a temporary file as it ends; :meth:`merged` then yields the texts
+    of all runs in key order, an item repeated in several runs (same key) once. Keys are compared as
+    Python compares them, so the order is what ``sorted`` would give in memory.
+    """
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._directory = tempfile.TemporaryDirectory(prefix="infra-policy-runs.")
+        self._runs: list[str] = []
+        self._items: list[tuple[object, str]] = []
+
+    def add(self, key: object, text: str) -> None:
+        self._items.append((key, text))
+
+    def end_run(self) -> None:
+        import os
+        import pickle
+
+        if not self._items:
+            return
+        self._items.sort(key=lambda item: item[0])
+        path = os.path.join(self._directory.name, f"run-{len(self._runs)}")
+        with open(path, "wb") as handle:
+            for item in self._items:
+                pickle.dump(item, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._runs.append(path)
+        self._items = []
+
+    def merged(self) -> Iterator[Encoded]:
+        import heapq
+
+        self.end_run()
+        handles = [open(path, "rb") for path in self._runs]  # noqa: SIM115 (closed below)
+        try:
+            previous = _NOTHING
+            for key, text in heapq.merge(*(_items_of(h) for h in handles), key=lambda item: item[0]):
+                if key != previous:
+                    previous = key
+                    yield Encoded(text)
+        finally:
+            for handle in handles:
+                handle.close()
+
+    def close(self) -> None:
+        self._directory.cleanup()
+
+
+_NOTHING = object()
+
+
+def _items_of(handle) -> Iterator[tuple[object, str]]:
+    import pickle
+
+    load = pickle.Unpickler(handle).load
+    while True:
+        try:
+            yield load()
+        except EOFError:
+            return
 
 
 def _float(value: float) -> str:
@@ -52,7 +128,9 @@ class _Writer:
 def _encode(value: object, level: int, out: _Writer) -> None:
     # one recursive function appending to a list: several times faster than nested generators
     pieces = out.pieces
-    if isinstance(value, str):
+    if isinstance(value, Encoded):
+        pieces.append(value)
+    elif isinstance(value, str):
         pieces.append(encode_basestring(value))
     elif value is None:
         pieces.append("null")
@@ -84,8 +162,7 @@ def _encode(value: object, level: int, out: _Writer) -> None:
         for item in value.items if lazy else value:
             out.pieces.append(separator)
             _encode(item, level + 1, out)
-            if lazy:
-                out.flush()
+            out.flush()  # a long list (or a Lazy one) is handed over as it is written, not held whole
             separator = "," + inner
         out.pieces.append("[]" if separator is first else "\n" + INDENT * level + "]")
     else:
