@@ -13,7 +13,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra_policy.engine.outputs.jsonstream import Lazy, SortedRuns, dumps, encoded, write_json
+from infra_policy.engine.outputs.jsonstream import Lazy, SortedRuns, dumps, encoded, encoded_items, write_json
 from tests.fuzzing import FUZZ_SETTINGS
 
 FLOATS = st.one_of(
@@ -63,11 +63,16 @@ def test_items_sorted_in_runs_on_disk_are_written_as_sorted_in_memory():
     runs = SortedRuns()
     try:
         for start in range(0, len(entries), 700):
-            for entry in entries[start : start + 700]:
-                runs.add(entry["id"], encoded(unique[entry["id"]], 2))
-            runs.end_run()
+            part = [unique[e["id"]] for e in entries[start : start + 700]]
+            runs.add_run([(e["id"], text) for e, text in zip(part, encoded_items(part, 2), strict=True)])
         pieces: list[str] = []
         write_json({"nodes": Lazy(runs.merged())}, pieces.append)
     finally:
         runs.close()
     assert "".join(pieces) == expected({"nodes": [unique[k] for k in sorted(unique)]})
+
+
+@FUZZ_SETTINGS
+@given(st.lists(st.dictionaries(KEYS, VALUES, min_size=1, max_size=4), max_size=6), st.integers(1, 4))
+def test_items_encoded_together_are_those_encoded_one_by_one(items, level):
+    assert encoded_items(items, level) == [encoded(item, level) for item in items]

@@ -11,7 +11,7 @@ from infra_policy.engine.errors import printable
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.model import Assessment, Decision, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
-from infra_policy.engine.outputs.jsonstream import Encoded, Lazy, SortedRuns, encoded, write_json
+from infra_policy.engine.outputs.jsonstream import Encoded, Lazy, SortedRuns, encoded_items, write_json
 from infra_policy.engine.outputs.wording import fact_words, sentence_case, value_words, wrap
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
@@ -180,13 +180,13 @@ def _streamed_justification(ev: Evaluation, runs: tuple[SortedRuns, SortedRuns],
 
     def spill() -> Iterator[Encoded]:
         for part in ev.justification_parts(per_part):
-            for node, data in part.graph.nodes(data=True):
-                if "kind" in data:  # a node without attributes belongs to another part
-                    nodes.add(node, encoded({"id": node, **dict(sorted(data.items()))}, level))
-            for u, v, data in part.graph.edges(data=True):
-                edges.add((u, v), encoded({"from": u, "to": v, "relation": data["relation"]}, level))
-            nodes.end_run()
-            edges.end_run()
+            # a node without attributes belongs to another part
+            owned = sorted((n, d) for n, d in part.graph.nodes(data=True) if "kind" in d)
+            texts = encoded_items([{"id": n, **dict(sorted(d.items()))} for n, d in owned], level)
+            nodes.add_run([(n, text) for (n, _), text in zip(owned, texts, strict=True)])
+            links = sorted(part.graph.edges(data=True))
+            texts = encoded_items([{"from": u, "to": v, "relation": d["relation"]} for u, v, d in links], level)
+            edges.add_run([((u, v), text) for (u, v, _), text in zip(links, texts, strict=True)])
         yield from nodes.merged()
 
     return {"nodes": Lazy(spill()), "edges": Lazy(_later(edges.merged))}

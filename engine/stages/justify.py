@@ -100,6 +100,7 @@ class _Builder:
         self.doc = doc
         self.labels = labels or {}
         self.g = nx.DiGraph()
+        self._shown: dict = {}
 
     def node(self, iri: str, kind: str, label: str, **attrs) -> str:
         if iri not in self.g:
@@ -107,13 +108,20 @@ class _Builder:
             self.g.add_node(iri, kind=kind, label=label, **{k: v for k, v in attrs.items() if v is not None})
         return iri
 
+    def _display(self, term) -> str:
+        # the same subjects, properties and values recur in every firing: say each once
+        shown = self._shown.get(term)
+        if shown is None:
+            shown = self._shown[term] = display(self.doc, term)
+        return shown
+
     def edge(self, source: str, target: str, relation: str) -> None:
         self.g.add_edge(source, target, relation=relation)
 
     def fact(self, triple: Triple) -> str:
         s, p, o = triple
         if self.doc is not None:
-            text = f"{display(self.doc, s)} {display(self.doc, p)} {display(self.doc, o)}"
+            text = f"{self._display(s)} {self._display(p)} {self._display(o)}"
             line = self.doc.line_of(triple)
         else:
             text, line = f"{s} {p} {o}", None
