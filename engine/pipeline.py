@@ -65,6 +65,8 @@ class Evaluator:
         self.backend = compile_policy(policy, multi_valued)
         self.explorer = DirectPolicy(policy_stages(policy))
         self.claims_by_rule = {rule.id: rule.claims for rule in policy.rules}
+        # what decide works out from a tally alone, shared by the workloads with the same tally (bounded)
+        self.memo: dict = {}
         self.claim_iris = {cid: claim.iri for cid, claim in kb.claims.items()}
         # readable labels for the knowledge-base nodes of every justification graph
         self.node_labels = {rule_iri(rule.id): f"{rule.id}: {rule.title}" for rule in policy.rules}
@@ -94,7 +96,7 @@ class Evaluator:
         count = len(organization.workloads)
         explore = explore_changes if explore_changes is not None else count <= EXPLORE_CHANGES_UP_TO
         workloads = tuple(
-            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore)
+            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore, self.memo)
             for w in organization.workloads
         )
         stance, firing = decide_organization(

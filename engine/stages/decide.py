@@ -201,6 +201,7 @@ def decide_workload(
     explorer: RuleBackend,
     vocabulary: Vocabulary,
     explore_changes: bool = True,
+    memo: dict | None = None,
 ) -> WorkloadDecision:
     """The stance of one workload with everything that led to it and what would change it.
 
@@ -216,7 +217,15 @@ def decide_workload(
         (c.rules_out for c in constraints),
         policy,
     )
-    rule = _stance_rule(t.facts(), policy, backend, profile.id)
+    # What follows from the tally alone (the stance rule, how close it is) is the same for every workload
+    # with the same tally: in a large organization most tallies recur, so it is worked out once each.
+    memo = {} if memo is None else memo
+    if len(memo) > _MEMO_ENTRIES:
+        memo.clear()  # bounded: a long-running process stays flat
+    tally_key = tuple(t.facts().items())
+    rule = memo.get(("stance", tally_key))
+    if rule is None:
+        rule = memo[("stance", tally_key)] = _stance_rule(t.facts(), policy, backend, profile.id)
     assert isinstance(rule.then, SetStance)
     stance = rule.then.stance
     matched = tuple((name, value) for name, value in t.facts().items() if name in rule.when.facts())
@@ -244,7 +253,7 @@ def decide_workload(
         plan=_plan(t, stance, assessments, policy, backend, profile.id) if stance == "hybrid" else None,
         risks=_risks(stance, t, assessments, values, policy),
         unweighed=_unweighed(profile, values, firings, t, cost, policy, vocabulary),
-        closeness=_closeness(stance, t, constraints, policy, explorer, profile.id),
+        closeness=_memo_closeness(memo, tally_key, stance, t, constraints, policy, explorer, profile.id),
         questions=questions,
         changes_explored=explored,
     )
@@ -472,6 +481,25 @@ def _hypothetical(t: Tally, side: str, points: int) -> dict[str, object]:
 
 
 _MOST_POINTS = 64  # beyond this, "far" is all a decision maker needs to know
+_MEMO_ENTRIES = 20_000
+
+
+def _memo_closeness(
+    memo: dict,
+    tally_key: tuple,
+    stance: str,
+    t: Tally,
+    constraints: list[Constraint],
+    policy: Policy,
+    explorer: RuleBackend,
+    subject: str,
+) -> tuple[Closeness, ...]:
+    # the constraints' titles are the answer when feasibility decides
+    key = ("closeness", tally_key, stance, tuple(sorted(c.rule for c in constraints)))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _closeness(stance, t, constraints, policy, explorer, subject)
+    return found
 
 
 def _closeness(
