@@ -183,10 +183,10 @@ def _streamed_justification(ev: Evaluation, runs: tuple[SortedRuns, SortedRuns],
             # a node without attributes belongs to another part
             owned = sorted((n, d) for n, d in part.graph.nodes(data=True) if "kind" in d)
             texts = encoded_items([{"id": n, **dict(sorted(d.items()))} for n, d in owned], level)
-            nodes.add_run([(n, text) for (n, _), text in zip(owned, texts, strict=True)])
+            nodes.add_run([(n, text) for (n, _), text in zip(owned, texts, strict=True)], presorted=True)
             links = sorted(part.graph.edges(data=True))
             texts = encoded_items([{"from": u, "to": v, "relation": d["relation"]} for u, v, d in links], level)
-            edges.add_run([((u, v), text) for (u, v, _), text in zip(links, texts, strict=True)])
+            edges.add_run([((u, v), text) for (u, v, _), text in zip(links, texts, strict=True)], presorted=True)
         yield from nodes.merged()
 
     return {"nodes": Lazy(spill()), "edges": Lazy(_later(edges.merged))}

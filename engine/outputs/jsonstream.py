@@ -36,7 +36,7 @@ def encoded(value: object, level: int) -> Encoded:
     return Encoded("".join(out.pieces))
 
 
-def encoded_items(values: list, level: int) -> list[Encoded]:
+def encoded_items(values: list, level: int) -> list[str]:
     """The texts of ``values`` as the items of a list, each at ``level``: ``[encoded(v, level) for v in values]``,
     in one pass of orjson when the items are dicts (a list of dicts is split back at its items' boundaries:
     a line at the items' own indentation that starts with ``{`` begins an item, nothing inside one)."""
@@ -48,7 +48,7 @@ def encoded_items(values: list, level: int) -> list[Encoded]:
     inner = "\n" + INDENT * level
     body = text[len("[" + inner) : -len("\n" + INDENT * (level - 1) + "]")]
     items = body.split("," + inner + "{")
-    return [Encoded(items[0]), *(Encoded("{" + item) for item in items[1:])]
+    return [items[0], *("{" + item for item in items[1:])]  # plain texts: wrap in Encoded to write them
 
 
 class SortedRuns:
@@ -67,14 +67,15 @@ class SortedRuns:
         self._directory = tempfile.TemporaryDirectory(prefix="infra-policy-runs.")
         self._runs: list[str] = []
 
-    def add_run(self, items: list[tuple[object, str]]) -> None:
-        """One run of (key, text) items, in any order."""
+    def add_run(self, items: list[tuple[object, str]], presorted: bool = False) -> None:
+        """One run of (key, text) items, in any order (``presorted``: already in key order)."""
         import os
         import pickle
 
         if not items:
             return
-        items = sorted(items, key=_first)
+        if not presorted:
+            items = sorted(items, key=_first)
         path = os.path.join(self._directory.name, f"run-{len(self._runs)}")
         with open(path, "wb") as handle:
             for start in range(0, len(items), self.BLOCK):
@@ -194,7 +195,13 @@ def _encode(value: object, level: int, out: _Writer) -> None:
 # 1.5e-07; orjson 0.00001 and 1.5e-7). Any text that may hold one is encoded by this module instead
 # (a string that merely looks like one costs only time). orjson refuses what else it would write
 # otherwise: integers beyond 64 bits, keys that are not strings, strings that are not valid UTF-8.
-_ORJSON_DIFFERS = re.compile(r"\de-\d(?!\d)|0\.0000\d")
+_SMALL_EXPONENT = re.compile(r"e-\d(?!\d)")  # a literal first: searched fast through megabytes
+
+
+def _orjson_differs(text: str) -> bool:
+    if "0.0000" in text:
+        return True
+    return any(m.start() and text[m.start() - 1].isdigit() for m in _SMALL_EXPONENT.finditer(text))
 
 
 def _fast(value: object, level: int) -> str | None:
@@ -205,7 +212,7 @@ def _fast(value: object, level: int) -> str | None:
         text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
     except TypeError:  # orjson.JSONEncodeError: something it does not write as json.dumps does
         return None
-    if _ORJSON_DIFFERS.search(text):
+    if _orjson_differs(text):
         return None
     return text.replace("\n", "\n" + INDENT * level) if level else text
 
