@@ -140,9 +140,15 @@ class _Writer:
         self.pieces: list[str] = []
 
     def flush(self, force: bool = False) -> None:
-        if force or len(self.pieces) >= self.buffer_size:
-            self.write("".join(self.pieces))
+        # A piece may be a whole list item encoded at once (a workload's 30 kB): hand over at the
+        # first large one too, or thousands of them would gather (140 MB for 4,096 workloads).
+        pieces = self.pieces
+        if force or len(pieces) >= self.buffer_size or (pieces and len(pieces[-1]) >= _LARGE_PIECE):
+            self.write("".join(pieces))
             self.pieces = []
+
+
+_LARGE_PIECE = 1024
 
 
 def _encode(value: object, level: int, out: _Writer) -> None:
