@@ -155,7 +155,8 @@ def explain(
                 f"--why {why!r} names nothing in this decision; give a workload ({names}), a factor "
                 f"(for example {next(iter(kb.factors))}) or a rule id that fired (see `rules list`)."
             )
-    trees = [ex.tree(evaluation, root) for root in roots]
+    words = None if verbose or as_json else ex.NodeWords(evaluation, policy, kb)  # ids only on request
+    trees = [ex.tree(evaluation, root, words) for root in roots]
     if as_json:
         write_output(json.dumps([t.to_dict() for t in trees], indent=2, ensure_ascii=False) + "\n", output)
     else:
