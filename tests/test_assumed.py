@@ -125,7 +125,10 @@ def test_assumed_facts_relabelled_as_stated_fail_the_audit(tmp_path):
     flags_only = copy.deepcopy(record)
     for w in flags_only["decision"]["workloads"]:
         w["facts"] = [{k: v for k, v in f.items() if k != "assumed"} for f in w["facts"]]
-    assert run("audit", _resealed(flags_only, tmp_path), "--facts", MIXED).exit_code == 1
+    audit = run("audit", _resealed(flags_only, tmp_path), "--facts", MIXED)
+    assert audit.exit_code == 1
+    # and the report says which facts were passed off as stated, in words
+    assert "IT staff (FTE) 0.5 (stated) → 0.5 (assumed)" in audit.output
 
 
 def test_stated_facts_relabelled_as_assumed_fail_the_audit(tmp_path):
