@@ -48,7 +48,8 @@ def test_evaluate_set_says_what_was_assumed_and_marks_it_in_the_reasons():
 
 
 def test_evaluate_set_json_lists_the_assumptions_and_flags_each_assumed_fact():
-    data = json.loads(run("evaluate", MIXED, *sets("Campaign copy.usersLocation=OnPremises"), "--format", "json").output)
+    result = run("evaluate", MIXED, *sets("Campaign copy.usersLocation=OnPremises"), "--format", "json")
+    data = json.loads(result.output)
     assert data["assumed"] == [
         {
             "subject": "https://example.com/acme/marketing",
@@ -185,7 +186,8 @@ def test_explain_set_explains_the_decision_on_the_assumed_facts():
 
 
 def test_evaluate_set_in_a_real_process(tmp_path):
-    command = [sys.executable, "-m", "infra_policy.cli.main", "evaluate", str(MIXED), "--set", "modelAvailability=HostedOnly"]
+    command = [sys.executable, "-m", "infra_policy.cli.main", "evaluate", str(MIXED)]
+    command += ["--set", "modelAvailability=HostedOnly"]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Acme Insurance: model availability hosted only" in done.stdout

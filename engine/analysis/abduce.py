@@ -507,8 +507,12 @@ def render_all_sufficient(groups: list[tuple[SufficientReason, ...]], vocabulary
             out.extend(wrap(f"In none of them (they never decide it): {words}.", "  ", "    "))
         if not first.all_found:
             out.extend(
-                wrap(f"(the search stopped at its bound, after {len(reasons)} sets of at most {limit}: there may be more)",
-                     "  ", "   ")
+                wrap(
+                    f"(the search stopped at its bound, after {len(reasons)} sets of at most {limit}: there may "
+                    "be more)",
+                    "  ",
+                    "   ",
+                )
             )
         elif all(r.exhaustive for r in reasons):
             out.append("  (these are all of them; every combination of the other facts was checked)")

@@ -22,7 +22,6 @@ from infra_policy.engine.outputs.wording import fact_words, value_words
 from infra_policy.engine.stages.load import Assumption, FactsDocument
 from infra_policy.engine.vocabulary import IP, Vocabulary
 
-
 Change = Assumption  # one assumed fact: on which subject, which property, which value (as written)
 
 

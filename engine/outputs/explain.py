@@ -324,13 +324,14 @@ class NodeWords:
         if kind in ("firing", "derived") and rule is not None:
             return rule.title
         if kind == "assessment" and rule is not None and isinstance(rule.then, Assess):
-            factor = self.kb.factors[rule.then.factor].label if rule.then.factor in self.kb.factors else rule.then.factor
-            return f"{factor}: a {STRENGTH[rule.then.weight]} argument for {side_words(rule.then.favors)}"
+            factor = self.kb.factors[rule.then.factor].label + ": " if rule.then.factor in self.kb.factors else ""
+            return f"{factor}a {STRENGTH[rule.then.weight]} argument for {side_words(rule.then.favors)}"
         if kind == "constraint" and rule is not None and isinstance(rule.then, RuleOut):
             return f"rules out {side_words(rule.then.side)}"
         if kind == "tally":
             name = data["label"].removeprefix("tally of ")
-            return f"the arguments counted for {name} (cloud {data.get('cloud_weight')} · in-house {data.get('in_house_weight')})"
+            weights = f"cloud {data.get('cloud_weight')} · in-house {data.get('in_house_weight')}"
+            return f"the arguments counted for {name} ({weights})"
         if kind == "claim" and data.get("label", "").count(" — "):
             return "the article: " + data["label"].split(" — ", 1)[1]
         if kind == "parameter":

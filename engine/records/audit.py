@@ -273,10 +273,10 @@ def _with_assumptions(record: dict, evaluator: Evaluator, document: FactsDocumen
     if entries is None:
         return document, ""
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise _NotApplicable("its `assumed` facts are not a list of assumptions")
+        raise _AssumptionsNotApplicableError("its `assumed` facts are not a list of assumptions")
     changes, problems = recorded_changes(entries, document, evaluator.kb.vocabulary)
     if problems:
-        raise _NotApplicable("; ".join(problems))
+        raise _AssumptionsNotApplicableError("; ".join(problems))
     words = "; ".join(assumed_lines(changes, evaluator.kb.vocabulary))
     count = f"{len(changes)} fact{'s' * (len(changes) != 1)}"
     return changed_document(document, changes, evaluator.kb.vocabulary), (
@@ -284,7 +284,7 @@ def _with_assumptions(record: dict, evaluator: Evaluator, document: FactsDocumen
     )
 
 
-class _NotApplicable(Exception):
+class _AssumptionsNotApplicableError(Exception):
     """The record's assumed facts cannot be applied to the facts given."""
 
 
@@ -294,7 +294,7 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
     try:
         document, assumed = _with_assumptions(record, evaluator, document)
         fresh = record_body(evaluator.evaluate_document(document), evaluator.policy)
-    except _NotApplicable as exc:
+    except _AssumptionsNotApplicableError as exc:
         return Check("re-derivation", False, f"the record's assumed facts cannot be applied to the facts given: {exc}")
     except InputError as exc:
         if not record["decision"].get("assumed"):
