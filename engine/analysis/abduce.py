@@ -493,8 +493,11 @@ def render_all_sufficient(groups: list[tuple[SufficientReason, ...]], vocabulary
         first = reasons[0]
         stated = len(first.facts) + len(first.irrelevant)
         out.append(f"{first.name}: {first.stance}")
-        count = f"{len(reasons)} minimal set{'s' * (len(reasons) != 1)}"
-        out.extend(wrap(f"{count} of its {stated} stated facts decide it, each on its own:", "  ", "    "))
+        if len(reasons) == 1:
+            head = f"One minimal set of its {stated} stated facts decides it:"
+        else:
+            head = f"{len(reasons)} minimal sets of its {stated} stated facts decide it, each on its own:"
+        out.extend(wrap(head, "  ", "    "))
         for number, r in enumerate(reasons, start=1):
             facts = "; ".join(
                 f"{fact_words(f, vocabulary).removeprefix('the ')}: {value_words(v, vocabulary)}" for f, v in r.values
