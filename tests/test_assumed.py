@@ -192,3 +192,22 @@ def test_evaluate_set_in_a_real_process(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Acme Insurance: model availability hosted only" in done.stdout
     assert "Claims triage  cloud" in done.stdout
+
+
+def test_a_decision_and_record_with_assumptions_follow_the_schemas():
+    import jsonschema
+    from referencing import Registry, Resource
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    decision_schema = json.loads((docs / "decision.schema.json").read_text())
+    record_schema = json.loads((docs / "record.schema.json").read_text())
+    registry = Registry().with_resource("decision.schema.json", Resource.from_contents(decision_schema))
+    registry = registry.with_resource(decision_schema["$id"], Resource.from_contents(decision_schema))
+    decision = infra_policy.evaluate(MIXED, assume=LEAN)
+    jsonschema.validate(decision.to_dict(), decision_schema)
+    validator = jsonschema.Draft202012Validator(record_schema, registry=registry)
+    validator.validate(decision.record())
+    # a decision whose `assumed` entry lacks what it replaced is not a decision@1 document
+    broken = decision.to_dict()
+    del broken["assumed"][0]["replaces"]
+    assert list(jsonschema.Draft202012Validator(decision_schema).iter_errors(broken))
