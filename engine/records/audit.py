@@ -278,7 +278,7 @@ def _with_assumptions(record: dict, evaluator: Evaluator, document: FactsDocumen
     if problems:
         raise _AssumptionsNotApplicableError("; ".join(problems))
     words = "; ".join(assumed_lines(changes, evaluator.kb.vocabulary))
-    count = f"{len(changes)} fact{'s' * (len(changes) != 1)}"
+    count = "fact" if len(changes) == 1 else f"{len(changes)} facts"
     return changed_document(document, changes, evaluator.kb.vocabulary), (
         f"with the {count} the record assumed, not stated in the facts ({words})"
     )
