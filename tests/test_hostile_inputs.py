@@ -211,6 +211,21 @@ def test_an_n_quads_syntax_error_names_its_line(tmp_path):
     assert f"{facts}, line 3: not valid N-Quads" in result.output
 
 
+def test_a_syntax_error_never_quotes_a_file_reached_through_a_link_of_another_kind(tmp_path):
+    secret = tmp_path / "notes.txt"
+    secret.write_text("api-key: not-for-your-logs\n")
+    link = tmp_path / "facts.ttl"
+    link.symlink_to(secret)
+    result = run("evaluate", link)
+    assert result.exit_code == 2
+    assert "is a link to notes.txt" in result.output
+    assert "not-for-your-logs" not in result.output
+    # a link whose target is a facts file of the same kind reads as usual
+    same_kind = tmp_path / "latest.ttl"
+    same_kind.symlink_to(EXAMPLES / "acme-mixed-workloads.ttl")
+    assert run("validate", same_kind).exit_code == 0
+
+
 def test_relative_iris_do_not_depend_on_the_folder_or_leak_it(tmp_path):
     text = (
         "@prefix ip: <https://w3id.org/infra-policy#> .\n"

@@ -101,6 +101,17 @@ def format_of(path: Path, input_format: str | None = None) -> str:
             f"'{path.suffix or '(none)'}'. Allowed extensions: {allowed}; or name the format "
             f"with --input-format ({', '.join(INPUT_FORMATS)})."
         )
+    if path.is_symlink():
+        # The extension vouches for what the file is; through a link it must vouch for the
+        # file actually read, or `facts.ttl -> notes.txt` would echo a line of any readable
+        # file in a syntax error.
+        target = path.resolve()
+        if EXTENSIONS.get(target.suffix.lower()) != name:
+            raise FactsError(
+                f"{path}: is a link to {target.name}, and '{target.suffix or '(none)'}' is not an extension of "
+                f"{INPUT_FORMATS[name][1]} files. The file actually read must say what it is: link to a file with "
+                f"a facts extension, or name the format with --input-format ({', '.join(INPUT_FORMATS)})."
+            )
     return name
 
 
