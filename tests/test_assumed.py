@@ -211,3 +211,13 @@ def test_a_decision_and_record_with_assumptions_follow_the_schemas():
     broken = decision.to_dict()
     del broken["assumed"][0]["replaces"]
     assert list(jsonschema.Draft202012Validator(decision_schema).iter_errors(broken))
+
+
+def test_the_prov_export_marks_assumed_facts():
+    from rdflib import Graph, Literal, URIRef
+
+    turtle = infra_policy.evaluate(MIXED, assume=["itStaffFTE=0.5"]).to_rdf("turtle")
+    g = Graph().parse(data=turtle, format="turtle")
+    assumed = set(g.subjects(URIRef("https://w3id.org/infra-policy#assumed"), Literal(True)))
+    predicates = {g.value(s, URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#predicate")) for s in assumed}
+    assert predicates == {URIRef("https://w3id.org/infra-policy#itStaffFTE")}
