@@ -17,7 +17,7 @@ import click
 
 from .errors import handle_errors
 from .output import write_output
-from .reading import FACTS_PATH, input_options, read_facts, show_warnings, strict_option
+from .reading import FACTS_PATH, input_options, read_facts, set_option, show_warnings, strict_option
 
 _path = click.Path(path_type=Path)
 
@@ -76,14 +76,21 @@ def decide(
     kb_dir: Path | None,
     rules_dir: Path | None,
     strict: bool,
+    assume: tuple[str, ...] = (),
     explore_changes: bool | None = None,
     **reading,
 ):
-    """Read FACTS (a file or `-`), evaluate them through the library API and show its warnings."""
+    """Read FACTS (a file or `-`), evaluate them through the library API (with any `--set` facts
+    assumed) and show its warnings."""
     import infra_policy
 
     decision = infra_policy.evaluate(
-        read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict, explore_changes=explore_changes
+        read_facts(facts, **reading),
+        rules=rules_dir,
+        kb=kb_dir,
+        strict=strict,
+        assume=assume,
+        explore_changes=explore_changes,
     )
     show_warnings(decision.warnings)
     return decision
@@ -148,6 +155,8 @@ def _facts_arguments(command):
     show_default=True,
     help="Text: full shows every reason, question and outweighed argument.",
 )
+@click.option("--verbose", is_flag=True, help="Text: also name the rules' ids.")
+@set_option()
 @click.option(
     "--explore-changes/--no-explore-changes",
     default=None,
@@ -163,6 +172,8 @@ def evaluate(
     facts: tuple[Path, ...],
     fmt: str,
     detail: str,
+    verbose: bool,
+    assume: tuple[str, ...],
     output: Path | None,
     record_dir: Path | None,
     log_file: Path | None,
@@ -197,6 +208,10 @@ def evaluate(
             return signature_for(private_key, text)
 
     if is_batch(facts, output):
+        if assume:
+            raise click.UsageError(
+                "--set assumes facts of one facts file (its organization and workloads): give one FACTS file."
+            )
         _evaluate_batch(
             facts,
             fmt,
@@ -213,13 +228,13 @@ def evaluate(
             explore_changes,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, explore_changes, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, explore_changes, **reading)
     if fmt == "json":
         text = decision.write_json  # streamed: a decision on thousands of workloads is never one string
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:
-        text = decision.to_text(detail.lower())
+        text = decision.to_text(detail.lower(), verbose=verbose)
     record = decision.record() if record_dir is not None or log_file is not None else None
     _publish(text, record, output, record_dir, log_file, sign)
 
@@ -337,15 +352,7 @@ def _publish(
 
 @main.command("what-if", short_help="Decide FACTS again with some facts changed, and show what moves.")
 @click.argument("facts", type=FACTS_PATH)
-@click.option(
-    "--set",
-    "changes",
-    multiple=True,
-    required=True,
-    metavar="[WORKLOAD.]PROPERTY=VALUE",
-    help="Assume this fact instead of what FACTS state (repeatable): itStaffFTE=0.5, or "
-    "'Claims triage.dataSensitivity=Restricted' for one workload.",
-)
+@set_option(required=True)
 @format_option()
 @output_option
 @_kb_rules_options
@@ -353,7 +360,7 @@ def _publish(
 @handle_errors
 def what_if(
     facts: Path,
-    changes: tuple[str, ...],
+    assume: tuple[str, ...],
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -365,7 +372,7 @@ def what_if(
 
     import infra_policy
 
-    result = infra_policy.what_if(read_facts(facts, **reading), list(changes), rules=rules_dir, kb=kb_dir)
+    result = infra_policy.what_if(read_facts(facts, **reading), list(assume), rules=rules_dir, kb=kb_dir)
     show_warnings(result.after.warnings)
     if fmt.lower() == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
