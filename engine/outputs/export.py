@@ -5,14 +5,14 @@ Both are deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from infra_policy.engine.errors import printable
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
+from infra_policy.engine.model import Assessment, Decision, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
-from infra_policy.engine.outputs.jsonstream import Lazy, write_json
-from infra_policy.engine.outputs.wording import fact_words, sentence_case, value_words, wrap
+from infra_policy.engine.outputs.jsonstream import Encoded, Lazy, SortedRuns, encoded_items, write_json
+from infra_policy.engine.outputs.wording import fact_words, sentence_case, terms_in_words, value_words, wrap
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import value_text
@@ -33,6 +33,8 @@ def _fact(doc: FactsDocument, fact: StatedFact) -> dict:
     }
     if lines:
         entry["lines"] = lines
+    if any(doc.is_assumed(t) for t in fact.triples):
+        entry["assumed"] = True  # `--set`: not stated in the facts file
     return entry
 
 
@@ -151,6 +153,7 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
             }
             for m in w.missing
         ],
+        **({} if w.changes_explored else {"changes_explored": False}),
         "cost": cost_json(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
     }
@@ -161,17 +164,48 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
 
 def decision_dict(ev: Evaluation, policy: Policy) -> dict:
     """The decision document (decision@1) as one value."""
-    data = _decision_document(ev, policy)
+    data = _decision_document(ev, policy, ev.justification.to_dict())
     data["workloads"] = list(data["workloads"].items)
     return data
 
 
-def _decision_document(ev: Evaluation, policy: Policy) -> dict:
+# Above this many workloads, the justification is written from parts of this many workloads each,
+# sorted on disk (jsonstream.SortedRuns), instead of from one graph of the whole organization: the
+# graph of 10,000 workloads took about 300 MB and its JSON as many again.
+JUSTIFICATION_PART_WORKLOADS = 500
+
+
+def _streamed_justification(ev: Evaluation, runs: tuple[SortedRuns, SortedRuns], per_part: int) -> dict:
+    """The justification object, its nodes and edges made while written: the same text as ``to_dict()``'s."""
+    nodes, edges = runs
+    level = 3  # document → "justification" → "nodes" / "edges" → each entry
+
+    def spill() -> Iterator[Encoded]:
+        for part in ev.justification_parts(per_part):
+            # a node without attributes belongs to another part
+            owned = sorted((n, d) for n, d in part.graph.nodes(data=True) if "kind" in d)
+            texts = encoded_items([{"id": n, **dict(sorted(d.items()))} for n, d in owned], level)
+            nodes.add_run([(n, text) for (n, _), text in zip(owned, texts, strict=True)], presorted=True)
+            links = sorted(part.graph.edges(data=True))
+            texts = encoded_items([{"from": u, "to": v, "relation": d["relation"]} for u, v, d in links], level)
+            edges.add_run([((u, v), text) for (u, v, _), text in zip(links, texts, strict=True)], presorted=True)
+        yield from nodes.merged()
+
+    return {"nodes": Lazy(spill()), "edges": Lazy(_later(edges.merged))}
+
+
+def _later(make: Callable[[], Iterator[Encoded]]) -> Iterator[Encoded]:
+    yield from make()  # the edges are merged only once the nodes' pass has written every run
+
+
+def _decision_document(ev: Evaluation, policy: Policy, justification: dict) -> dict:
     """The decision document with its workloads as a :class:`Lazy` list, made one at a time while written."""
     d = ev.decision
     org = d.organization
     return {
         "format": FORMAT,
+        # facts assumed on top of the facts file (`--set`); absent when every fact was stated
+        **({"assumed": [a.to_dict() for a in ev.document.assumptions]} if ev.document.assumptions else {}),
         "organization": {
             "id": org.id,
             "name": org.name,
@@ -180,15 +214,55 @@ def _decision_document(ev: Evaluation, policy: Policy) -> dict:
             "placement": [{"workload": w.id, "name": w.profile.name, "stance": w.stance} for w in d.workloads],
             **({"hybrid_plan": plan_json(d.plan)} if d.plan is not None else {}),
         },
+        **({"left_out": left_out} if (left_out := left_out_json(d)) else {}),
         "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
-        "justification": ev.justification.to_dict(),
+        "justification": justification,
         "inputs": {"facts": d.inputs.facts, "kb": d.inputs.kb, "rules": d.inputs.rules},
     }
 
 
-def write_decision_json(ev: Evaluation, policy: Policy, write: Callable[[str], object]) -> None:
-    """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece."""
-    write_json(_decision_document(ev, policy), write)
+EXPLORE_CHANGES_OPTION = "--explore-changes"
+
+
+def _changes_left_out(why: str) -> dict:
+    return {
+        "what": "what would change each stance: the missing facts that could change it and the questions to ask "
+        '(for the workloads marked "changes_explored": false; their missing_facts lists only the inputs the cost '
+        "model needs)",
+        "fields": ["missing_facts", "questions"],
+        "why": why,
+        "how_to_include": f"infra-policy evaluate {EXPLORE_CHANGES_OPTION}, or infra_policy.evaluate(facts, "
+        "explore_changes=True)",
+    }
+
+
+def left_out_json(d: Decision) -> list[dict] | None:
+    """The decision's "left_out" entries (None when nothing was left out)."""
+    return [_changes_left_out(d.changes_left_out)] if d.changes_left_out else None
+
+
+def changes_left_out_text(why: str) -> str:
+    """The sentence the text output ends with when the search for what would change the stances was skipped."""
+    return (
+        f"Not searched: the missing facts and questions that could change each stance ({why}); "
+        f"{EXPLORE_CHANGES_OPTION} searches them."
+    )
+
+
+def write_decision_json(
+    ev: Evaluation, policy: Policy, write: Callable[[str], object], per_part: int = JUSTIFICATION_PART_WORKLOADS
+) -> None:
+    """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece
+    (the justification of more than ``per_part`` workloads in parts, sorted on disk)."""
+    if len(ev.decision.workloads) <= per_part or "justification" in ev.__dict__:
+        write_json(_decision_document(ev, policy, ev.justification.to_dict()), write)
+        return
+    runs = (SortedRuns(), SortedRuns())
+    try:
+        write_json(_decision_document(ev, policy, _streamed_justification(ev, runs, per_part)), write)
+    finally:
+        for run in runs:
+            run.close()
 
 
 def render_json(ev: Evaluation, policy: Policy) -> str:
@@ -205,6 +279,8 @@ def _fact_text(doc: FactsDocument, fact: StatedFact, vocabulary=None) -> str:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
     where = f", line {', '.join(map(str, lines))}" if lines else ""
     origin = "organization default, " if fact.inherited else ""
+    if any(doc.is_assumed(t) for t in fact.triples):
+        origin = "assumed, " + origin
     subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
     if vocabulary is None:
         return f"{fact.property} = {value_text(fact.value)} ({origin}{subject}{where})"
@@ -213,11 +289,18 @@ def _fact_text(doc: FactsDocument, fact: StatedFact, vocabulary=None) -> str:
 
 
 def _reason_lines(
-    ev: Evaluation, w: WorkloadDecision, a: Assessment, kb: KnowledgeBase, policy: Policy, indent: str
+    ev: Evaluation,
+    w: WorkloadDecision,
+    a: Assessment,
+    kb: KnowledgeBase,
+    policy: Policy,
+    indent: str,
+    verbose: bool = False,
 ) -> list[str]:
     rule = policy.by_id[a.rule]
     factor = kb.factors[a.factor].label if a.factor in kb.factors else a.factor
-    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {STRENGTH[a.weight]} · {factor} · {a.rule}"]
+    rule_id = f" · {a.rule}" if verbose else ""  # ids stay in the JSON, and behind --verbose
+    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {STRENGTH[a.weight]} · {factor}{rule_id}"]
     given = "; ".join(_fact_text(ev.document, fact, kb.vocabulary) for fact in w.grounds(a.firing))
     via = "".join(
         f" — worked out: {fact_words(n, kb.vocabulary).removeprefix('the ')} {value_words(v, kb.vocabulary)}"
@@ -243,7 +326,12 @@ _SIDE_PLACE = {"cloud": "in the cloud", "in-house": "in-house"}
 
 
 def _workload_text(
-    ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, policy: Policy, per_side: int | None
+    ev: Evaluation,
+    w: WorkloadDecision,
+    kb: KnowledgeBase,
+    policy: Policy,
+    per_side: int | None,
+    verbose: bool = False,
 ) -> list[str]:
     t = w.tally
     out = ["", f"── {w.profile.name}: {w.stance.upper()}"]
@@ -252,7 +340,8 @@ def _workload_text(
         f"(cloud {t.cloud_weight} · in-house {t.in_house_weight} · balance {t.balance:+.2f})"
     )
     for c in w.constraints:
-        out.append(f"  Ruled out: {c.rules_out} — {policy.by_id[c.rule].title} (rule {c.rule})")
+        rule_id = f" (rule {c.rule})" if verbose else ""
+        out.append(f"  Ruled out: {c.rules_out} — {policy.by_id[c.rule].title}{rule_id}")
         given = "; ".join(_fact_text(ev.document, f, kb.vocabulary) for f in w.grounds(c.firing))
         out.extend(wrap(f"given: {given}", "    ", "      "))
     for c in w.closeness:
@@ -273,7 +362,7 @@ def _workload_text(
         for side in ("in-house", "cloud"):
             chosen = [a for a in decisive if a.favors == side][:per_side]  # None: all of them
             for a in chosen:
-                out.extend(_reason_lines(ev, w, a, kb, policy, "    "))
+                out.extend(_reason_lines(ev, w, a, kb, policy, "    ", verbose))
             hidden = len([a for a in decisive if a.favors == side]) - len(chosen)
             if hidden > 0:
                 out.append(f"    … and {hidden} more favoring {side} (all of them: --detail full)")
@@ -284,13 +373,20 @@ def _workload_text(
             out.append(f"    • {policy.by_id[r.rule].title} ({r.side} argument, {because})")
             out.append(f"      → {r.advice}")
             if r.safeguards:
-                stated = f"; stated: {', '.join(r.stated)}" if r.stated else "; none stated yet"
-                out.append(f"      safeguards: {', '.join(r.safeguards)}{stated}")
+                stated = f"; stated: {value_words(r.stated, kb.vocabulary)}" if r.stated else "; none stated yet"
+                out.extend(
+                    wrap(f"safeguards: {value_words(r.safeguards, kb.vocabulary)}{stated}", "      ", "        ")
+                )
     instead = dict(t.superseded)
     for a in w.assessments:
         if a.rule in instead:
-            out.append(
-                f"  Counted once: {policy.by_id[a.rule].title} — its claim is already counted through {instead[a.rule]}"
+            through = f"“{policy.by_id[instead[a.rule]].title}”" + (f" [{instead[a.rule]}]" if verbose else "")
+            out.extend(
+                wrap(
+                    f"Counted once: {policy.by_id[a.rule].title} — its point is already counted through {through}",
+                    "  ",
+                    "    ",
+                )
             )
     for factor, side, raw in t.capped:
         name = kb.factors[factor].label if factor in kb.factors else factor
@@ -306,7 +402,7 @@ def _workload_text(
             out.extend(wrap(f"• {policy.by_id[a.rule].title} ({a.favors}, {STRENGTH[a.weight]})", "    ", "      "))
         if len(shown_against) < len(against):
             out.append(f"    … and {len(against) - len(shown_against)} more (all of them: --detail full)")
-    out.extend(cost_lines(w.cost))
+    out.extend(cost_lines(w.cost, kb.vocabulary, verbose))
     if w.unweighed:
         out.append("  Given but not weighed:")
         for u in w.unweighed:
@@ -317,7 +413,8 @@ def _workload_text(
         for m in w.missing:
             label = sentence_case(m.label)
             if m.needed_for and not m.outcomes:
-                out.extend(wrap(f"• {label}: needed for {m.needed_for}", "    ", "      "))
+                needed = terms_in_words(m.needed_for, kb.vocabulary)
+                out.extend(wrap(f"• {label}: needed for {needed}", "    ", "      "))
                 continue
             options = ", ".join(f"{s} (for example {value_words(v, kb.vocabulary)})" for s, v in m.outcomes)
             out.extend(wrap(f"• {label}, not stated: could make it {options}", "    ", "      "))
@@ -326,10 +423,19 @@ def _workload_text(
     return out
 
 
-def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int | None = 5) -> str:
-    """The decision for people; ``reasons_per_side=None`` shows every reason, question and argument."""
+def render_text(
+    ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int | None = 5, verbose: bool = False
+) -> str:
+    """The decision for people; ``reasons_per_side=None`` shows every reason, question and argument;
+    ``verbose`` adds the rules' ids."""
     d = ev.decision
     out: list[str] = []
+    if ev.document.assumptions:
+        from infra_policy.engine.analysis.whatif import assumed_lines
+
+        out.append("Assumed (not stated in the facts):")
+        out.extend(f"  • {line}" for line in assumed_lines(ev.document.assumptions, kb.vocabulary))
+        out.append("")
     out.append(f"{d.organization.name}: {d.stance.upper()}")
     out.append(f"  {policy.by_id[d.stance_firing.rule].title}")
     if d.plan is not None and (len(d.workloads) > 1 or d.plan.id == "split-by-workload"):
@@ -341,7 +447,22 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
         for w in d.workloads:
             out.append(f"  {w.profile.name.ljust(width)}  {w.stance}")
     for w in d.workloads:
-        out.extend(_workload_text(ev, w, kb, policy, reasons_per_side))
+        out.extend(_workload_text(ev, w, kb, policy, reasons_per_side, verbose))
+    if d.changes_left_out:
+        out.append("")
+        out.extend(wrap(changes_left_out_text(d.changes_left_out), "", ""))
+    out.append("")
+    # "Missing facts" above tries one fact at a time (cheap enough for every run); the smallest sets of
+    # changes and the facts that decide it are searches of their own, run on request
+    out.extend(
+        wrap(
+            "More: `infra-policy explain FACTS --flip STANCE` finds the smallest sets of changes that would give "
+            "STANCE (the missing facts above are tried one at a time), and `--sufficient` the stated facts that "
+            "decide each stance.",
+            "",
+            "",
+        )
+    )
     out.append("")
     out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…")
     # names and values come from the user's file: never let them drive the terminal
