@@ -519,7 +519,9 @@ def _register_commands() -> None:
 
     main.add_command(init)
     main.add_command(keys)
-    from . import policy_commands  # noqa: F401 (its commands, `test` and `coverage`, register themselves)
+    from .policy_commands import register
+
+    register(main, _kb_rules_options, format_option, output_option)
 
 
 @click.group()

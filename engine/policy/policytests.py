@@ -164,6 +164,8 @@ def read_test_file(path: Path, policy: Policy, vocabulary: Vocabulary, shown: st
         message = best.message
         if best.validator == "additionalProperties":
             message += "; the allowed keys are in docs/policy-tests.md"
+        elif best.validator == "oneOf" and len(where) == 2:
+            message = "a case names its facts once: either facts (a file) or turtle (inline), not both and not neither"
         location = ".".join(str(p) for p in where) or "(top level)"
         problems.append(f"{_where(shown, _line_of(lines, where), case)}: at {location}: {message.rstrip('.')}.")
     if problems:
@@ -204,7 +206,7 @@ def _case(raw, index, line, path, shown, lines, policy: Policy, vocabulary: Voca
             at = _line_of(lines, ("cases", index, "facts"))
             problems.append(
                 f"{_where(shown, at, name)}: the facts file {raw['facts']!r} does not exist (a path is read relative "
-                f"to the test file, here {facts_path})."
+                f"to the test file: {Path(shown).parent / raw['facts']})."
             )
     base = ("cases", index, "expect")
 
@@ -229,7 +231,9 @@ def _case(raw, index, line, path, shown, lines, policy: Policy, vocabulary: Voca
                 )
         plan = raw_expect.get("plan")
         if plan is not None:
-            known_plans = [*(r.id.split(".", 1)[1] for r in policy.plan_rules), *ENGINE_PLANS, "none"]
+            known_plans = list(
+                dict.fromkeys([*(r.id.split(".", 1)[1] for r in policy.plan_rules), *ENGINE_PLANS, "none"])
+            )
             if plan not in known_plans:
                 problems.append(
                     f"{_where(shown, _line_of(lines, (*at, 'plan')), name)}: unknown plan '{plan}'."
