@@ -57,7 +57,9 @@ def test_every_example_has_its_agreed_expectations_in_the_shipped_suite():
     assert PACKAGED_POLICY_TESTS == EXAMPLES / "policy-tests"
     referenced = set()
     for path in PACKAGED_POLICY_TESTS.glob("*.yaml"):
-        referenced |= {line.split("facts:")[1].strip() for line in path.read_text().splitlines() if "facts: ../" in line}
+        referenced |= {
+            line.split("facts:")[1].strip() for line in path.read_text().splitlines() if "facts: ../" in line
+        }
     assert {f"../{p.name}" for p in EXAMPLES.glob("*.ttl")} <= referenced
 
 
@@ -231,7 +233,11 @@ def test_a_directory_of_test_files_runs_in_name_order(run, tmp_path):
     folder = tmp_path / "tests"
     folder.mkdir()
     for name in ("b.yaml", "a.yml"):
-        suite(folder, f"cases:\n  - name: one\n    facts: {ACME}\n    expect: {{organization: {{stance: hybrid}}}}\n", name)
+        suite(
+            folder,
+            f"cases:\n  - name: one\n    facts: {ACME}\n    expect: {{organization: {{stance: hybrid}}}}\n",
+            name,
+        )
     result = run("test", folder)
     assert result.exit_code == 0, result.output
     files = [line for line in result.stdout.splitlines() if line.endswith((".yaml", ".yml"))]
@@ -287,7 +293,8 @@ BAD = {
         "unknown plan 'split-by-worklod'. Did you mean 'split-by-workload'?",
     ),
     "unknown-workload": (
-        f"cases:\n  - name: x\n    facts: {ACME}\n    expect:\n      workloads:\n        Claim triage: {{stance: cloud}}\n",
+        f"cases:\n  - name: x\n    facts: {ACME}\n    expect:\n      workloads:\n"
+        "        Claim triage: {stance: cloud}\n",
         "suite.yaml, line 6, case 'x': there is no workload 'Claim triage' in the facts; the workloads are: "
         "Claims triage, Campaign copy",
     ),
@@ -305,7 +312,8 @@ BAD = {
         "suite.yaml, line 2, case 'x': its inline Turtle cannot be used:",
     ),
     "bad-assumption": (
-        f"cases:\n  - name: x\n    facts: {ACME}\n    assume: [itStaff=2]\n    expect: {{organization: {{stance: cloud}}}}\n",
+        f"cases:\n  - name: x\n    facts: {ACME}\n    assume: [itStaff=2]\n"
+        "    expect: {organization: {stance: cloud}}\n",
         "suite.yaml, line 2, case 'x': its facts cannot be used: --set 'itStaff=2'",
     ),
 }

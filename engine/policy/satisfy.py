@@ -58,6 +58,7 @@ class Domain:
     open_values: bool = False
     minimum: float | None = None
     minimum_exclusive: bool = False
+    always_given: bool = False  # the engine always states it (tally, plan and organization facts)
 
     def describe(self) -> str:
         if self.kind in ("enum", "iri") and not self.open_values:
@@ -86,11 +87,17 @@ def domains_for(kind: str, vocabulary, factors) -> Mapping[str, Domain]:
     fields = {"stance": TALLY_FIELDS, "plan": PLAN_FIELDS}.get(kind, ORGANIZATION_FIELDS)
     found = {}
     for name, (field_kind, _) in fields.items():
+        # the engine states every one of these facts, but a factor list may be empty and the common
+        # stance is left out when the workloads differ (tally.plan_facts, tally.organization_facts)
+        given = field_kind != "factors" and name not in _SOMETIMES_ABSENT
         if field_kind == "factors":
             found[name] = Domain("enum", False, tuple(factors))
         else:
-            found[name] = Domain(field_kind, True, tuple(ENUM_VALUES.get(name, ())))
+            found[name] = Domain(field_kind, True, tuple(ENUM_VALUES.get(name, ())), always_given=given)
     return found
+
+
+_SOMETIMES_ABSENT = frozenset({"common_stance"})
 
 
 # ---------------------------------------------------------------------------
@@ -181,7 +188,8 @@ _UNIVERSAL = {("equals", False), ("in", False), ("not_equals", True), *((op, Fal
 def fact_satisfiable(literals: list[Literal], domain: Domain | None) -> bool:
     """Whether some value of the fact (or its absence) passes every literal."""
     tests = [(leaf, positive) for leaf, positive in literals if isinstance(leaf, Test)]
-    if all(_holds(leaf, positive, _ABSENT) for leaf, positive in tests):
+    may_be_absent = domain is None or not domain.always_given
+    if may_be_absent and all(_holds(leaf, positive, _ABSENT) for leaf, positive in tests):
         return True
     if domain is None:
         return True  # unknown fact: nothing to go on (the loader refuses these)
