@@ -336,3 +336,38 @@ def test_a_missing_test_file(run, tmp_path):
     result = run("test", tmp_path / "nope.yaml")
     assert result.exit_code == 2
     assert "nope.yaml: no such file" in result.output
+
+
+def test_the_documented_test_file_passes(run, tmp_path):
+    """The YAML of docs/policy-tests.md, run as written (its facts path is relative to the test file)."""
+    text = (REPO / "docs" / "policy-tests.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\ndescription:") + len("```yaml\n")
+    (tmp_path / "suite").mkdir()
+    shutil.copy(ACME, tmp_path / ACME.name)
+    path = tmp_path / "suite" / "documented.yaml"
+    path.write_text(text[start : text.index("```", start)], encoding="utf-8")
+    result = run("test", path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("3 passed (3 cases in 1 file)\n")
+
+
+def test_the_documented_coverage_output_is_real(run):
+    text = (REPO / "docs" / "policy-tests.md").read_text(encoding="utf-8")
+    block = text[text.index("$ infra-policy coverage examples/\n") :].split("```")[0].splitlines()[1:]
+    real = run("coverage", EXAMPLES).stdout.splitlines()
+    for line in block:
+        if line != "…":
+            assert line in real or any(r.startswith(line.rstrip("…").rstrip()) for r in real), line
+
+
+@pytest.mark.parametrize(("command", "args"), [("test", ()), ("coverage", (EXAMPLES,))])
+def test_the_readme_shows_real_output(run, command, args):
+    """Every line of the README's `infra-policy test` and `coverage examples/` output is in a real run."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = "$ infra-policy test\n" if command == "test" else "$ infra-policy coverage examples/\n"
+    block = text[text.index(shown) + len(shown) :].split("```")[0].splitlines()
+    real = run(command, *args).stdout.splitlines()
+    assert block[0] == real[0] and block[-1] == real[-1]
+    for line in block:
+        if line != "…":
+            assert line in real or any(r.startswith(line.rstrip("…").rstrip()) for r in real), line
