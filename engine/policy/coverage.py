@@ -21,6 +21,7 @@ figure, which therefore cannot reach 100 % until they are fixed.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -227,7 +228,12 @@ def render_text(coverage: Coverage) -> str:
     never_fired = [r.rule for r in coverage.rules if r.fired == 0 and not r.never_fires]
     dead = [r for r in coverage.rules if r.never_fires]
     lines.append("")
-    lines.append(f"Rules that never fired ({len(never_fired)}): {', '.join(never_fired) or 'none'}")
+    lines += textwrap.wrap(
+        f"Rules that never fired ({len(never_fired)}): {', '.join(never_fired) or 'none'}",
+        width=100,
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+    )
     if dead:
         lines.append(f"Rules that can never fire ({len(dead)}, whatever the facts):")
         lines += [f"  {r.rule}: {r.never_fires}" for r in dead]
