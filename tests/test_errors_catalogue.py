@@ -1221,6 +1221,14 @@ CASES += [
         "its inline Turtle cannot be used",
     ),
     policy_test_case(
+        "policy-test-invalid-inline-facts",
+        "Inline Turtle that breaks the vocabulary (its lines are the test file's)",
+        "cases:\n  - name: inline\n    turtle: |\n      @prefix ip: <https://w3id.org/infra-policy#> .\n"
+        '      <https://example.com/o> a ip:Organization ;\n        ip:itStaffFTE "many" .\n'
+        "    expect: {organization: {stance: cloud}}\n",
+        "  - line 6: <https://example.com/o>: ip:itStaffFTE has the value",
+    ),
+    policy_test_case(
         "policy-test-bad-assumption",
         "An assumption (assume:) that names no property",
         GOOD_CASE.replace("    expect:", "    assume: [itStaff=2]\n    expect:")

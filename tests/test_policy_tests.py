@@ -311,6 +311,12 @@ BAD = {
         "cases:\n  - name: x\n    turtle: 'ex:o a ip:Organization .'\n    expect: {organization: {stance: cloud}}\n",
         "suite.yaml, line 2, case 'x': its inline Turtle cannot be used:",
     ),
+    "invalid-inline-facts": (
+        "cases:\n  - name: x\n    turtle: |\n      @prefix ip: <https://w3id.org/infra-policy#> .\n"
+        '      <https://example.com/o> a ip:Organization ;\n        ip:itStaffFTE "many" .\n'
+        "    expect: {organization: {stance: cloud}}\n",
+        "suite.yaml, line 2, case 'x': its inline Turtle cannot be used: 1 problem in the facts:\n  - line 6: ",
+    ),
     "bad-assumption": (
         f"cases:\n  - name: x\n    facts: {ACME}\n    assume: [itStaff=2]\n"
         "    expect: {organization: {stance: cloud}}\n",

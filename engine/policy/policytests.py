@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -76,6 +77,7 @@ class Case:
     line: int
     facts_path: Path | None  # a facts file (resolved against the test file)
     turtle: str | None  # or inline Turtle
+    turtle_line: int  # the line of the test file where the inline Turtle's first line is (0 without it)
     assume: tuple[str, ...]
     organization: Expectations
     workloads: tuple[tuple[str, int, Expectations], ...]  # (name as written, line, expectations)
@@ -91,10 +93,15 @@ class TestFile:
     cases: tuple[Case, ...]
 
 
+_CONTENT = "\x00content"  # key of the first line of a block scalar's text in the lines of a file
+
+
 def _lines(node, path: tuple = (), found: dict | None = None) -> dict[tuple, int]:
     """The line (1-based) of every node of a composed YAML document, by its path of keys and indexes."""
     found = {} if found is None else found
     found[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        found[(*path, _CONTENT)] = node.start_mark.line + 2  # a block scalar's text starts below its indicator
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             found[(*path, str(key.value))] = key.start_mark.line + 1
@@ -258,6 +265,7 @@ def _case(raw, index, line, path, shown, lines, policy: Policy, vocabulary: Voca
         line=line,
         facts_path=facts_path,
         turtle=raw.get("turtle"),
+        turtle_line=lines.get(("cases", index, "turtle", _CONTENT), 0),
         assume=tuple(raw.get("assume", ())),
         organization=organization,
         workloads=workloads,
@@ -364,7 +372,11 @@ def _weighed_checks(subject: str, e: Expectations, workloads: list[WorkloadDecis
 def run_case(case: Case, shown: str, decide: Decide, load: Callable[[Case], FactsDocument]) -> CaseResult:
     """Decide the case's facts and compare with its expectations; raise :class:`PolicyTestError` for an
     unknown workload."""
-    decision = decide(load(case))
+    document = load(case)
+    try:
+        decision = decide(document)
+    except InputError as exc:  # facts that do not validate
+        raise facts_problem(case, shown, exc) from None
     checks = _stance_checks("organization", case.organization, decision.stance, decision.plan)
     org_fired = {decision.stance_firing.rule}
     checks += _rule_checks("organization", case.organization, org_fired)
@@ -406,11 +418,28 @@ def load_case(case: Case, shown: str, vocabulary: Vocabulary) -> FactsDocument:
         if case.assume:
             document = changed_document(document, parse_changes(document, case.assume, vocabulary), vocabulary)
         return document
-    except PolicyTestError:
-        raise
     except InputError as exc:
-        what = "its inline Turtle" if case.turtle is not None else "its facts"
-        raise PolicyTestError(f"{_where(shown, case.line, case.name)}: {what} cannot be used: {exc}") from None
+        raise facts_problem(case, shown, exc) from None
+
+
+def facts_problem(case: Case, shown: str, exc: InputError) -> PolicyTestError:
+    """A problem with a case's facts (reading, validating, assuming) as an error naming the test file and case;
+    the lines of inline Turtle become lines of the test file."""
+    from infra_policy.engine.stages.load import STRING
+
+    if isinstance(exc, PolicyTestError):
+        return exc
+    what = "its inline Turtle" if case.turtle is not None else "its facts"
+    message = str(exc)
+    if case.turtle_line:
+
+        def line(number: str) -> int:
+            return case.turtle_line + int(number) - 1
+
+        message = re.sub(rf"{re.escape(str(STRING))}, line (\d+)", lambda m: f"{shown}, line {line(m[1])}", message)
+        message = re.sub(r"^(\s*- )line (\d+):", lambda m: f"{m[1]}line {line(m[2])}:", message, flags=re.M)
+        message = message.replace(f"{STRING}: ", "", 1)
+    return PolicyTestError(f"{_where(shown, case.line, case.name)}: {what} cannot be used: {message}")
 
 
 def run_file(test_file: TestFile, decide: Decide, load: Callable[[Case], FactsDocument]) -> FileResult:
