@@ -1357,6 +1357,10 @@ How errors work:
   is reported alone). No traceback unless you pass `--debug` (`infra-policy --debug evaluate …`).
 - Exit status **3**: an internal error (a bug): `error: internal error (…). Please report it; rerun with
   --debug for the traceback.`
+- Exit status **1** is not an error but a check that ran and found something: `audit`, a failed case of
+  `infra-policy test`, a coverage below `--fail-under`, and `rules check` (`FAIL direction`, `FAIL cliff`,
+  `FAIL never-fires`, `FAIL shadowed`; `warning double-counting` does not fail). Their reports are on
+  standard output and described in docs/policy-tests.md and docs/decision-model.md.
 - A failed run writes nothing: `--output` and `--record` are written to temporary files and renamed only
   after every step succeeded, the `--log` entry included (one write, cut back if it fails). Files get the
   permissions the umask allows (0644 under the usual 022). I/O errors are exit status 2 and name the path.
