@@ -33,6 +33,7 @@ from infra_policy.engine.policy.rules_ast import (
     Any,
     Concluded,
     Condition,
+    Derive,
     Not,
     Rule,
     Scalar,
@@ -270,11 +271,10 @@ class PolicyDomains:
             kind: domains_for(kind, vocabulary, factors) for kind in ("factor", "stance", "plan", "organization")
         }
         self.kind_of = {rule.id: rs.kind for rs in policy.rulesets for rule in rs.rules}
-        producers = {}
+        producers: dict[str, list[Condition]] = {}
         for rule in policy.factor_rules:
-            name = getattr(rule.then, "name", None)
-            if name is not None and type(rule.then).__name__ == "Derive":
-                producers.setdefault(name, []).append(rule.when)
+            if isinstance(rule.then, Derive):
+                producers.setdefault(rule.then.name, []).append(rule.when)
         self._producers = {
             name: (conds[0] if len(conds) == 1 else Any(tuple(conds))) for name, conds in producers.items()
         }
