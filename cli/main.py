@@ -16,7 +16,7 @@ import click
 
 from .errors import handle_errors
 from .output import write_output
-from .reading import FACTS_PATH, input_options, read_facts, show_warnings, strict_option
+from .reading import FACTS_PATH, input_options, read_facts, set_option, show_warnings, strict_option
 
 _path = click.Path(path_type=Path)
 
@@ -70,11 +70,16 @@ def _kb_rules_options(command):
     return command
 
 
-def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: bool, **reading):
-    """Read FACTS (a file or `-`), evaluate them through the library API and show its warnings."""
+def decide(
+    facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: bool, assume: tuple[str, ...] = (), **reading
+):
+    """Read FACTS (a file or `-`), evaluate them through the library API (with any `--set` facts
+    assumed) and show its warnings."""
     import infra_policy
 
-    decision = infra_policy.evaluate(read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict)
+    decision = infra_policy.evaluate(
+        read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict, assume=assume
+    )
     show_warnings(decision.warnings)
     return decision
 
@@ -138,6 +143,8 @@ def _facts_arguments(command):
     show_default=True,
     help="Text: full shows every reason, question and outweighed argument.",
 )
+@click.option("--verbose", is_flag=True, help="Text: also name the rules' ids.")
+@set_option()
 @_kb_rules_options
 @input_options
 @strict_option
@@ -147,6 +154,8 @@ def evaluate(
     facts: tuple[Path, ...],
     fmt: str,
     detail: str,
+    verbose: bool,
+    assume: tuple[str, ...],
     output: Path | None,
     record_dir: Path | None,
     log_file: Path | None,
@@ -180,17 +189,21 @@ def evaluate(
             return signature_for(private_key, text)
 
     if is_batch(facts, output):
+        if assume:
+            raise click.UsageError(
+                "--set assumes facts of one facts file (its organization and workloads): give one FACTS file."
+            )
         _evaluate_batch(
             facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading, sign
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, **reading)
     if fmt == "json":
         text = decision.to_json()
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:
-        text = decision.to_text(detail.lower())
+        text = decision.to_text(detail.lower(), verbose=verbose)
     record = decision.record() if record_dir is not None or log_file is not None else None
     _publish(text, record, output, record_dir, log_file, sign)
 
@@ -289,15 +302,7 @@ def _publish(
 
 @main.command("what-if", short_help="Decide FACTS again with some facts changed, and show what moves.")
 @click.argument("facts", type=FACTS_PATH)
-@click.option(
-    "--set",
-    "changes",
-    multiple=True,
-    required=True,
-    metavar="[WORKLOAD.]PROPERTY=VALUE",
-    help="Assume this fact instead of what FACTS state (repeatable): itStaffFTE=0.5, or "
-    "'Claims triage.dataSensitivity=Restricted' for one workload.",
-)
+@set_option(required=True)
 @format_option()
 @output_option
 @_kb_rules_options
@@ -305,7 +310,7 @@ def _publish(
 @handle_errors
 def what_if(
     facts: Path,
-    changes: tuple[str, ...],
+    assume: tuple[str, ...],
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -317,7 +322,7 @@ def what_if(
 
     import infra_policy
 
-    result = infra_policy.what_if(read_facts(facts, **reading), list(changes), rules=rules_dir, kb=kb_dir)
+    result = infra_policy.what_if(read_facts(facts, **reading), list(assume), rules=rules_dir, kb=kb_dir)
     show_warnings(result.after.warnings)
     if fmt.lower() == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -68,12 +68,14 @@ class Evaluator:
         stance, firing = decide_organization(
             organization, {w.id: w.stance for w in workloads}, self.policy, self.backend
         )
+        stated = doc.stated_graph if doc.stated_graph is not None else doc.graph
         decision = Decision(
             organization=organization,
             workloads=workloads,
             stance=stance,
             stance_firing=firing,
-            inputs=Inputs(facts=graph_digest(doc.graph), kb=self.kb_digest, rules=self.rules_digest),
+            # the digest of the facts as the file states them; assumed facts (`--set`) are listed apart
+            inputs=Inputs(facts=graph_digest(stated), kb=self.kb_digest, rules=self.rules_digest),
             plan=organization_plan(stance, workloads, self.policy),
         )
         justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
