@@ -171,7 +171,10 @@ def register(group: click.Group, kb_rules_options, format_option, output_option)
         if not facts and records_dir is None:
             raise click.UsageError("give at least one FACTS file or --records DIR.")
         evaluator = _evaluator(**policy)
-        decisions = [evaluator.evaluate_document(load_facts(path)).decision for path in expand(facts)] if facts else []
+        # coverage needs what fired, not what would change each stance: that search is skipped
+        decisions = [
+            evaluator.evaluate_document(load_facts(path), explore_changes=False).decision for path in expand(facts)
+        ]
         if records_dir is not None:
             from infra_policy.site.records import read_records
 

@@ -189,7 +189,14 @@ def decide_recorded(data: Mapping, evaluator) -> Decision:
         # no triple declares a recorded workload: the rule stages never read the declaration
         profile = WorkloadProfile(w["id"], w["name"], bool(w.get("implicit")), None, facts)
         workloads.append(
-            decide_workload(profile, evaluator.policy, evaluator.backend, evaluator.explorer, evaluator.kb.vocabulary)
+            decide_workload(
+                profile,
+                evaluator.policy,
+                evaluator.backend,
+                evaluator.explorer,
+                evaluator.kb.vocabulary,
+                explore_changes=False,  # what fired is all coverage needs
+            )
         )
     org = data["organization"]
     organization = OrganizationProfile(
