@@ -21,7 +21,7 @@ This module imports nothing heavy until it is used, so `infra-policy --help` sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,15 +173,29 @@ def knowledge_base(kb: str | Path | None = None) -> KnowledgeBase:
     return _KNOWLEDGE[key]
 
 
-def evaluator(*, rules: str | Path | None = None, kb: str | Path | None = None) -> Evaluator:
-    """The knowledge base and compiled rules (packaged ones by default), loaded once per content of their files."""
+def _file_signature(path: str | Path) -> tuple:
+    """What identifies an overlay file's content: its path and the digest of its bytes."""
+    import hashlib
+
+    path = Path(path).resolve()
+    return (str(path), hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
+
+
+def evaluator(
+    *, rules: str | Path | None = None, kb: str | Path | None = None, overlays: Sequence[str | Path] = ()
+) -> Evaluator:
+    """The knowledge base and compiled rules (packaged ones by default), loaded once per content of their files.
+
+    ``overlays`` are policy overlay files (YAML, docs/overlays.md of the source repository) applied in
+    order to the rules."""
     from infra_policy.engine.pipeline import Evaluator
     from infra_policy.engine.policy.ruleload import load_policy
 
-    key = (_signature(kb), _signature(rules))
+    key = (_signature(kb), _signature(rules), *(_file_signature(o) for o in overlays))
     if key not in _EVALUATORS:
         knowledge = knowledge_base(kb)
-        _EVALUATORS[key] = Evaluator(knowledge, load_policy(knowledge, Path(rules) if rules is not None else None))
+        policy = load_policy(knowledge, Path(rules) if rules is not None else None, [Path(o) for o in overlays])
+        _EVALUATORS[key] = Evaluator(knowledge, policy)
     return _EVALUATORS[key]
 
 
@@ -315,16 +329,17 @@ def what_if(
     kb: str | Path | None = None,
     input_format: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    overlays: Sequence[str | Path] = (),
 ) -> WhatIf:
     """Decide ``facts`` as stated and again with ``changes`` ("property=value" for the organization,
     "WORKLOAD.property=value" for one workload) assumed in place of what they state."""
     from infra_policy.engine.analysis.whatif import changed_document, parse_changes
 
-    engine = evaluator(rules=rules, kb=kb)
+    engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     document = _document(facts, input_format, limits)
-    before = evaluate(document, rules=rules, kb=kb)
+    before = evaluate(document, rules=rules, kb=kb, overlays=overlays)
     parsed = parse_changes(document, changes, engine.kb.vocabulary)
-    after = evaluate(changed_document(document, parsed, engine.kb.vocabulary), rules=rules, kb=kb)
+    after = evaluate(changed_document(document, parsed, engine.kb.vocabulary), rules=rules, kb=kb, overlays=overlays)
     return WhatIf(before, after, parsed)
 
 
@@ -336,15 +351,17 @@ def evaluate(
     input_format: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = False,
+    overlays: Sequence[str | Path] = (),
 ) -> Decision:
     """Evaluate facts and return the :class:`Decision`.
 
     ``facts`` is a path (``str`` or :class:`~pathlib.Path`), a string of RDF text (anything with a line
     break, or starting with ``@prefix``/``PREFIX``/``<``; Turtle unless ``input_format`` names another
     format), or an ``rdflib.Graph``. ``rules`` and ``kb`` are folders that replace the packaged rule sets
-    and knowledge base. ``strict=True`` turns the near-miss warnings into an error.
+    and knowledge base; ``overlays`` are policy overlay files applied to the rules in order.
+    ``strict=True`` turns the near-miss warnings into an error.
     """
-    engine = evaluator(rules=rules, kb=kb)
+    engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     document = _document(facts, input_format, limits)
     warnings = _checked(document, engine.kb, strict)
     with _warnings_on_error(warnings):

@@ -16,6 +16,7 @@ import click
 
 from .errors import handle_errors
 from .output import write_output
+from .policy_options import policy_options
 from .reading import FACTS_PATH, input_options, read_facts, show_warnings, strict_option
 
 _path = click.Path(path_type=Path)
@@ -60,21 +61,19 @@ def main(debug: bool) -> None:
     """
 
 
-def _kb_rules_options(command):
-    command = click.option(
-        "--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules."
-    )(command)
-    command = click.option(
-        "--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one."
-    )(command)
-    return command
+# --rules, --kb and --overlay: every command that decides takes the same three (cli/policy_options.py)
+_kb_rules_options = policy_options
 
 
-def decide(facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: bool, **reading):
+def decide(
+    facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: bool, overlays: tuple[Path, ...] = (), **reading
+):
     """Read FACTS (a file or `-`), evaluate them through the library API and show its warnings."""
     import infra_policy
 
-    decision = infra_policy.evaluate(read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict)
+    decision = infra_policy.evaluate(
+        read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict, overlays=overlays
+    )
     show_warnings(decision.warnings)
     return decision
 
@@ -153,6 +152,7 @@ def evaluate(
     signing_key: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     strict: bool,
     jobs: int,
     keep_going: bool,
@@ -181,10 +181,22 @@ def evaluate(
 
     if is_batch(facts, output):
         _evaluate_batch(
-            facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading, sign
+            facts,
+            fmt,
+            output,
+            record_dir,
+            log_file,
+            kb_dir,
+            rules_dir,
+            strict,
+            jobs,
+            keep_going,
+            reading,
+            sign,
+            overlays,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, overlays, **reading)
     if fmt == "json":
         text = decision.to_json()
     elif fmt in ("turtle", "jsonld"):
@@ -196,7 +208,19 @@ def evaluate(
 
 
 def _evaluate_batch(
-    facts, fmt, output, record_dir, log_file, kb_dir, rules_dir, strict, jobs, keep_going, reading, sign=None
+    facts,
+    fmt,
+    output,
+    record_dir,
+    log_file,
+    kb_dir,
+    rules_dir,
+    strict,
+    jobs,
+    keep_going,
+    reading,
+    sign=None,
+    overlays=(),
 ):
     import json
 
@@ -207,10 +231,12 @@ def _evaluate_batch(
     files = expand(facts)
     one_file_each = wants_directory(output)
     keep = record_dir is not None or log_file is not None
-    infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, before any worker forks
+    infra_policy.evaluator(rules=rules_dir, kb=kb_dir, overlays=overlays)  # loaded once, before any worker forks
 
     def work(path: Path) -> Outcome:
-        decision = infra_policy.evaluate(read_facts(path, **reading), rules=rules_dir, kb=kb_dir, strict=strict)
+        decision = infra_policy.evaluate(
+            read_facts(path, **reading), rules=rules_dir, kb=kb_dir, strict=strict, overlays=overlays
+        )
         if one_file_each:
             text = (
                 decision.to_json()
@@ -310,6 +336,7 @@ def what_if(
     output: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     **reading,
 ) -> None:
     """Decide FACTS as stated and again with each --set fact assumed; show which stances change."""
@@ -317,7 +344,9 @@ def what_if(
 
     import infra_policy
 
-    result = infra_policy.what_if(read_facts(facts, **reading), list(changes), rules=rules_dir, kb=kb_dir)
+    result = infra_policy.what_if(
+        read_facts(facts, **reading), list(changes), rules=rules_dir, kb=kb_dir, overlays=overlays
+    )
     show_warnings(result.after.warnings)
     if fmt.lower() == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -420,15 +449,17 @@ def rules() -> None:
 @output_option
 @_kb_rules_options
 @handle_errors
-def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
-    """List every rule: id, what it concludes, and its title."""
+def rules_list(
+    fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, overlays: tuple[Path, ...]
+) -> None:
+    """List every rule: id, what it concludes, and its title (with --overlay: of the policy it makes)."""
     from infra_policy.engine.knowledge import load_knowledge_base
     from infra_policy.engine.policy.rulecatalog import catalogue, render_catalogue
 
     kb = load_knowledge_base(kb_dir)
     from infra_policy.engine.policy.ruleload import load_policy
 
-    policy = load_policy(kb, rules_dir)
+    policy = load_policy(kb, rules_dir, overlays)
     entries = catalogue(policy)
     if fmt.lower() == "json":
         import json
@@ -443,7 +474,9 @@ def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Pa
 @output_option
 @_kb_rules_options
 @handle_errors
-def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
+def rules_check(
+    fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, overlays: tuple[Path, ...]
+) -> None:
     """Check that the rules respect the directions the knowledge base declares; exit 1 naming what breaks them.
 
     For every fact whose raising the knowledge base says favors one side
@@ -451,14 +484,15 @@ def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: P
     raise the other's, rule that side out or make the other feasible again; and
     no single threshold of a number may move a side's weight by more than one
     point (a cliff). Each violation names the fact, the step, the other facts
-    and the rules that change.
+    and the rules that change. With --overlay, the policy the overlays make is checked.
     """
     from infra_policy.engine.knowledge import load_knowledge_base
     from infra_policy.engine.policy.monotone import check_policy
     from infra_policy.engine.policy.ruleload import load_policy
 
     kb = load_knowledge_base(kb_dir)
-    report = check_policy(load_policy(kb, rules_dir), kb.vocabulary)
+    # every fact is walked below, so the loader's own check of the facts an overlay reaches is not needed
+    report = check_policy(load_policy(kb, rules_dir, overlays, check_directions=False), kb.vocabulary)
     if fmt.lower() == "json":
         import json
 

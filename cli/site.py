@@ -82,7 +82,9 @@ def _evaluate(path: Path):
     else:
         document = load_facts(path, fmt, limits)
         text = document.text  # as read: reading the file again could give other bytes
-    decision = infra_policy.evaluate(document, rules=settings["rules"], kb=settings["kb"], strict=settings["strict"])
+    decision = infra_policy.evaluate(
+        document, rules=settings["rules"], kb=settings["kb"], strict=settings["strict"], overlays=settings["overlays"]
+    )
     evaluator = decision.evaluator
     result = from_evaluation(decision.evaluation, evaluator.policy, text, _version(), evaluator.kb.vocabulary)
     return result, decision.warnings
@@ -95,6 +97,7 @@ def _site(
     records_dir: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     strict: bool,
     input_format: str | None,
     max_bytes: int,
@@ -127,6 +130,7 @@ def _site(
     if STDIN_ARGUMENT in facts:
         _STDIN_TEXT = decode_input(click.get_binary_stream("stdin").read(max_bytes + 1), STDIN, max_bytes)
     _SETTINGS.update(
+        overlays=overlays,
         rules=rules_dir,
         kb=kb_dir,
         strict=strict,
@@ -135,7 +139,9 @@ def _site(
         max_triples=max_triples,
         max_workloads=max_workloads,
     )
-    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, inherited by the workers
+    evaluator = infra_policy.evaluator(
+        rules=rules_dir, kb=kb_dir, overlays=overlays
+    )  # loaded once, inherited by the workers
     jobs = jobs or len(os.sched_getaffinity(0))
     if jobs > 1 and len(facts) >= 2 * _CHUNK:
         import multiprocessing

@@ -73,7 +73,12 @@ class Evaluator:
             workloads=workloads,
             stance=stance,
             stance_firing=firing,
-            inputs=Inputs(facts=graph_digest(doc.graph), kb=self.kb_digest, rules=self.rules_digest),
+            inputs=Inputs(
+                facts=graph_digest(doc.graph),
+                kb=self.kb_digest,
+                rules=self.rules_digest,
+                overlays=tuple(o.summary() for o in self.policy.overlays),
+            ),
             plan=organization_plan(stance, workloads, self.policy),
         )
         justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)

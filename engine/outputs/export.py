@@ -182,7 +182,7 @@ def _decision_document(ev: Evaluation, policy: Policy) -> dict:
         },
         "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
         "justification": ev.justification.to_dict(),
-        "inputs": {"facts": d.inputs.facts, "kb": d.inputs.kb, "rules": d.inputs.rules},
+        "inputs": d.inputs.to_dict(),
     }
 
 
@@ -343,6 +343,7 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
     for w in d.workloads:
         out.extend(_workload_text(ev, w, kb, policy, reasons_per_side))
     out.append("")
-    out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…")
+    overlays = "".join(f" + overlay {o['name']} ({o['file']})" for o in d.inputs.overlays)
+    out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…{overlays}")
     # names and values come from the user's file: never let them drive the terminal
     return printable("\n".join(out) + "\n")
