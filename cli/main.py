@@ -521,11 +521,13 @@ def rules_check(
 
 def _register_commands() -> None:
     from .audit_commands import audit, diff, explain
+    from .impact import impact
     from .site import site_command
 
     main.add_command(explain)
     main.add_command(audit)
     main.add_command(diff)
+    main.add_command(impact)
     main.add_command(site_command(handle_errors, _kb_rules_options))
     from .init import init
 

@@ -18,7 +18,7 @@ from infra_policy.engine.stages.decide import decide_organization, decide_worklo
 from infra_policy.engine.stages.infer import DirectPolicy, compile_policy, policy_stages
 from infra_policy.engine.stages.justify import JustificationGraph, build_justification, rule_iri
 from infra_policy.engine.stages.load import FactsDocument, load_facts
-from infra_policy.engine.stages.profile import build_profile
+from infra_policy.engine.stages.profile import OrganizationProfile, build_profile
 from infra_policy.engine.stages.validate import validate_facts
 
 
@@ -60,7 +60,19 @@ class Evaluator:
     def evaluate_document(self, doc: FactsDocument, validate: bool = True) -> Evaluation:
         if validate:
             validate_facts(doc, self.kb)
-        organization = build_profile(doc, self.kb.vocabulary)
+        decision = self.decide(doc, self.profile(doc))
+        return self.justify(decision, doc)
+
+    def profile(self, doc: FactsDocument) -> OrganizationProfile:
+        """The organization and its workloads as plain records (validated facts expected)."""
+        return build_profile(doc, self.kb.vocabulary)
+
+    def decide(self, doc: FactsDocument, organization: OrganizationProfile) -> Decision:
+        """The decision on a profiled document, without its justification graph.
+
+        Split from :meth:`evaluate_document` so that one profile can be decided under two policies
+        (``impact``) when they share the knowledge base.
+        """
         workloads = tuple(
             decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary)
             for w in organization.workloads
@@ -68,7 +80,7 @@ class Evaluator:
         stance, firing = decide_organization(
             organization, {w.id: w.stance for w in workloads}, self.policy, self.backend
         )
-        decision = Decision(
+        return Decision(
             organization=organization,
             workloads=workloads,
             stance=stance,
@@ -81,6 +93,9 @@ class Evaluator:
             ),
             plan=organization_plan(stance, workloads, self.policy),
         )
+
+    def justify(self, decision: Decision, doc: FactsDocument) -> Evaluation:
+        """The decision with its justification graph."""
         justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
         return Evaluation(decision, justification, doc)
 

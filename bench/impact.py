@@ -1,0 +1,57 @@
+"""Benchmark of `infra-policy impact` against evaluating the same corpus once (run: python bench/impact.py).
+
+Generates, in a temporary folder, N small facts files (one organization and one workload each, varied by
+a fixed seed, as bench/portfolio.py does), then times as separate processes:
+
+* `infra-policy evaluate DIR --format json -o FILE.jsonl` — every decision made once;
+* `infra-policy impact DIR --overlay examples/overlays/eu-bank.yaml --format json -o FILE.json` — every
+  file read, validated and profiled once and decided under the packaged policy and under the overlay.
+
+and prints both wall times, their ratio and how many decisions the overlay changes. Target (issue 15):
+impact over 1,000 decisions ≤ 2 × the time of evaluating them once. Nothing here asserts.
+
+    python bench/impact.py                 # N = 1,000, one process each
+    python bench/impact.py --sizes 200 1000 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from portfolio import load, program, run, write_batch  # noqa: E402
+
+OVERLAY = Path(__file__).resolve().parent.parent / "examples" / "overlays" / "eu-bank.yaml"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    jobs = ["--jobs", str(args.jobs)]
+    print(f"impact vs evaluate, {args.jobs} job(s) ({load()})")
+    print(f"  {'N':>6}  {'evaluate':>9}  {'impact':>9}  {'ratio':>6}  changed")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for n in args.sizes:
+            folder = work / f"batch-{n}"
+            write_batch(folder, n)
+            evaluated = work / f"evaluate-{n}.jsonl"
+            report = work / f"impact-{n}.json"
+            once, _, _ = run([program(), "evaluate", str(folder), "--format", "json", "-o", str(evaluated), *jobs])
+            both, _, status = run(
+                [program(), "impact", str(folder), "--overlay", str(OVERLAY), "--format", "json", "-o", str(report)]
+                + jobs
+            )
+            changed = json.loads(report.read_text())["summary"]["decisions_changed"] if status == 0 else "-"
+            print(f"  {n:>6}  {once:>8.1f}s  {both:>8.1f}s  {both / once:>5.2f}x  {changed}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
