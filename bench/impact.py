@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from portfolio import load, program, run, write_batch  # noqa: E402
+from portfolio import load, program, run, write_batch
 
 OVERLAY = Path(__file__).resolve().parent.parent / "examples" / "overlays" / "eu-bank.yaml"
 
@@ -46,8 +46,18 @@ def main() -> None:
             report = work / f"impact-{n}.json"
             once, _, _ = run([program(), "evaluate", str(folder), "--format", "json", "-o", str(evaluated), *jobs])
             both, _, status = run(
-                [program(), "impact", str(folder), "--overlay", str(OVERLAY), "--format", "json", "-o", str(report)]
-                + jobs
+                [
+                    program(),
+                    "impact",
+                    str(folder),
+                    "--overlay",
+                    str(OVERLAY),
+                    "--format",
+                    "json",
+                    "-o",
+                    str(report),
+                    *jobs,
+                ]
             )
             changed = json.loads(report.read_text())["summary"]["decisions_changed"] if status == 0 else "-"
             print(f"  {n:>6}  {once:>8.1f}s  {both:>8.1f}s  {both / once:>5.2f}x  {changed}", flush=True)
