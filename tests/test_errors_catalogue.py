@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from catalogue_overlays import overlay_cases
 from click.testing import CliRunner
 from conftest import REPO
 from test_errors_engine import action_failure_output
@@ -1144,6 +1145,7 @@ CASES: list[Case] = [
         "rests on a chain of 16 derived conclusions",
     ),
 ]
+CASES += overlay_cases(Case)
 
 
 def _write(root: Path, files: dict[str, object]) -> None:

@@ -154,7 +154,10 @@ BAD = {
     ),
     "parameter": (
         "overlay: p\nparameters:\n  stance: {factor_cap: -1, nope: 2}\n",
-        ["parameters.factor_cap is -1; it must be a whole number ≥ 0", "rule set stance has no parameter 'nope'"],
+        [
+            "parameters.stance.factor_cap: is -1; it must be a whole number ≥ 0",
+            "rule set stance has no parameter 'nope'",
+        ],
     ),
     "vocabulary": (
         """\
@@ -180,7 +183,7 @@ BAD = {
             rationale: Wrong on purpose, to be refused by the direction check.
             claims: [claim:cloud-pro-scalability]
         """,
-        ["breaks the directions the knowledge base declares", "raising regulatedBy", "privacy.gdpr-favors-cloud"],
+        ["breaks a direction the knowledge base declares", "raising regulatedBy", "privacy.gdpr-favors-cloud"],
     ),
     "stance-gap": (
         "overlay: gap\nthresholds:\n  stance.clear-cloud: {balance: {at_most: -0.5}}\n",
@@ -286,3 +289,22 @@ def test_overlay_as_a_real_process(tmp_path):
     assert refused.returncode == 2
     assert "bad.yaml, line 3: weights.privacy.nope: no rule has the id 'privacy.nope'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_decisions_and_records_with_an_overlay_follow_their_schemas(run, tmp_path):
+    import jsonschema
+    from referencing import Registry, Resource
+
+    decision_schema = json.loads((REPO / "docs" / "decision.schema.json").read_text())
+    record_schema = json.loads((REPO / "docs" / "record.schema.json").read_text())
+    registry = Registry().with_resources(
+        [
+            ("decision.schema.json", Resource.from_contents(decision_schema)),
+            (decision_schema["$id"], Resource.from_contents(decision_schema)),
+        ]
+    )
+    jsonschema.validate(decision(run, LAW_FIRM, "--overlay", EU_BANK), decision_schema)
+    record = json.loads(_record(run, tmp_path, EU_BANK).read_text())
+    jsonschema.Draft202012Validator(record_schema, registry=registry).validate(record)
+    overlay_schema = json.loads((REPO / "rules" / "overlay.schema.json").read_text())
+    assert record["overlays"][0]["content"]["overlay"] == "eu-bank" and overlay_schema["required"] == ["overlay"]

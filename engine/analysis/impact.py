@@ -308,6 +308,11 @@ def impact_document(impacts: list[dict], errors: list[tuple[str, str]], base: di
         "new": new,
         "summary": summary.to_dict(),
         "decisions": [i for i in impacts if i["changes"]],
+        "reweighed": [
+            {"source": i["source"], "organization": i["organization"], "workloads": i["reweighed"]}
+            for i in impacts
+            if i["reweighed"]
+        ],
         "errors": [{"source": s, "error": e} for s, e in errors],
     }
 
@@ -368,6 +373,11 @@ def render_impact(document: dict) -> str:
         for reason in decision.get("reasons", []):
             sign = "+" if reason["change"] == "appeared" else "−"
             out.append(f"  {sign} reason {reason['rule']} ({reason['name']}, {reason['favors']}, {reason['change']})")
+    if document["reweighed"]:
+        out.append("")
+        out.append("Weighed differently, with the same stance and plan:")
+        for entry in document["reweighed"]:
+            out.append(f"  {entry['source']} — {entry['organization']}: {', '.join(entry['workloads'])}")
     for error in document["errors"]:
         out.append("")
         out.append(f"error: {error['source']}: {error['error']}")

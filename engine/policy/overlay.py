@@ -477,12 +477,13 @@ def _parameter_problem(kind: str, key: str, value: object) -> str | None:
     from infra_policy.engine.policy.ruleload import stance_parameter_problem
     from infra_policy.engine.stages.cost import parameter_problems
 
+    found = None
     if kind == "stance":
-        return stance_parameter_problem(key, value)
-    if kind == "factor":
-        found = parameter_problems({key: value})
-        return found[0] if found else None
-    return None
+        found = stance_parameter_problem(key, value)
+    elif kind == "factor":
+        found = next(iter(parameter_problems({key: value})), None)
+    # the loader's sentences name the parameter; the overlay's path already does
+    return found.removeprefix(f"parameters.{key} ") if found else None
 
 
 def _line_of(problem: str) -> int:
@@ -547,9 +548,18 @@ def direction_problems(policy, change: Change, vocabulary) -> list[str]:
     )
     violations = [v for name in declared for v in check_fact(name, policy, vocabulary, limit=1)]
     violations += [v for name in computed for v in check_computed_cliffs(name, policy, vocabulary, limit=1)]
-    problems = [f"{v.kind}: {v.text}" for v in violations]
+    problems = [
+        f"the policy it makes breaks a direction the knowledge base declares ({v.kind}): {v.text}. Run "
+        "`infra-policy rules check --overlay …` for every violation; change the overlay so that a step toward a "
+        "side never weighs against it."
+        for v in violations
+    ]
     # the stance rules read only the tally, so any change of them (or of the factor cap) is checked here
-    problems += stance_order_problems(policy)
+    problems += [
+        f"the stance rules it makes do not hold together: {text} Change the thresholds of the stance rules "
+        "together (stance.clear-cloud with stance.close-balance, stance.clear-in-house with stance.close-balance)."
+        for text in stance_order_problems(policy)
+    ]
     return problems
 
 
@@ -608,12 +618,7 @@ def stance_order_problems(policy) -> list[str]:
 def direction_error(overlays: Sequence[Overlay], problems: Sequence[str]) -> RulesError:
     names = ", ".join(o.file for o in overlays)
     head = overlays[-1].path if len(overlays) == 1 else names
-    shown = [
-        f"with the overlay{'s' if len(overlays) > 1 else ''} {names}, the policy breaks the directions the "
-        f"knowledge base declares — {p.rstrip('.')}. Run `infra-policy rules check --overlay …` for the full report; "
-        "change the overlay so that a step toward a side never weighs against it."
-        for p in problems
-    ]
+    shown = [f"with the overlay{'s' if len(overlays) > 1 else ''} {names}, {p}" for p in problems]
     return RulesError(problem_list(head, shown, "in the policy overlay"), tuple(shown))
 
 
