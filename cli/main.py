@@ -452,7 +452,10 @@ def rules() -> None:
 def rules_list(
     fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, overlays: tuple[Path, ...]
 ) -> None:
-    """List every rule: id, what it concludes, and its title (with --overlay: of the policy it makes)."""
+    """List every rule: id, what it concludes, and its title.
+
+    With --overlay, the rules of the policy the overlays make (added ones name their overlay file).
+    """
     from infra_policy.engine.knowledge import load_knowledge_base
     from infra_policy.engine.policy.rulecatalog import catalogue, render_catalogue
 

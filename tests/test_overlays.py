@@ -308,3 +308,23 @@ def test_decisions_and_records_with_an_overlay_follow_their_schemas(run, tmp_pat
     jsonschema.Draft202012Validator(record_schema, registry=registry).validate(record)
     overlay_schema = json.loads((REPO / "rules" / "overlay.schema.json").read_text())
     assert record["overlays"][0]["content"]["overlay"] == "eu-bank" and overlay_schema["required"] == ["overlay"]
+
+
+DECIDING_COMMANDS = [
+    ("evaluate",),
+    ("what-if",),
+    ("explain",),
+    ("diff",),
+    ("audit",),
+    ("site",),
+    ("rules", "list"),
+    ("rules", "check"),
+    ("impact",),
+]
+
+
+@pytest.mark.parametrize("command", DECIDING_COMMANDS, ids=" ".join)
+def test_every_command_that_decides_offers_the_shared_policy_options(run, command):
+    text = run(*command, "--help").output
+    for option in ("--rules PATH", "--kb PATH", "--overlay FILE.yaml"):
+        assert option in text, f"{' '.join(command)} lacks {option}"
