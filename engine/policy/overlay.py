@@ -394,7 +394,7 @@ class _Applier:
                         + (f"its numeric tests: {have}." if have else "it compares no number."),
                     )
                     continue
-                if len(set(matching)) > 1 or len(matching) > 1:
+                if len(matching) > 1:
                     fail(
                         path,
                         f"rule {rule_id} tests '{fact} {op}' {len(matching)} times, so an overlay cannot "
