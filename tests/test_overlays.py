@@ -136,6 +136,11 @@ def test_the_same_overlay_gives_the_same_bytes(run, tmp_path):
 
 
 BAD = {
+    "not-yaml": ("overlay: [unclosed\n", ["not-yaml.yaml, line 2, column 1: not valid YAML"]),
+    "aliases": (
+        "overlay: a\nweights: &w\n  privacy.gdpr-transfers: 2\nparameters: {stance: *w}\n",
+        ["uses YAML anchors and aliases (&name / *name), which policy overlays may not"],
+    ),
     "schema": (
         "overlay: Bad Name\nweight:\n  privacy.gdpr-transfers: 2\n",
         ["line 2: weight: Additional properties are not allowed", "line 1: overlay: 'Bad Name' does not match"],

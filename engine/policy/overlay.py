@@ -149,12 +149,12 @@ def _node_lines(node: yaml.Node) -> dict[tuple, int]:
 
 def read_overlay(path: Path | str) -> Overlay:
     """Read and schema-check one overlay file; a :class:`RulesError` lists every problem with its line."""
-    from infra_policy.engine.policy.ruleload import _YAML_LOADER, read_yaml_file
+    from infra_policy.engine.policy.ruleload import _YAML_LOADER, read_yaml_text
 
     path = Path(path)
     if not path.exists():
         raise RulesError(f"{path}: no such policy overlay (a YAML file given with --overlay).")
-    data, problem = read_yaml_file(path, "policy overlay")
+    text, data, problem = read_yaml_text(path, "policy overlay")
     if problem is not None:
         raise RulesError(problem)
     if not isinstance(data, dict):
@@ -162,7 +162,6 @@ def read_overlay(path: Path | str) -> Overlay:
             f"{path.name}: a policy overlay must be a mapping with 'overlay: NAME' and at least one of "
             f"{', '.join(PARTS)} (rules/overlay.schema.json)."
         )
-    text = path.read_text(encoding="utf-8")
     overlay = Overlay(path, data, _node_lines(yaml.compose(text, Loader=_YAML_LOADER)))
     problems = _schema_problems(overlay)
     if problems:

@@ -565,31 +565,41 @@ def _shares_nodes(data) -> bool:
 def read_yaml_file(file: Path, what: str = "rule file") -> tuple[object, str | None]:
     """The parsed YAML of a rule file (or another YAML file of the policy: ``what`` names it),
     or a sentence saying why it cannot be used."""
+    _, data, problem = read_yaml_text(file, what)
+    return data, problem
+
+
+def read_yaml_text(file: Path, what: str = "rule file") -> tuple[str, object, str | None]:
+    """:func:`read_yaml_file` with the text it read (to find lines in it without reading the file again)."""
     try:
         raw = read_bounded(file, MAX_RULE_FILE_BYTES, RulesError, what, shown=file.name)
     except RulesError as exc:
-        return None, str(exc)
+        return "", None, str(exc)
     if b"\x00" in raw[:8192]:
-        return None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
+        return "", None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, f"{file.name}: is not valid UTF-8 (byte {exc.start}); {what}s must be UTF-8."
+        return "", None, f"{file.name}: is not valid UTF-8 (byte {exc.start}); {what}s must be UTF-8."
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         why = str(getattr(exc, "problem", None) or exc).strip().rstrip(".")
-        return None, f"{file.name}{where}: not valid YAML — {why}."
+        return text, None, f"{file.name}{where}: not valid YAML — {why}."
     except RecursionError:
-        return None, f"{file.name}: not valid YAML for a {what} — it is nested too deeply to read."
+        return text, None, f"{file.name}: not valid YAML for a {what} — it is nested too deeply to read."
     if _shares_nodes(data):
-        return None, (
-            f"{file.name}: uses YAML anchors and aliases (&name / *name), which {what}s may not; "
-            "write each rule out in full."
+        return (
+            text,
+            None,
+            (
+                f"{file.name}: uses YAML anchors and aliases (&name / *name), which {what}s may not; "
+                "write each rule out in full."
+            ),
         )
-    return data, None
+    return text, data, None
 
 
 def _read_rule_file(file: Path) -> tuple[object, str | None]:
