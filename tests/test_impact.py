@@ -137,3 +137,13 @@ def test_impact_as_a_real_process(tmp_path: Path):
     )
     assert result.returncode == 1, result.stderr  # the EU bank's overlay moves the law firm
     assert json.loads(out.read_text())["summary"]["decisions_changed"] >= 1
+
+
+def test_the_readme_shows_the_real_impact_of_the_eu_bank_overlay(run, monkeypatch):
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = "infra-policy impact examples/ --overlay examples/overlays/eu-bank.yaml"
+    shown = re.search(re.escape(f"$ {command}") + r"\n(.*?)```", readme, flags=re.S).group(1)
+    monkeypatch.chdir(REPO)  # the README's paths are relative to the repository
+    assert run(*command.split()[1:]).stdout == shown
