@@ -333,3 +333,13 @@ def test_every_command_that_decides_offers_the_shared_policy_options(run, comman
     text = run(*command, "--help").output
     for option in ("--rules PATH", "--kb PATH", "--overlay FILE.yaml"):
         assert option in text, f"{' '.join(command)} lacks {option}"
+
+
+def test_audit_with_an_overlay_the_record_was_made_without(run, tmp_path):
+    records = tmp_path / "records"
+    assert run("evaluate", LAW_FIRM, "--record", records).exit_code == 0
+    (record,) = records.glob("*.json")
+    result = run("audit", record, "--facts", LAW_FIRM, "--overlay", EU_BANK)
+    assert result.exit_code == 1
+    assert "overlay eu-bank.yaml was given, but the record was made without it" in result.output
+    assert "PASS  overlays" not in run("audit", record, "--facts", LAW_FIRM).output  # no overlays: no such check
