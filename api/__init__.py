@@ -21,6 +21,7 @@ This module imports nothing heavy until it is used, so `infra-policy --help` sta
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -146,8 +147,23 @@ def version() -> str:
         return "0+unknown"
 
 
-_KNOWLEDGE: dict[tuple, KnowledgeBase] = {}
-_EVALUATORS: dict[tuple, Evaluator] = {}
+# Loaded once per content of the kb/rules folders, and only the most recently used few are
+# kept: each evaluator holds a compiled durable-rules host, released only when the evaluator
+# is collected, so a process that tries many rule folders (a fuzz run, a policy author's
+# loop) must let the old ones go.
+_CACHED = 8
+_KNOWLEDGE: OrderedDict[tuple, KnowledgeBase] = OrderedDict()
+_EVALUATORS: OrderedDict[tuple, Evaluator] = OrderedDict()
+
+
+def _remember(cache: OrderedDict, key: tuple, load):
+    if key in cache:
+        cache.move_to_end(key)
+    else:
+        cache[key] = load()
+        while len(cache) > _CACHED:
+            cache.popitem(last=False)
+    return cache[key]
 
 
 def _signature(directory: str | Path | None) -> tuple:
@@ -167,10 +183,7 @@ def knowledge_base(kb: str | Path | None = None) -> KnowledgeBase:
     """The knowledge base (the packaged one by default), loaded once per content of its files."""
     from infra_policy.engine.knowledge import load_knowledge_base
 
-    key = _signature(kb)
-    if key not in _KNOWLEDGE:
-        _KNOWLEDGE[key] = load_knowledge_base(Path(kb) if kb is not None else None)
-    return _KNOWLEDGE[key]
+    return _remember(_KNOWLEDGE, _signature(kb), lambda: load_knowledge_base(Path(kb) if kb is not None else None))
 
 
 def _file_signature(path: str | Path) -> tuple:
@@ -191,12 +204,13 @@ def evaluator(
     from infra_policy.engine.pipeline import Evaluator
     from infra_policy.engine.policy.ruleload import load_policy
 
-    key = (_signature(kb), _signature(rules), *(_file_signature(o) for o in overlays))
-    if key not in _EVALUATORS:
+    def load() -> Evaluator:
         knowledge = knowledge_base(kb)
         policy = load_policy(knowledge, Path(rules) if rules is not None else None, [Path(o) for o in overlays])
-        _EVALUATORS[key] = Evaluator(knowledge, policy)
-    return _EVALUATORS[key]
+        return Evaluator(knowledge, policy)
+
+    key = (_signature(kb), _signature(rules), *(_file_signature(o) for o in overlays))
+    return _remember(_EVALUATORS, key, load)
 
 
 def _document(facts: str | Path | Graph | FactsDocument, input_format: str | None, limits: Limits) -> FactsDocument:

@@ -119,3 +119,27 @@ def test_the_readme_shows_the_api():
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "import infra_policy" in readme and "infra_policy.evaluate(" in readme and ".to_dict()" in readme
+
+
+def test_the_library_keeps_only_the_most_recent_evaluators_so_old_rule_hosts_are_freed(tmp_path):
+    import gc
+    import shutil
+    import weakref
+
+    from infra_policy.engine.paths import PACKAGED_RULES
+
+    folders = []
+    for n in range(10):
+        folder = tmp_path / f"rules-{n}"
+        shutil.copytree(PACKAGED_RULES, folder)
+        folders.append(folder)
+    first = infra_policy.evaluator(rules=folders[0])
+    assert infra_policy.evaluator(rules=folders[0]) is first  # loaded once per content
+    first_ref = weakref.ref(first)
+    del first
+    for folder in folders[1:]:
+        infra_policy.evaluator(rules=folder)
+    gc.collect()
+    assert first_ref() is None  # evicted and collected: its durable host went with it
+    again = infra_policy.evaluator(rules=folders[0])
+    assert again.rules_digest == infra_policy.evaluator(rules=folders[-1]).rules_digest

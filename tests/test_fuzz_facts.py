@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from click.testing import CliRunner
+from conftest import Runner
 from fuzzing import FUZZ_SETTINGS, check_cli_verdict, hang_guard
 from hypothesis import given
 from hypothesis import strategies as st
@@ -174,7 +174,7 @@ def mutated_facts(draw) -> tuple[str, bytes]:
 
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="infra-policy-fuzz-"))
-RUNNER = CliRunner()
+RUNNER = Runner()
 
 
 def evaluate_and_check(extension: str, content: bytes, command: str = "evaluate") -> int:

@@ -17,8 +17,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from click.testing import CliRunner
-from conftest import EXAMPLES
+from conftest import EXAMPLES, Runner
 from fuzzing import FUZZ_SETTINGS, check_cli_verdict, hang_guard
 from hypothesis import given
 from hypothesis import strategies as st
@@ -115,7 +114,7 @@ def mutated_rules(draw) -> tuple[str, bytes]:
 
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="infra-policy-fuzz-rules-"))
-RUNNER = CliRunner()
+RUNNER = Runner()
 
 
 def _rules_dir(name: str, content: bytes) -> Path:
