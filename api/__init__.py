@@ -41,9 +41,10 @@ from infra_policy.engine.stages.inputs import DEFAULT_LIMITS, Limits
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from infra_policy.engine.analysis.abduce import Contrast, SufficientReason
     from infra_policy.engine.knowledge import KnowledgeBase
     from infra_policy.engine.pipeline import Evaluation, Evaluator
-    from infra_policy.engine.stages.load import FactsDocument
+    from infra_policy.engine.stages.load import Assumption, FactsDocument
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -112,14 +113,15 @@ class Decision:
 
         write_decision_json(self.evaluation, self.evaluator.policy, write)
 
-    def to_text(self, detail: str = "short") -> str:
-        """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out)."""
+    def to_text(self, detail: str = "short", *, verbose: bool = False) -> str:
+        """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out;
+        ``verbose=True``: the rules' ids too, as `evaluate --verbose`)."""
         from infra_policy.engine.outputs.export import render_text
 
         if detail not in ("short", "full"):
             raise ValueError(f"to_text: detail must be 'short' or 'full', not {detail!r}")
         per_side = None if detail == "full" else 5
-        return render_text(self.evaluation, self.evaluator.kb, self.evaluator.policy, per_side)
+        return render_text(self.evaluation, self.evaluator.kb, self.evaluator.policy, per_side, verbose=verbose)
 
     def to_rdf(self, fmt: str = "turtle") -> str:
         """The derivation in W3C PROV-O: ``fmt`` is "turtle" or "jsonld" (as `evaluate --format`)."""
@@ -135,6 +137,106 @@ class Decision:
         from infra_policy.engine.records.record import record_body, seal
 
         return seal(record_body(self.evaluation, self.evaluator.policy))
+
+    @property
+    def assumed(self) -> tuple[Assumption, ...]:
+        """The facts assumed in place of what the facts state (``evaluate(..., assume=...)``); empty if none."""
+        return self.evaluation.document.assumptions
+
+    def sufficient_reasons(self, *, every: bool = False, limit: int = 8) -> list[list[SufficientReason]]:
+        """Per workload (file order), minimal sets of its stated facts that alone keep its stance.
+
+        One per workload (`explain --sufficient`), or with ``every=True`` all of them, at most ``limit``
+        per workload (`explain --sufficient --all`; ``SufficientReason.complete`` is False on the last one
+        when the bound stopped the search). Each has ``facts``, ``values``, ``irrelevant`` (the stated
+        facts that do not matter), ``exhaustive`` and ``witnesses``.
+        """
+        from infra_policy.engine.analysis.abduce import sufficient_reason, sufficient_reasons
+
+        ev = self.evaluator
+        vocabulary = ev.kb.vocabulary
+        if not every:
+            return [[sufficient_reason(w, ev.policy, ev.explorer, vocabulary)] for w in self._workloads()]
+        return [list(sufficient_reasons(w, ev.policy, ev.explorer, vocabulary, limit)) for w in self._workloads()]
+
+    def contrast(self, stance: str, *, max_changes: int = 3) -> list[Contrast]:
+        """Per workload (file order), the smallest sets of fact changes that would give ``stance``, fewest
+        first (`explain --contrast STANCE`): ``Contrast.changes`` holds each set as ``FactStep``s
+        (``fact``, ``before``, ``after``; None: not stated / left out); ``complete`` is False when the
+        search stopped at its evaluation budget."""
+        from infra_policy.engine.analysis.abduce import contrast
+        from infra_policy.engine.policy.tally import STANCES
+
+        if stance not in STANCES:
+            raise ValueError(f"contrast: stance must be one of {', '.join(STANCES)}, not {stance!r}")
+        if not 1 <= max_changes <= 4:
+            raise ValueError(f"contrast: max_changes must be between 1 and 4, not {max_changes!r}")
+        ev = self.evaluator
+        return [contrast(w, ev.policy, ev.explorer, ev.kb.vocabulary, stance, max_changes) for w in self._workloads()]
+
+    def explain_text(
+        self,
+        *,
+        sufficient: bool = False,
+        every: bool = False,
+        contrast: str | None = None,
+        max_changes: int = 3,
+        limit: int = 8,
+    ) -> str:
+        """What `explain --sufficient [--all]` and/or `explain --contrast STANCE` print, byte for byte."""
+        from infra_policy.engine.analysis.abduce import render_all_sufficient, render_contrast, render_sufficient
+        from infra_policy.engine.errors import printable
+
+        vocabulary = self.evaluator.kb.vocabulary
+        texts = []
+        if sufficient and every:
+            groups = [tuple(rs) for rs in self.sufficient_reasons(every=True, limit=limit)]
+            texts.append(render_all_sufficient(groups, vocabulary, limit))
+        elif sufficient:
+            texts.append(render_sufficient([rs[0] for rs in self.sufficient_reasons()], vocabulary))
+        if contrast is not None:
+            found = self.contrast(contrast, max_changes=max_changes)
+            texts.append(render_contrast(found, vocabulary, None if every else 5))
+        return self.assumed_text() + printable("\n".join(texts))
+
+    def explain_dict(
+        self,
+        *,
+        sufficient: bool = False,
+        every: bool = False,
+        contrast: str | None = None,
+        max_changes: int = 3,
+        limit: int = 8,
+    ) -> dict[str, Any]:
+        """What `explain --sufficient [--all]` and/or `explain --contrast STANCE` print with --format json."""
+        from infra_policy.engine.analysis.abduce import contrast_dict, sufficient_all_dict, sufficient_dict
+
+        vocabulary = self.evaluator.kb.vocabulary
+        data: dict[str, Any] = {}
+        if self.assumed:
+            data["assumed"] = [a.to_dict() for a in self.assumed]
+        if sufficient:
+            found = self.sufficient_reasons(every=every, limit=limit)
+            if every:
+                data["sufficient_reasons"] = [sufficient_all_dict(tuple(rs), vocabulary) for rs in found]
+            else:
+                data["sufficient_reasons"] = [sufficient_dict(rs[0], vocabulary) for rs in found]
+        if contrast is not None:
+            data["contrasts"] = [contrast_dict(c, vocabulary) for c in self.contrast(contrast, max_changes=max_changes)]
+        return data
+
+    def assumed_text(self) -> str:
+        """The facts assumed, as the text outputs begin with them ("" when every fact was stated)."""
+        if not self.assumed:
+            return ""
+        from infra_policy.engine.analysis.whatif import assumed_lines
+        from infra_policy.engine.errors import printable
+
+        lines = [f"  • {line}" for line in assumed_lines(self.assumed, self.evaluator.kb.vocabulary)]
+        return printable("Assumed (not stated in the facts):\n" + "\n".join(lines) + "\n\n")
+
+    def _workloads(self) -> tuple:
+        return self.evaluation.decision.workloads
 
 
 def version() -> str:
@@ -307,7 +409,7 @@ class WhatIf:
 
     before: Decision
     after: Decision
-    changes: tuple  # engine.whatif.Change, the assumed facts
+    changes: tuple[Assumption, ...]  # the assumed facts
 
     def stance_changes(self) -> tuple:
         from infra_policy.engine.analysis.whatif import stance_changes
@@ -316,10 +418,7 @@ class WhatIf:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "assumed": [
-                {"subject": c.subject, "name": c.subject_name, "property": c.property, "value": c.value}
-                for c in self.changes
-            ],
+            "assumed": [c.to_dict() for c in self.changes],
             "stances": [
                 {"subject": m.subject, "name": m.name, "before": m.before, "after": m.after}
                 for m in self.stance_changes()
@@ -347,14 +446,10 @@ def what_if(
 ) -> WhatIf:
     """Decide ``facts`` as stated and again with ``changes`` ("property=value" for the organization,
     "WORKLOAD.property=value" for one workload) assumed in place of what they state."""
-    from infra_policy.engine.analysis.whatif import changed_document, parse_changes
-
-    engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     document = _document(facts, input_format, limits)
     before = evaluate(document, rules=rules, kb=kb, overlays=overlays)
-    parsed = parse_changes(document, changes, engine.kb.vocabulary)
-    after = evaluate(changed_document(document, parsed, engine.kb.vocabulary), rules=rules, kb=kb, overlays=overlays)
-    return WhatIf(before, after, parsed)
+    after = evaluate(document, rules=rules, kb=kb, assume=changes, overlays=overlays)
+    return WhatIf(before, after, after.assumed)
 
 
 def evaluate(
@@ -365,6 +460,7 @@ def evaluate(
     input_format: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = False,
+    assume: Sequence[str] = (),
     overlays: Sequence[str | Path] = (),
 ) -> Decision:
     """Evaluate facts and return the :class:`Decision`.
@@ -373,11 +469,19 @@ def evaluate(
     break, or starting with ``@prefix``/``PREFIX``/``<``; Turtle unless ``input_format`` names another
     format), or an ``rdflib.Graph``. ``rules`` and ``kb`` are folders that replace the packaged rule sets
     and knowledge base; ``overlays`` are policy overlay files applied to the rules in order.
-    ``strict=True`` turns the near-miss warnings into an error.
+    ``strict=True`` turns the near-miss warnings into an error. ``assume`` lists facts
+    to assume in place of what the facts state (`evaluate --set`): "property=value" for the organization,
+    "WORKLOAD.property=value" for one workload; the decision, its JSON, text and record mark them as
+    assumed, and its facts digest stays that of the facts as stated.
     """
     engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     document = _document(facts, input_format, limits)
     warnings = _checked(document, engine.kb, strict)
+    if assume:
+        from infra_policy.engine.analysis.whatif import changed_document, parse_changes
+
+        vocabulary = engine.kb.vocabulary
+        document = changed_document(document, parse_changes(document, assume, vocabulary), vocabulary)
     with _warnings_on_error(warnings):
         evaluation = engine.evaluate_document(document)
     return Decision(evaluation, engine, warnings)

@@ -12,7 +12,7 @@ import click
 from .errors import handle_errors
 from .output import write_output
 from .policy_options import policy_options
-from .reading import FACTS_PATH, input_options, read_facts, strict_option
+from .reading import FACTS_PATH, input_options, read_facts, set_option, strict_option
 
 _path = click.Path(path_type=Path)
 
@@ -77,9 +77,16 @@ STANCE_CHOICE = click.Choice(["cloud", "in-house", "hybrid", "conflict", "undete
     show_default=True,
     help="With --contrast: the most changes in one set.",
 )
-@click.option("--all", "show_all", is_flag=True, help="With --contrast: every set found, not only the first five.")
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="With --sufficient: every minimal set (at most 8 per workload; the output says when it stopped "
+    "there). With --contrast: every set found, not only the first five.",
+)
 @click.option("--full", is_flag=True, help="With --why-not: every rule, not only the eight closest to applying.")
 @click.option("--verbose", is_flag=True, help="Also name the rules' ids in the text.")
+@set_option()
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
 )
@@ -98,6 +105,7 @@ def explain(
     show_all: bool,
     full: bool,
     verbose: bool,
+    assume: tuple[str, ...],
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -113,39 +121,29 @@ def explain(
 
     from .main import decide
 
-    decision = decide(facts, kb_dir, rules_dir, strict, overlays, **reading)
+    decision = decide(facts, kb_dir, rules_dir, strict, assume, overlays, **reading)
     evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
     as_json = fmt.lower() == "json"
     if sufficient or contrast:
-        from infra_policy.engine.analysis import abduce
-
-        evaluator = decision.evaluator
-        vocabulary = kb.vocabulary
-        workloads = evaluation.decision.workloads
-        data: dict = {}
-        texts = []
-        if sufficient:
-            reasons = [abduce.sufficient_reason(w, policy, evaluator.explorer, vocabulary) for w in workloads]
-            data["sufficient_reasons"] = [abduce.sufficient_dict(r, vocabulary) for r in reasons]
-            texts.append(abduce.render_sufficient(reasons, vocabulary))
-        if contrast:
-            found = [
-                abduce.contrast(w, policy, evaluator.explorer, vocabulary, contrast.lower(), max_changes)
-                for w in workloads
-            ]
-            data["contrasts"] = [abduce.contrast_dict(c, vocabulary) for c in found]
-            texts.append(abduce.render_contrast(found, vocabulary, None if show_all else 5))
-        from infra_policy.engine.errors import printable
-
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n" if as_json else printable("\n".join(texts))
+        asked = {
+            "sufficient": sufficient,
+            "every": show_all,
+            "contrast": contrast.lower() if contrast else None,
+            "max_changes": max_changes,
+        }
+        if as_json:
+            text = json.dumps(decision.explain_dict(**asked), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = decision.explain_text(**asked)
         write_output(text, output)
         return
+    assumed = decision.assumed_text()  # `--set`: the assumed facts come first
     if why_not:
         answers = ex.why_not(evaluation, policy, why_not.lower(), kb.vocabulary)
         text = (
             json.dumps(ex.why_not_dict(answers), indent=2, ensure_ascii=False) + "\n"
             if as_json
-            else ex.render_why_not(answers, limit=None if full else 8, verbose=verbose)
+            else assumed + ex.render_why_not(answers, limit=None if full else 8, verbose=verbose)
         )
         write_output(text, output)
         return
@@ -158,11 +156,12 @@ def explain(
                 f"--why {why!r} names nothing in this decision; give a workload ({names}), a factor "
                 f"(for example {next(iter(kb.factors))}) or a rule id that fired (see `rules list`)."
             )
-    trees = [ex.tree(evaluation, root) for root in roots]
+    words = None if verbose or as_json else ex.NodeWords(evaluation, policy, kb)  # ids only on request
+    trees = [ex.tree(evaluation, root, words) for root in roots]
     if as_json:
         write_output(json.dumps([t.to_dict() for t in trees], indent=2, ensure_ascii=False) + "\n", output)
     else:
-        write_output("\n".join(ex.render_tree(t) for t in trees), output)
+        write_output(assumed + "\n".join(ex.render_tree(t) for t in trees), output)
 
 
 def _decision_of(
@@ -186,7 +185,7 @@ def _decision_of(
         )
     from .main import decide
 
-    return decide(path, kb_dir, rules_dir, False, overlays, **reading).to_dict()
+    return decide(path, kb_dir, rules_dir, False, overlays=overlays, **reading).to_dict()
 
 
 @click.command("diff", short_help="Compare two decisions: stance changes, changed facts, reasons.")

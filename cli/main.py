@@ -17,7 +17,7 @@ import click
 from .errors import handle_errors
 from .output import write_output
 from .policy_options import policy_options
-from .reading import FACTS_PATH, input_options, read_facts, show_warnings, strict_option
+from .reading import FACTS_PATH, input_options, read_facts, set_option, show_warnings, strict_option
 
 _path = click.Path(path_type=Path)
 
@@ -66,13 +66,20 @@ _kb_rules_options = policy_options
 
 
 def decide(
-    facts: Path, kb_dir: Path | None, rules_dir: Path | None, strict: bool, overlays: tuple[Path, ...] = (), **reading
+    facts: Path,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+    strict: bool,
+    assume: tuple[str, ...] = (),
+    overlays: tuple[Path, ...] = (),
+    **reading,
 ):
-    """Read FACTS (a file or `-`), evaluate them through the library API and show its warnings."""
+    """Read FACTS (a file or `-`), evaluate them through the library API (with any `--set` facts
+    assumed, under any --overlay) and show its warnings."""
     import infra_policy
 
     decision = infra_policy.evaluate(
-        read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict, overlays=overlays
+        read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict, assume=assume, overlays=overlays
     )
     show_warnings(decision.warnings)
     return decision
@@ -137,6 +144,8 @@ def _facts_arguments(command):
     show_default=True,
     help="Text: full shows every reason, question and outweighed argument.",
 )
+@click.option("--verbose", is_flag=True, help="Text: also name the rules' ids.")
+@set_option()
 @_kb_rules_options
 @input_options
 @strict_option
@@ -146,6 +155,8 @@ def evaluate(
     facts: tuple[Path, ...],
     fmt: str,
     detail: str,
+    verbose: bool,
+    assume: tuple[str, ...],
     output: Path | None,
     record_dir: Path | None,
     log_file: Path | None,
@@ -180,6 +191,10 @@ def evaluate(
             return signature_for(private_key, text)
 
     if is_batch(facts, output):
+        if assume:
+            raise click.UsageError(
+                "--set assumes facts of one facts file (its organization and workloads): give one FACTS file."
+            )
         _evaluate_batch(
             facts,
             fmt,
@@ -196,13 +211,13 @@ def evaluate(
             overlays,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, overlays, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, overlays, **reading)
     if fmt == "json":
         text = decision.to_json()
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:
-        text = decision.to_text(detail.lower())
+        text = decision.to_text(detail.lower(), verbose=verbose)
     record = decision.record() if record_dir is not None or log_file is not None else None
     _publish(text, record, output, record_dir, log_file, sign)
 
@@ -315,15 +330,7 @@ def _publish(
 
 @main.command("what-if", short_help="Decide FACTS again with some facts changed, and show what moves.")
 @click.argument("facts", type=FACTS_PATH)
-@click.option(
-    "--set",
-    "changes",
-    multiple=True,
-    required=True,
-    metavar="[WORKLOAD.]PROPERTY=VALUE",
-    help="Assume this fact instead of what FACTS state (repeatable): itStaffFTE=0.5, or "
-    "'Claims triage.dataSensitivity=Restricted' for one workload.",
-)
+@set_option(required=True)
 @format_option()
 @output_option
 @_kb_rules_options
@@ -331,7 +338,7 @@ def _publish(
 @handle_errors
 def what_if(
     facts: Path,
-    changes: tuple[str, ...],
+    assume: tuple[str, ...],
     fmt: str,
     output: Path | None,
     kb_dir: Path | None,
@@ -345,7 +352,7 @@ def what_if(
     import infra_policy
 
     result = infra_policy.what_if(
-        read_facts(facts, **reading), list(changes), rules=rules_dir, kb=kb_dir, overlays=overlays
+        read_facts(facts, **reading), list(assume), rules=rules_dir, kb=kb_dir, overlays=overlays
     )
     show_warnings(result.after.warnings)
     if fmt.lower() == "json":

@@ -44,6 +44,20 @@ def strict_option(command: Callable) -> Callable:
     )(command)
 
 
+def set_option(required: bool = False) -> Callable[[Callable], Callable]:
+    """`--set [WORKLOAD.]PROPERTY=VALUE`: a fact assumed in place of what the facts state (repeatable)."""
+    return click.option(
+        "--set",
+        "assume",
+        multiple=True,
+        required=required,
+        metavar="[WORKLOAD.]PROPERTY=VALUE",
+        help="Assume this fact instead of what FACTS state (repeatable): itStaffFTE=0.5, or "
+        "'Claims triage.dataSensitivity=Restricted' for one workload. The output, record and log mark it "
+        "as assumed.",
+    )
+
+
 def read_facts(facts: Path, input_format: str | None, max_bytes: int, max_triples: int, max_workloads: int):
     """The facts document of a path, or of standard input when the path is `-`."""
     from infra_policy.engine.stages.inputs import Limits, decode_input

@@ -80,13 +80,15 @@ class Evaluator:
         stance, firing = decide_organization(
             organization, {w.id: w.stance for w in workloads}, self.policy, self.backend
         )
+        stated = doc.stated_graph if doc.stated_graph is not None else doc.graph
         return Decision(
             organization=organization,
             workloads=workloads,
             stance=stance,
             stance_firing=firing,
+            # the digest of the facts as the file states them; assumed facts (`--set`) are listed apart
             inputs=Inputs(
-                facts=graph_digest(doc.graph),
+                facts=graph_digest(stated),
                 kb=self.kb_digest,
                 rules=self.rules_digest,
                 overlays=tuple(o.summary() for o in self.policy.overlays),

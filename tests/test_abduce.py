@@ -107,3 +107,36 @@ def test_explain_sufficient_and_contrast_through_the_cli():
     assert "more (all of them: --all)" not in everything
     assert everything.count("•") > text.split("smallest changes")[1].count("•")
     assert run("explain", MIXED, "--contrast", "cloud", "--max-changes", "9").exit_code == 2
+
+
+def test_every_minimal_sufficient_reason_is_sufficient_minimal_and_distinct(evaluator, policy, kb):
+    from infra_policy.engine.analysis.abduce import sufficient_reasons
+
+    for path in (EXAMPLES / "lenovo-lp2225-break-even.ttl", EXAMPLES / "bank-hosted-only-model.ttl"):
+        w = evaluator.evaluate_file(path).decision.workloads[0]
+        found = sufficient_reasons(w, policy, evaluator.explorer, kb.vocabulary)
+        assert found and all(r.all_found for r in found)  # within the bound: the tree was searched to the end
+        sets = [set(r.facts) for r in found]
+        assert all(not a < b for a in sets for b in sets)  # none contains another
+        stated = {n: v for n, v in w.profile.values().items() if n in policy.tests_by_fact}
+        for r in found:
+            assert counterexample(w, policy, evaluator.explorer, kb.vocabulary, list(r.irrelevant)) is None
+            for _fact, witness in r.witnesses:  # each fact kept matters
+                assert stance_of(_with(stated, dict(witness)), policy, evaluator.explorer, w.id) != w.stance
+    # a bound that stops the search says so
+    w = evaluator.evaluate_file(MIXED).decision.workloads[0]
+    bounded = sufficient_reasons(w, policy, evaluator.explorer, kb.vocabulary, limit=2)
+    assert len(bounded) == 2 and not any(r.all_found for r in bounded)
+
+
+def test_explain_sufficient_all_through_the_cli():
+    text = run("explain", MIXED, "--sufficient", "--all").output
+    assert "minimal sets of its 14 stated facts decide it, each on its own:" in text
+    assert "(the search stopped at its bound, after 8 sets of at most 8: there may be more)" in text
+    complete = run("explain", EXAMPLES / "bank-hosted-only-model.ttl", "--sufficient", "--all").output
+    assert "there may be more" not in complete
+    assert "(these are all" in complete
+    data = json.loads(run("explain", MIXED, "--sufficient", "--all", "--format", "json").output)
+    (claims,) = [r for r in data["sufficient_reasons"] if r["name"] == "Claims triage"]
+    assert claims["all_found"] is False and len(claims["reasons"]) == 8
+    assert {"facts", "do_not_matter", "exhaustive", "combinations_checked"} <= set(claims["reasons"][0])

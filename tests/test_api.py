@@ -121,6 +121,44 @@ def test_the_readme_shows_the_api():
     assert "import infra_policy" in readme and "infra_policy.evaluate(" in readme and ".to_dict()" in readme
 
 
+def test_sufficient_reasons_and_contrast_are_what_explain_prints(run):
+    decision = infra_policy.evaluate(MIXED)
+    (claims, _campaign) = decision.sufficient_reasons()
+    (reason,) = claims
+    assert reason.name == "Claims triage" and reason.stance == "in-house"
+    assert set(reason.facts) | set(reason.irrelevant) >= {"dataSensitivity", "itStaffFTE"}
+    every = decision.sufficient_reasons(every=True, limit=3)
+    assert all(1 <= len(found) <= 3 for found in every)
+    assert all(len({r.facts for r in found}) == len(found) for found in every)  # distinct sets
+    flips = decision.contrast("cloud", max_changes=2)
+    assert [c.name for c in flips] == ["Claims triage", "Campaign copy"]
+    first = flips[0].changes[0]
+    assert [(s.fact, s.before, s.after) for s in first] == [("modelAvailability", None, "HostedOnly")]
+    # the text and JSON are the command line's, byte for byte
+    asked = ("--sufficient", "--contrast", "cloud", "--max-changes", "2")
+    assert (
+        decision.explain_text(sufficient=True, contrast="cloud", max_changes=2) == run("explain", MIXED, *asked).output
+    )
+    printed = run("explain", MIXED, *asked, "--format", "json").output
+    assert decision.explain_dict(sufficient=True, contrast="cloud", max_changes=2) == json.loads(printed)
+    with pytest.raises(ValueError, match="stance must be one of"):
+        decision.contrast("sideways")
+
+
+def test_evaluate_with_assumed_facts_marks_them():
+    decision = infra_policy.evaluate(MIXED, assume=["itStaffFTE=0.5", "Claims triage.dataSensitivity=Restricted"])
+    assert [(a.subject_name, a.property, a.value, a.replaces) for a in decision.assumed] == [
+        ("Acme Insurance", "itStaffFTE", "0.5", ("4",)),
+        ("Claims triage", "dataSensitivity", "Restricted", ("Confidential",)),
+    ]
+    assert decision.to_dict()["assumed"][1]["replaces"] == ["Confidential"]
+    assert decision.to_text().startswith("Assumed (not stated in the facts):\n")
+    assert decision.to_dict()["inputs"]["facts"] == infra_policy.evaluate(MIXED).to_dict()["inputs"]["facts"]
+    assert infra_policy.evaluate(MIXED).assumed == ()
+    with pytest.raises(infra_policy.FactsError, match="Did you mean itStaffFTE"):
+        infra_policy.evaluate(MIXED, assume=["itStafFTE=1"])
+
+
 def test_the_library_keeps_only_the_most_recent_evaluators_so_old_rule_hosts_are_freed(tmp_path):
     import gc
     import shutil

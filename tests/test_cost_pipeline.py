@@ -189,7 +189,14 @@ def test_text_output_shows_the_cost_summary():
     assert "break-even: after 11.2 months, 8,191 utilized hours" in out
     assert "break-even: never" in out
     assert "In-house running cost per month (USD): needed for" in out
-    assert "policy default 36 is used (default_planning_horizon_months)" in out
+    # the notes and formulas name the facts by their labels; the terms and the parameter's name stay
+    # in the JSON and behind --verbose
+    assert "note: planning horizon (months) was not given: the policy default 36 is used." in out
+    assert "monthly cloud cost (USD) = cloud cost per hour (USD) × utilized hours per month" in out
+    assert "ip:" not in out and "default_planning_horizon_months" not in out
+    verbose = " ".join(CliRunner().invoke(main, ["evaluate", str(NORTHWIND), "--verbose"]).output.split())
+    assert "policy default 36 is used (default_planning_horizon_months)" in verbose
+    assert "monthlyCloudCostUSD = cloudCostPerHourUSD × utilizedHoursPerMonth" in verbose
 
 
 @pytest.fixture

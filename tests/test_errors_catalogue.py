@@ -412,7 +412,7 @@ CASES: list[Case] = [
     # --- what-if: the changes of --set -------------------------------------------------
     Case(
         "what-if-shape",
-        "What-if (--set)",
+        "What-if and assumed facts (--set)",
         "A change that is not property=value",
         ("what-if", "facts.ttl", "--set", "itStaffFTE"),
         2,
@@ -421,7 +421,7 @@ CASES: list[Case] = [
     ),
     Case(
         "what-if-property",
-        "What-if (--set)",
+        "What-if and assumed facts (--set)",
         "A property the facts vocabulary does not have",
         ("what-if", "facts.ttl", "--set", "itStafFTE=2"),
         2,
@@ -430,7 +430,7 @@ CASES: list[Case] = [
     ),
     Case(
         "what-if-workload",
-        "What-if (--set)",
+        "What-if and assumed facts (--set)",
         "A workload the facts do not have",
         ("what-if", "facts.ttl", "--set", "Chatbot.itStaffFTE=2"),
         2,
@@ -439,12 +439,48 @@ CASES: list[Case] = [
     ),
     Case(
         "what-if-value",
-        "What-if (--set)",
+        "What-if and assumed facts (--set)",
         "A value the property does not allow (the facts file's message)",
         ("what-if", "facts.ttl", "--set", "Chat.dataSensitivity=Secret"),
         2,
         "ip:Secret",
         {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "evaluate-set-property",
+        "What-if and assumed facts (--set)",
+        "`evaluate --set`: a property the facts vocabulary does not have (the same message as `what-if`)",
+        ("evaluate", "facts.ttl", "--set", "dataSensitivty=Public"),
+        2,
+        "Did you mean dataSensitivity?",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "evaluate-set-workload",
+        "What-if and assumed facts (--set)",
+        "`explain --set`: a workload the facts do not have",
+        ("explain", "facts.ttl", "--set", "Chatbot.itStaffFTE=2"),
+        2,
+        "there is no workload 'Chatbot'",
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "evaluate-set-value",
+        "What-if and assumed facts (--set)",
+        "`evaluate --set`: a value the property does not allow (the facts file's message, on no line)",
+        ("evaluate", "facts.ttl", "--set", "itStaffFTE=lots"),
+        2,
+        'assumed with --set: ex:acme ("Acme"): ip:itStaffFTE has the value "lots", which is not allowed',
+        {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "evaluate-set-batch",
+        "What-if and assumed facts (--set)",
+        "`evaluate --set` with several facts files",
+        ("evaluate", "facts.ttl", "other.ttl", "--set", "itStaffFTE=2"),
+        2,
+        "give one FACTS file",
+        {"facts.ttl": GOOD_FACTS, "other.ttl": GOOD_FACTS},
     ),
     # --- diff -------------------------------------------------------------------------------
     Case(

@@ -41,6 +41,7 @@ def test_what_if_on_one_workload_and_as_json():
             "name": "Campaign copy",
             "property": "usersLocation",
             "value": "OnPremises",
+            "replaces": ["Global"],
         }
     ]
     stances = {s["name"]: (s["before"], s["after"]) for s in data["stances"]}

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from infra_policy.engine.model import WorkloadDecision
 from infra_policy.engine.policy.ruleload import Policy
@@ -52,6 +52,8 @@ class SufficientReason:
     values: tuple[tuple[str, Value], ...] = ()  # the stated values of ``facts``
     # for each fact of ``facts``: values of it and of the free facts that give another stance (minimality)
     witnesses: tuple[tuple[str, tuple[tuple[str, Value | None], ...]], ...] = ()
+    # with every reason asked for (`--all`): False when the bound stopped the search before all were found
+    all_found: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,16 @@ def sufficient_reason(
     vocabulary: Vocabulary,
     exhaustive_limit: int = 512,
     sample: int = 256,
-) -> SufficientReason:
-    """One subset-minimal set of stated facts that keeps the stance (deletion from the full set)."""
-    search = _Search(w, policy, explorer, vocabulary, budget=0)
+    excluded: frozenset[str] = frozenset(),
+    search: _Search | None = None,
+) -> SufficientReason | None:
+    """One subset-minimal set of stated facts that keeps the stance (deletion from the full set).
+
+    With ``excluded``, one that leaves those facts free — None when the other stated facts alone do not
+    keep the stance (never None without ``excluded``: all the stated facts keep it).
+    """
+    search = search or _Search(w, policy, explorer, vocabulary, budget=0)
+    start = search.evaluated  # a search shared by several reasons (`--all`) counts each one's own
     stance = w.stance
     domains = {name: domain(name, policy, vocabulary) for name in search.stated}
     exhaustive = True
@@ -133,11 +142,13 @@ def sufficient_reason(
         exhaustive = exhaustive and complete
         return found is None
 
+    if excluded and not keeps(sorted(excluded)):
+        return None
     # try to free the facts that weigh least first: those not weighed, then the others by name
     unweighed = {u.property for u in w.unweighed}
-    order = sorted(search.stated, key=lambda n: (n not in unweighed, n))
+    order = sorted((n for n in search.stated if n not in excluded), key=lambda n: (n not in unweighed, n))
     kept = list(order)
-    free: list[str] = []
+    free: list[str] = sorted(excluded)
     for name in order:
         if keeps([*free, name]):
             free.append(name)
@@ -154,7 +165,10 @@ def sufficient_reason(
             exhaustive = exhaustive and complete
             if found is None:
                 break
-            moved = [n for n in free if found.get(n, search.stated[n]) != search.stated[n]] or free
+            movable = [n for n in free if n not in excluded]
+            if not movable:  # the facts that must stay free cannot: no reason leaves them out
+                return None
+            moved = [n for n in movable if found.get(n, search.stated[n]) != search.stated[n]] or movable
             kept.append(moved[-1])
             free.remove(moved[-1])
         witnesses = {}
@@ -175,10 +189,55 @@ def sufficient_reason(
         tuple(kept),
         tuple(sorted(free)),
         exhaustive,
-        search.evaluated,
+        search.evaluated - start,
         values,
         tuple((n, tuple(sorted(witnesses[n].items()))) for n in kept),
     )
+
+
+def sufficient_reasons(
+    w: WorkloadDecision,
+    policy: Policy,
+    explorer: RuleBackend,
+    vocabulary: Vocabulary,
+    limit: int = 8,
+    searches: int = 24,
+) -> tuple[SufficientReason, ...]:
+    """Every subset-minimal sufficient reason, up to ``limit`` of them and ``searches`` deletion searches.
+
+    A hitting-set tree (Reiter 1987): the root's reason is the one :func:`sufficient_reason` gives; under
+    a node that found reason R, each child leaves one more fact of R free, so every other minimal reason
+    is found under some child. A reason already found that leaves a node's facts free answers it without a
+    search, and a node whose free facts cannot all be free prunes every node that frees more. When a
+    bound stops the tree, each reason returned has ``all_found`` False.
+    """
+    search = _Search(w, policy, explorer, vocabulary, budget=0)
+    found: list[SufficientReason] = []
+    dead: list[frozenset[str]] = []
+    seen: set[frozenset[str]] = set()
+    queue: list[frozenset[str]] = [frozenset()]
+    complete = True
+    runs = 0
+    while queue:
+        excluded = queue.pop(0)
+        if excluded in seen or any(d <= excluded for d in dead):
+            continue
+        seen.add(excluded)
+        reason = next((r for r in found if not excluded & set(r.facts)), None)
+        if reason is None:
+            if len(found) >= limit or runs >= searches:
+                complete = False
+                break
+            runs += 1
+            reason = sufficient_reason(w, policy, explorer, vocabulary, excluded=excluded, search=search)
+            if reason is None:
+                dead.append(excluded)
+                continue
+            if all(set(r.facts) != set(reason.facts) for r in found):
+                found.append(reason)
+        queue.extend(excluded | {name} for name in reason.facts)
+    found.sort(key=lambda r: (len(r.facts), r.facts))
+    return tuple(replace(r, all_found=complete) for r in found)
 
 
 def _counterexample(
@@ -351,6 +410,21 @@ def sufficient_dict(r: SufficientReason, vocabulary: Vocabulary) -> dict:
     }
 
 
+def sufficient_all_dict(reasons: tuple[SufficientReason, ...], vocabulary: Vocabulary) -> dict:
+    """One workload's minimal sufficient reasons (`--all`): each with the facts it keeps."""
+    first = reasons[0]
+    return {
+        "workload": first.workload,
+        "name": first.name,
+        "stance": first.stance,
+        "reasons": [
+            {k: v for k, v in sufficient_dict(r, vocabulary).items() if k not in ("workload", "name", "stance")}
+            for r in reasons
+        ],
+        "all_found": first.all_found,
+    }
+
+
 def contrast_dict(c: Contrast, vocabulary: Vocabulary) -> dict:
     return {
         "workload": c.workload,
@@ -406,6 +480,54 @@ def render_sufficient(reasons: list[SufficientReason], vocabulary: Vocabulary) -
             else "checked on the extreme combinations, each fact alone and a fixed sample (too many to try all)"
         )
         out.extend(wrap(f"({how}; {r.checked} combinations)", "  ", "   "))
+        out.append("")
+    return "\n".join(out)
+
+
+def render_all_sufficient(groups: list[tuple[SufficientReason, ...]], vocabulary: Vocabulary, limit: int) -> str:
+    """Every minimal sufficient reason of each workload (`--sufficient --all`), smallest first."""
+    from infra_policy.engine.outputs.wording import fact_words, value_words, wrap
+
+    out = []
+    for reasons in groups:
+        first = reasons[0]
+        stated = len(first.facts) + len(first.irrelevant)
+        out.append(f"{first.name}: {first.stance}")
+        if len(reasons) == 1:
+            head = f"One minimal set of its {stated} stated facts decides it:"
+        else:
+            head = f"{len(reasons)} minimal sets of its {stated} stated facts decide it, each on its own:"
+        out.extend(wrap(head, "  ", "    "))
+        for number, r in enumerate(reasons, start=1):
+            facts = "; ".join(
+                f"{fact_words(f, vocabulary).removeprefix('the ')}: {value_words(v, vocabulary)}" for f, v in r.values
+            )
+            out.extend(wrap(f"{number}. {facts or 'none: the stance holds whatever the facts are'}", "    ", "       "))
+        needed = set().union(*(set(r.facts) for r in reasons))
+        never = sorted((set(first.facts) | set(first.irrelevant)) - needed)
+        if never:
+            words = ", ".join(fact_words(f, vocabulary).removeprefix("the ") for f in never)
+            out.extend(wrap(f"In none of them (they never decide it): {words}.", "  ", "    "))
+        if not first.all_found:
+            out.extend(
+                wrap(
+                    f"(the search stopped at its bound, after {len(reasons)} sets of at most {limit}: there may "
+                    "be more)",
+                    "  ",
+                    "   ",
+                )
+            )
+        elif all(r.exhaustive for r in reasons):
+            out.append("  (these are all of them; every combination of the other facts was checked)")
+        else:
+            out.extend(
+                wrap(
+                    "(these are all the search found; each was checked on the extreme combinations, each fact alone "
+                    "and a fixed sample, as there were too many combinations to try all)",
+                    "  ",
+                    "   ",
+                )
+            )
         out.append("")
     return "\n".join(out)
 

@@ -31,6 +31,9 @@ class FactChange:
     property: str
     before: object  # None: not stated in A
     after: object  # None: not stated in B
+    # whether the value was assumed (`--set`) rather than stated, in A and in B
+    assumed_before: bool = False
+    assumed_after: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class DecisionDiff:
                     "property": f.property,
                     "before": value(f.before),
                     "after": value(f.after),
+                    **({"assumed_before": True} if f.assumed_before else {}),
+                    **({"assumed_after": True} if f.assumed_after else {}),
                 }
                 for f in self.facts
             ],
@@ -90,11 +95,11 @@ class DecisionDiff:
         }
 
 
-def _stated(decision: dict) -> dict[tuple[str, str], tuple[str, object]]:
-    """(subject, property) → (subject's name, value), each stated fact once (inherited ones on the organization)."""
+def _stated(decision: dict) -> dict[tuple[str, str], tuple[str, object, bool]]:
+    """(subject, property) → (subject's name, value, assumed), each fact once (inherited ones on the organization)."""
     org = decision["organization"]
     names = {org["id"]: org["name"], **{w["id"]: w["name"] for w in decision["workloads"]}}
-    found: dict[tuple[str, str], tuple[str, object]] = {}
+    found: dict[tuple[str, str], tuple[str, object, bool]] = {}
     for w in decision["workloads"]:
         for fact in w.get("facts", []):
             if fact["property"] == "name":
@@ -104,6 +109,7 @@ def _stated(decision: dict) -> dict[tuple[str, str], tuple[str, object]]:
             found[(subject, fact["property"])] = (
                 names.get(subject, subject),
                 tuple(sorted(value, key=str)) if isinstance(value, list) else value,
+                fact.get("assumed") is True,
             )
     return found
 
@@ -134,9 +140,19 @@ def diff_decisions(a: dict, b: dict) -> DecisionDiff:
     facts = []
     for key in sorted(set(stated_a) | set(stated_b)):
         before, after = stated_a.get(key), stated_b.get(key)
-        if (before and before[1]) != (after and after[1]):
+        if (before and before[1:]) != (after and after[1:]):
             name = (after or before)[0]
-            facts.append(FactChange(key[0], name, key[1], before and before[1], after and after[1]))
+            facts.append(
+                FactChange(
+                    key[0],
+                    name,
+                    key[1],
+                    before and before[1],
+                    after and after[1],
+                    bool(before and before[2]),
+                    bool(after and after[2]),
+                )
+            )
 
     reasons = []
     for w in a["workloads"]:
@@ -178,6 +194,9 @@ def render_diff(d: DecisionDiff, vocabulary: Vocabulary, label_a: str = "A", lab
             label = sentence_case(fact_words(f.property, vocabulary).removeprefix("the "))
             before = "not stated" if f.before is None else value_words(f.before, vocabulary)
             after = "not stated" if f.after is None else value_words(f.after, vocabulary)
+            if f.assumed_before != f.assumed_after:  # the same value may have been assumed on one side only
+                before += " (assumed)" if f.assumed_before else " (stated)"
+                after += " (assumed)" if f.assumed_after else " (stated)"
             out.extend(wrap(f"{f.name}: {label} {before} → {after}", "  ", "    "))
     if d.reasons:
         out.append("")

@@ -19,18 +19,10 @@ from rdflib.namespace import XSD
 from infra_policy.engine.errors import FactsError
 from infra_policy.engine.model import Decision
 from infra_policy.engine.outputs.wording import fact_words, value_words
-from infra_policy.engine.stages.load import FactsDocument
+from infra_policy.engine.stages.load import Assumption, FactsDocument
 from infra_policy.engine.vocabulary import IP, Vocabulary
 
-
-@dataclass(frozen=True)
-class Change:
-    """One assumed fact: on which subject, which property, which value (as written)."""
-
-    subject: str  # IRI of the organization or workload
-    subject_name: str
-    property: str
-    value: str
+Change = Assumption  # one assumed fact: on which subject, which property, which value (as written)
 
 
 def _subjects(graph: Graph) -> tuple[URIRef | None, dict[str, URIRef]]:
@@ -100,8 +92,44 @@ def parse_changes(document: FactsDocument, texts: Iterable[str], vocabulary: Voc
                 raise FactsError(f"--set {text!r}: {document.path} has no ip:Organization to change.")
             subject = organization
             label = next((str(n) for n in document.graph.objects(subject, IP.name)), str(subject))
-        changes.append(Change(str(subject), label, name, value.strip()))
+        changes.append(Change(str(subject), label, name, value.strip(), _stated(document.graph, subject, prop.iri)))
     return tuple(changes)
+
+
+def _stated(graph: Graph, subject: URIRef, predicate: URIRef) -> tuple[str, ...]:
+    """What the facts state for a property on a subject, as written after ``=`` (sorted; empty: nothing)."""
+    found = []
+    for value in graph.objects(subject, predicate):
+        if isinstance(value, URIRef) and str(value).startswith(str(IP)):
+            found.append(str(value)[len(str(IP)) :])
+        else:
+            found.append(str(value))
+    return tuple(sorted(found))
+
+
+def recorded_changes(
+    entries: Iterable[dict], document: FactsDocument, vocabulary: Vocabulary
+) -> tuple[tuple[Change, ...], list[str]]:
+    """The assumptions a decision record lists, as changes to ``document`` — and what cannot be applied.
+
+    What each assumption replaced is worked out again from ``document``, so a record that claims a
+    stated fact was assumed (or the reverse) differs from the decision made again.
+    """
+    organization, workloads = _subjects(document.graph)
+    subjects = {str(s) for s in (organization, *workloads.values()) if s is not None}
+    changes, problems = [], []
+    for entry in entries:
+        subject, name, value = entry.get("subject"), entry.get("property"), entry.get("value")
+        prop = vocabulary.get(name) if isinstance(name, str) else None
+        if prop is None or prop.computed or name == "name" or not isinstance(value, str):
+            problems.append(f"the record assumes {name!r} = {value!r}, which no facts file may state")
+        elif subject not in subjects:
+            problems.append(f"the record assumes {name} on {subject}, which the facts given do not describe")
+        else:
+            node = URIRef(subject)
+            label = next((str(n) for n in document.graph.objects(node, IP.name)), subject)
+            changes.append(Change(subject, label, name, value, _stated(document.graph, node, prop.iri)))
+    return tuple(changes), problems
 
 
 def changed_document(document: FactsDocument, changes: Iterable[Change], vocabulary: Vocabulary) -> FactsDocument:
@@ -111,13 +139,43 @@ def changed_document(document: FactsDocument, changes: Iterable[Change], vocabul
         graph.bind(prefix, namespace)
     for triple in document.graph:
         graph.add(triple)
+    changes = (*document.assumptions, *changes)
+    keys = set()
     for change in changes:
         prop = vocabulary.properties[change.property]
         subject = URIRef(change.subject)
         graph.remove((subject, prop.iri, None))
         for item in change.value.split(",") if not prop.single else (change.value,):
             graph.add((subject, prop.iri, _literal(item.strip(), prop.kind)))
-    return FactsDocument(document.path, graph, dict(document.lines))
+        keys.add((subject, prop.iri))
+    # an assumed fact has no line in the file, even when its value happens to be the one stated there
+    lines = {t: n for t, n in document.lines.items() if (t[0], t[1]) not in keys}
+    stated = document.stated_graph if document.stated_graph is not None else document.graph
+    return FactsDocument(document.path, graph, lines, document.text, tuple(changes), frozenset(keys), stated)
+
+
+def assumed_lines(changes: Iterable[Change], vocabulary: Vocabulary) -> list[str]:
+    """The assumed facts for people: "Acme Insurance: IT staff (FTE) 0.5 (instead of 4)", one per line."""
+    out = []
+    for c in changes:
+        prop = vocabulary.properties[c.property]
+        items = [v.strip() for v in c.value.split(",")] if not prop.single else [c.value]
+        value = value_words([_shown(v, prop.kind) for v in items], vocabulary)
+        was = f" (instead of {value_words([_shown(v, prop.kind) for v in c.replaces], vocabulary)})"
+        out.append(
+            f"{c.subject_name}: {fact_words(c.property, vocabulary).removeprefix('the ')} {value}"
+            + (was if c.replaces else "")
+        )
+    return out
+
+
+def _shown(text: str, kind: str) -> object:
+    """A value as written after ``=``, typed as the vocabulary says (for its words)."""
+    typed = _literal(text, kind)
+    if isinstance(typed, URIRef):
+        return str(typed).rsplit("#", 1)[-1]
+    value = typed.toPython()
+    return float(value) if isinstance(value, Decimal) else value
 
 
 @dataclass(frozen=True)
@@ -140,12 +198,7 @@ def stance_changes(before: Decision, after: Decision) -> tuple[StanceChange, ...
 
 def render_what_if(changes: tuple[Change, ...], moves: tuple[StanceChange, ...], vocabulary: Vocabulary) -> str:
     out = ["Assumed (not stated in the facts):"]
-    for c in changes:
-        prop = vocabulary.properties[c.property]
-        typed = _literal(c.value, prop.kind)
-        shown = str(typed).rsplit("#", 1)[-1] if isinstance(typed, URIRef) else typed.toPython()
-        value = value_words(float(shown) if isinstance(shown, Decimal) else shown, vocabulary)
-        out.append(f"  • {c.subject_name}: {fact_words(c.property, vocabulary).removeprefix('the ')} {value}")
+    out.extend(f"  • {line}" for line in assumed_lines(changes, vocabulary))
     out.append("")
     changed = [m for m in moves if m.before != m.after]
     out.append("What changes:" if changed else "No stance changes.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from infra_policy.engine.outputs.wording import terms_in_words, wrap
 from infra_policy.engine.stages.cost import CostAnalysis, number_text
+from infra_policy.engine.vocabulary import Vocabulary
 
 
 def cost_json(cost: CostAnalysis | None) -> dict:
@@ -31,10 +33,18 @@ def cost_json(cost: CostAnalysis | None) -> dict:
     }
 
 
-def cost_lines(cost: CostAnalysis | None) -> list[str]:
-    """The cost summary of one workload for the text output (empty without cost inputs)."""
+def cost_lines(cost: CostAnalysis | None, vocabulary: Vocabulary | None = None, verbose: bool = False) -> list[str]:
+    """The cost summary of one workload for the text output (empty without cost inputs).
+
+    With the ``vocabulary``, the formulas and notes name the facts by their labels (their terms with
+    ``verbose``, as the JSON has them).
+    """
     if cost is None or cost.status == "not-given":
         return []
+
+    def words(text: str) -> str:
+        return text if vocabulary is None or verbose else terms_in_words(text, vocabulary)
+
     facts = cost.facts()
     lines = [f"  Cost model ({cost.status}):"]
     if facts.get("breakEvenNever") is True:
@@ -44,6 +54,9 @@ def cost_lines(cost: CostAnalysis | None) -> list[str]:
         lines.append(f"    break-even: after {number_text(facts['breakEvenMonths'], 1)} months{hours}")
     elif "breakEvenHours" in facts:
         lines.append(f"    break-even: after {number_text(facts['breakEvenHours'], 0)} utilized hours")
-    lines.extend(f"    {v.formula}" for v in cost.values if v.name != "breakEvenNever")
-    lines.extend(f"    note: {a}" for a in cost.assumptions)
+    for v in cost.values:
+        if v.name != "breakEvenNever":
+            lines.extend(wrap(words(v.formula), "    ", "        "))
+    for note in cost.assumptions:
+        lines.extend(wrap(f"note: {words(note)}", "    ", "      "))
     return lines

@@ -266,21 +266,110 @@ _ORDER = {
 }
 
 
-def tree(ev: Evaluation, root: str | None = None) -> TreeNode:
-    """The premises of ``root`` (default: the organization's stance) as a tree."""
+def tree(ev: Evaluation, root: str | None = None, words: NodeWords | None = None) -> TreeNode:
+    """The premises of ``root`` (default: the organization's stance) as a tree.
+
+    With ``words``, each node is labelled in plain words and the nodes that only repeat a rule (the rule
+    beside its firing, the firing under the conclusion it draws) are left out; the JSON keeps the graph's.
+    """
     g = ev.justification.graph
     root = root or organization_stance_iri(ev.decision.organization.id)
     seen: set[str] = set()
 
+    def premises_of(node: str) -> list[str]:
+        found = sorted(g.predecessors(node), key=lambda n: (_ORDER.get(g.nodes[n]["kind"], 9), n))
+        if words is None:
+            return found
+        out = []
+        for p in found:
+            kind = g.nodes[p]["kind"]
+            if kind == "rule":
+                continue  # its title is the firing's label
+            if g.nodes[node]["kind"] == "derived" and kind == "firing":
+                out.extend(premises_of(p))  # the conclusion's label is its rule's title already
+                continue
+            out.append(p)
+        return out
+
     def build(node: str) -> TreeNode:
         data = g.nodes[node]
+        label = words.label(data) if words is not None else data["label"]
         if node in seen and g.in_degree(node):
-            return TreeNode(node, data["kind"], data["label"], data.get("line"), (), repeated=True)
+            return TreeNode(node, data["kind"], label, data.get("line"), (), repeated=True)
         seen.add(node)
-        premises = sorted(g.predecessors(node), key=lambda n: (_ORDER.get(g.nodes[n]["kind"], 9), n))
-        return TreeNode(node, data["kind"], data["label"], data.get("line"), tuple(build(p) for p in premises))
+        return TreeNode(node, data["kind"], label, data.get("line"), tuple(build(p) for p in premises_of(node)))
 
     return build(root)
+
+
+class NodeWords:
+    """The justification graph's nodes said in the vocabulary's and the rules' words, without ids."""
+
+    def __init__(self, ev: Evaluation, policy: Policy, kb) -> None:
+        from rdflib import RDF
+
+        d = ev.decision
+        self.names = {d.organization.id: d.organization.name} | {w.id: w.profile.name for w in d.workloads}
+        self.policy = policy
+        self.kb = kb
+        self.claims = {claim.iri: claim for claim in kb.claims.values()}
+        self.rdf_type = str(RDF.type)
+
+    def label(self, data: dict) -> str:
+        from infra_policy.engine.outputs.wording import terms_in_words, value_words
+        from infra_policy.engine.policy.tally import STRENGTH
+
+        kind, vocabulary = data["kind"], self.kb.vocabulary
+        rule = self.policy.by_id.get(data.get("rule", ""))
+        if kind in ("firing", "derived") and rule is not None:
+            return rule.title
+        if kind == "assessment" and rule is not None and isinstance(rule.then, Assess):
+            factor = self.kb.factors[rule.then.factor].label + ": " if rule.then.factor in self.kb.factors else ""
+            return f"{factor}a {STRENGTH[rule.then.weight]} argument for {side_words(rule.then.favors)}"
+        if kind == "constraint" and rule is not None and isinstance(rule.then, RuleOut):
+            return f"rules out {side_words(rule.then.side)}"
+        if kind == "tally":
+            name = data["label"].removeprefix("tally of ")
+            weights = f"cloud {data.get('cloud_weight')} · in-house {data.get('in_house_weight')}"
+            return f"the arguments counted for {name} ({weights})"
+        if kind == "claim" and data.get("label", "").count(" — "):
+            return "the article: " + data["label"].split(" — ", 1)[1]
+        if kind == "parameter":
+            from infra_policy.engine.stages.cost import DEFAULT_PARAMETERS
+
+            name, _, value = data["label"].partition(" = ")
+            prop = vocabulary.get(DEFAULT_PARAMETERS.get(name, ""))
+            if prop is not None:
+                return f"the policy's default {prop.label}, as it is not stated: {value.removesuffix(' (rules)')}"
+        if kind == "computed":
+            return terms_in_words(data["label"], vocabulary)
+        if kind == "fact":
+            subject = self.names.get(data.get("subject", ""), data.get("subject", ""))
+            assumed = " (assumed)" if data.get("assumed") else ""
+            if data.get("property") == self.rdf_type:
+                what = "the organization" if data.get("value", "").endswith("#Organization") else "a workload"
+                return f"{subject} is {what}"
+            name = str(data.get("property", "")).rsplit("#", 1)[-1]
+            prop = vocabulary.get(name)
+            if prop is None:
+                return data["label"]
+            return f"{subject}: {prop.label} {value_words(_fact_value(data, prop), vocabulary)}{assumed}"
+        return data["label"]
+
+
+def _fact_value(data: dict, prop) -> object:
+    """A fact node's value as the vocabulary's words need it: an individual's name, a number, a boolean."""
+    text = str(data.get("value", ""))
+    if text.startswith("https://w3id.org/infra-policy#"):
+        return text.rsplit("#", 1)[-1]
+    if prop.kind == "boolean":
+        return text.lower() == "true"
+    if prop.numeric:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
 
 
 def resolve_node(ev: Evaluation, policy: Policy, name: str) -> list[str]:
@@ -304,7 +393,7 @@ def resolve_node(ev: Evaluation, policy: Policy, name: str) -> list[str]:
     return []
 
 
-__all__ = ["Failure", "Missed", "TreeNode", "WhyNot", "first_failure", "resolve_node", "tree", "why_not"]
+__all__ = ["Failure", "Missed", "NodeWords", "TreeNode", "WhyNot", "first_failure", "resolve_node", "tree", "why_not"]
 
 
 # ---------------------------------------------------------------------------
@@ -314,7 +403,9 @@ _KIND_MARK = {
     "fact": "fact",
     "claim": "claim",
     "rule": "rule",
-    "firing": "fired",
+    "firing": "applied",
+    "computed": "worked out",
+    "parameter": "policy default",
     "assessment": "assessment",
     "constraint": "feasibility",
     "derived": "concluded",

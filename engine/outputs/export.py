@@ -12,7 +12,7 @@ from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
 from infra_policy.engine.outputs.jsonstream import Lazy, write_json
-from infra_policy.engine.outputs.wording import fact_words, sentence_case, value_words, wrap
+from infra_policy.engine.outputs.wording import fact_words, sentence_case, terms_in_words, value_words, wrap
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import value_text
@@ -33,6 +33,8 @@ def _fact(doc: FactsDocument, fact: StatedFact) -> dict:
     }
     if lines:
         entry["lines"] = lines
+    if any(doc.is_assumed(t) for t in fact.triples):
+        entry["assumed"] = True  # `--set`: not stated in the facts file
     return entry
 
 
@@ -172,6 +174,8 @@ def _decision_document(ev: Evaluation, policy: Policy) -> dict:
     org = d.organization
     return {
         "format": FORMAT,
+        # facts assumed on top of the facts file (`--set`); absent when every fact was stated
+        **({"assumed": [a.to_dict() for a in ev.document.assumptions]} if ev.document.assumptions else {}),
         "organization": {
             "id": org.id,
             "name": org.name,
@@ -205,6 +209,8 @@ def _fact_text(doc: FactsDocument, fact: StatedFact, vocabulary=None) -> str:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
     where = f", line {', '.join(map(str, lines))}" if lines else ""
     origin = "organization default, " if fact.inherited else ""
+    if any(doc.is_assumed(t) for t in fact.triples):
+        origin = "assumed, " + origin
     subject = display(doc, fact.triples[0][0]) if fact.triples else fact.subject
     if vocabulary is None:
         return f"{fact.property} = {value_text(fact.value)} ({origin}{subject}{where})"
@@ -213,11 +219,18 @@ def _fact_text(doc: FactsDocument, fact: StatedFact, vocabulary=None) -> str:
 
 
 def _reason_lines(
-    ev: Evaluation, w: WorkloadDecision, a: Assessment, kb: KnowledgeBase, policy: Policy, indent: str
+    ev: Evaluation,
+    w: WorkloadDecision,
+    a: Assessment,
+    kb: KnowledgeBase,
+    policy: Policy,
+    indent: str,
+    verbose: bool = False,
 ) -> list[str]:
     rule = policy.by_id[a.rule]
     factor = kb.factors[a.factor].label if a.factor in kb.factors else a.factor
-    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {STRENGTH[a.weight]} · {factor} · {a.rule}"]
+    rule_id = f" · {a.rule}" if verbose else ""  # ids stay in the JSON, and behind --verbose
+    lines = [f"{indent}• {rule.title}", f"{indent}  {a.favors}, {STRENGTH[a.weight]} · {factor}{rule_id}"]
     given = "; ".join(_fact_text(ev.document, fact, kb.vocabulary) for fact in w.grounds(a.firing))
     via = "".join(
         f" — worked out: {fact_words(n, kb.vocabulary).removeprefix('the ')} {value_words(v, kb.vocabulary)}"
@@ -243,7 +256,12 @@ _SIDE_PLACE = {"cloud": "in the cloud", "in-house": "in-house"}
 
 
 def _workload_text(
-    ev: Evaluation, w: WorkloadDecision, kb: KnowledgeBase, policy: Policy, per_side: int | None
+    ev: Evaluation,
+    w: WorkloadDecision,
+    kb: KnowledgeBase,
+    policy: Policy,
+    per_side: int | None,
+    verbose: bool = False,
 ) -> list[str]:
     t = w.tally
     out = ["", f"── {w.profile.name}: {w.stance.upper()}"]
@@ -252,7 +270,8 @@ def _workload_text(
         f"(cloud {t.cloud_weight} · in-house {t.in_house_weight} · balance {t.balance:+.2f})"
     )
     for c in w.constraints:
-        out.append(f"  Ruled out: {c.rules_out} — {policy.by_id[c.rule].title} (rule {c.rule})")
+        rule_id = f" (rule {c.rule})" if verbose else ""
+        out.append(f"  Ruled out: {c.rules_out} — {policy.by_id[c.rule].title}{rule_id}")
         given = "; ".join(_fact_text(ev.document, f, kb.vocabulary) for f in w.grounds(c.firing))
         out.extend(wrap(f"given: {given}", "    ", "      "))
     for c in w.closeness:
@@ -273,7 +292,7 @@ def _workload_text(
         for side in ("in-house", "cloud"):
             chosen = [a for a in decisive if a.favors == side][:per_side]  # None: all of them
             for a in chosen:
-                out.extend(_reason_lines(ev, w, a, kb, policy, "    "))
+                out.extend(_reason_lines(ev, w, a, kb, policy, "    ", verbose))
             hidden = len([a for a in decisive if a.favors == side]) - len(chosen)
             if hidden > 0:
                 out.append(f"    … and {hidden} more favoring {side} (all of them: --detail full)")
@@ -284,13 +303,20 @@ def _workload_text(
             out.append(f"    • {policy.by_id[r.rule].title} ({r.side} argument, {because})")
             out.append(f"      → {r.advice}")
             if r.safeguards:
-                stated = f"; stated: {', '.join(r.stated)}" if r.stated else "; none stated yet"
-                out.append(f"      safeguards: {', '.join(r.safeguards)}{stated}")
+                stated = f"; stated: {value_words(r.stated, kb.vocabulary)}" if r.stated else "; none stated yet"
+                out.extend(
+                    wrap(f"safeguards: {value_words(r.safeguards, kb.vocabulary)}{stated}", "      ", "        ")
+                )
     instead = dict(t.superseded)
     for a in w.assessments:
         if a.rule in instead:
-            out.append(
-                f"  Counted once: {policy.by_id[a.rule].title} — its claim is already counted through {instead[a.rule]}"
+            through = f"“{policy.by_id[instead[a.rule]].title}”" + (f" [{instead[a.rule]}]" if verbose else "")
+            out.extend(
+                wrap(
+                    f"Counted once: {policy.by_id[a.rule].title} — its point is already counted through {through}",
+                    "  ",
+                    "    ",
+                )
             )
     for factor, side, raw in t.capped:
         name = kb.factors[factor].label if factor in kb.factors else factor
@@ -306,7 +332,7 @@ def _workload_text(
             out.extend(wrap(f"• {policy.by_id[a.rule].title} ({a.favors}, {STRENGTH[a.weight]})", "    ", "      "))
         if len(shown_against) < len(against):
             out.append(f"    … and {len(against) - len(shown_against)} more (all of them: --detail full)")
-    out.extend(cost_lines(w.cost))
+    out.extend(cost_lines(w.cost, kb.vocabulary, verbose))
     if w.unweighed:
         out.append("  Given but not weighed:")
         for u in w.unweighed:
@@ -317,7 +343,8 @@ def _workload_text(
         for m in w.missing:
             label = sentence_case(m.label)
             if m.needed_for and not m.outcomes:
-                out.extend(wrap(f"• {label}: needed for {m.needed_for}", "    ", "      "))
+                needed = terms_in_words(m.needed_for, kb.vocabulary)
+                out.extend(wrap(f"• {label}: needed for {needed}", "    ", "      "))
                 continue
             options = ", ".join(f"{s} (for example {value_words(v, kb.vocabulary)})" for s, v in m.outcomes)
             out.extend(wrap(f"• {label}, not stated: could make it {options}", "    ", "      "))
@@ -326,10 +353,19 @@ def _workload_text(
     return out
 
 
-def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int | None = 5) -> str:
-    """The decision for people; ``reasons_per_side=None`` shows every reason, question and argument."""
+def render_text(
+    ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_side: int | None = 5, verbose: bool = False
+) -> str:
+    """The decision for people; ``reasons_per_side=None`` shows every reason, question and argument;
+    ``verbose`` adds the rules' ids."""
     d = ev.decision
     out: list[str] = []
+    if ev.document.assumptions:
+        from infra_policy.engine.analysis.whatif import assumed_lines
+
+        out.append("Assumed (not stated in the facts):")
+        out.extend(f"  • {line}" for line in assumed_lines(ev.document.assumptions, kb.vocabulary))
+        out.append("")
     out.append(f"{d.organization.name}: {d.stance.upper()}")
     out.append(f"  {policy.by_id[d.stance_firing.rule].title}")
     if d.plan is not None and (len(d.workloads) > 1 or d.plan.id == "split-by-workload"):
@@ -341,7 +377,19 @@ def render_text(ev: Evaluation, kb: KnowledgeBase, policy: Policy, reasons_per_s
         for w in d.workloads:
             out.append(f"  {w.profile.name.ljust(width)}  {w.stance}")
     for w in d.workloads:
-        out.extend(_workload_text(ev, w, kb, policy, reasons_per_side))
+        out.extend(_workload_text(ev, w, kb, policy, reasons_per_side, verbose))
+    out.append("")
+    # "Missing facts" above tries one fact at a time (cheap enough for every run); the smallest sets of
+    # changes and the facts that decide it are searches of their own, run on request
+    out.extend(
+        wrap(
+            "More: `infra-policy explain FACTS --flip STANCE` finds the smallest sets of changes that would give "
+            "STANCE (the missing facts above are tried one at a time), and `--sufficient` the stated facts that "
+            "decide each stance.",
+            "",
+            "",
+        )
+    )
     out.append("")
     overlays = "".join(f" + overlay {o['name']} ({o['file']})" for o in d.inputs.overlays)
     out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…{overlays}")

@@ -128,6 +128,8 @@ def provenance_triples(jg: nx.DiGraph, engine_version: str) -> frozenset:
             g.add((iri, RDF.object, from_n3(data["object"])))
             if "line" in data:
                 g.add((iri, IP.line, Literal(data["line"])))
+            if data.get("assumed"):  # `--set`: assumed, not stated in the facts file
+                g.add((iri, IP.assumed, Literal(True)))
             continue
         for key, predicate in _ATTRIBUTES.items():
             if key in data:

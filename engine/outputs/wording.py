@@ -9,6 +9,7 @@ facts file states, are named here in words. Internal ids stay in the JSON.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -285,6 +286,25 @@ class Phrasing:
                 inner = min(options, key=len) if options else []
             out.extend(self._through_conclusions(inner, values, derived, depth - 1) if inner else [(leaf, negated)])
         return out
+
+
+_TERM = re.compile(r"(?:ip:)?\b([a-z][A-Za-z]*[A-Z][A-Za-z]*)\b")
+_PARAMETER = re.compile(r" \([a-z]+(?:_[a-z]+)+\)")
+
+
+def terms_in_words(text: str, vocabulary: Vocabulary) -> str:
+    """A text of the cost model (a formula, a note) with the vocabulary's terms said by their labels:
+    "ip:planningHorizonMonths was not given" → "the planning horizon (months) was not given".
+
+    A policy parameter's name in brackets ("(default_planning_horizon_months)") is left out: the value
+    is said, and the name stays in the JSON.
+    """
+
+    def label(match: re.Match) -> str:
+        prop = vocabulary.get(match.group(1))
+        return prop.label if prop is not None else match.group(0)
+
+    return _TERM.sub(label, _PARAMETER.sub("", text))
 
 
 def sentence_case(text: str) -> str:

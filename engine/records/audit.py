@@ -261,8 +261,46 @@ def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ..
     return tuple(line for line in text.splitlines()[1:] if line.strip())
 
 
+def _with_assumptions(record: dict, evaluator: Evaluator, document: FactsDocument) -> tuple[FactsDocument, str]:
+    """The facts given with the facts the record assumed (`evaluate --set`) applied again, and a note saying so.
+
+    What each assumption replaced is worked out from the facts given, so a record whose assumed facts
+    were relabelled as stated, or the reverse, does not match the decision made again.
+    """
+    from infra_policy.engine.analysis.whatif import assumed_lines, changed_document, recorded_changes
+
+    entries = record["decision"].get("assumed")
+    if entries is None:
+        return document, ""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise _AssumptionsNotApplicableError("its `assumed` facts are not a list of assumptions")
+    changes, problems = recorded_changes(entries, document, evaluator.kb.vocabulary)
+    if problems:
+        raise _AssumptionsNotApplicableError("; ".join(problems))
+    words = "; ".join(assumed_lines(changes, evaluator.kb.vocabulary))
+    count = "fact" if len(changes) == 1 else f"{len(changes)} facts"
+    return changed_document(document, changes, evaluator.kb.vocabulary), (
+        f"with the {count} the record assumed, not stated in the facts ({words})"
+    )
+
+
+class _AssumptionsNotApplicableError(Exception):
+    """The record's assumed facts cannot be applied to the facts given."""
+
+
 def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocument) -> Check:
-    fresh = record_body(evaluator.evaluate_document(document), evaluator.policy)
+    from infra_policy.engine.errors import InputError
+
+    try:
+        document, assumed = _with_assumptions(record, evaluator, document)
+        fresh = record_body(evaluator.evaluate_document(document), evaluator.policy)
+    except _AssumptionsNotApplicableError as exc:
+        return Check("re-derivation", False, f"the record's assumed facts cannot be applied to the facts given: {exc}")
+    except InputError as exc:
+        if not record["decision"].get("assumed"):
+            raise  # the facts given are themselves invalid: bad input, not a failed check
+        return Check("re-derivation", False, f"the facts given, with the record's assumed facts, are not valid: {exc}")
+    made_again = f"the decision made again {assumed}" if assumed else "the decision made again"
     inputs, now = record["decision"]["inputs"], fresh["decision"]["inputs"]
     drift = [
         f"{name} ({inputs.get(name)} → {now[name]})"
@@ -287,10 +325,8 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
             summary,
         )
     if changes:
-        return Check(
-            "re-derivation", False, f"the decision made again differs; drifted: {drifted}", tuple(changes), summary
-        )
-    return Check("re-derivation", True, f"the decision made again matches ({drifted})")
+        return Check("re-derivation", False, f"{made_again} differs; drifted: {drifted}", tuple(changes), summary)
+    return Check("re-derivation", True, f"{made_again} matches ({drifted})")
 
 
 def check_overlays(record: dict, evaluator: Evaluator) -> Check | None:

@@ -24,6 +24,7 @@ from infra_policy.engine.model import Firing
 from infra_policy.engine.outputs.export import decision_dict
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
+from infra_policy.engine.stages.load import FactsDocument
 
 RECORD_FORMAT = "infra-policy/record@1"
 # A record of thousands of workloads is a few megabytes; these bound a runaway or hostile file.
@@ -54,7 +55,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _firing(firing: Firing) -> dict:
+def _firing(firing: Firing, doc: FactsDocument) -> dict:
     return {
         "rule": firing.rule,
         "subject": firing.subject,
@@ -64,6 +65,8 @@ def _firing(firing: Firing) -> dict:
                 "property": f.property,
                 "value": list(f.value) if isinstance(f.value, tuple) else f.value,
                 "subject": f.subject,
+                # `--set`: assumed, not stated in the facts file
+                **({"assumed": True} if any(doc.is_assumed(t) for t in f.triples) else {}),
             }
             for f in firing.facts
         ],
@@ -78,7 +81,7 @@ def record_body(ev: Evaluation, policy: Policy, engine_versions: dict[str, str] 
     body = {
         "format": RECORD_FORMAT,
         "decision": decision_dict(ev, policy),
-        "firings": [_firing(f) for f in firings],
+        "firings": [_firing(f, ev.document) for f in firings],
         "versions": engine_versions if engine_versions is not None else versions(),
     }
     if policy.overlays:
@@ -127,6 +130,8 @@ def log_entry(previous_line: str | None, sequence: int, record: dict, logged_at:
         "inputs": decision["inputs"],
         "logged_at": logged_at,
     }
+    if decision.get("assumed"):  # a decision on assumed facts (`--set`) says so in the log too
+        entry["assumed"] = decision["assumed"]
     return json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -115,13 +115,24 @@ class _Builder:
 
     def fact(self, triple: Triple) -> str:
         s, p, o = triple
+        assumed = None
         if self.doc is not None:
             text = f"{display(self.doc, s)} {display(self.doc, p)} {display(self.doc, o)}"
             line = self.doc.line_of(triple)
+            if self.doc.is_assumed(triple):  # `--set`: assumed, not stated in the file
+                text, assumed = f"{text} (assumed)", True
         else:
             text, line = f"{s} {p} {o}", None
         return self.node(
-            fact_iri(triple), "fact", text, subject=str(s), property=str(p), value=str(o), object=o.n3(), line=line
+            fact_iri(triple),
+            "fact",
+            text,
+            subject=str(s),
+            property=str(p),
+            value=str(o),
+            object=o.n3(),
+            line=line,
+            assumed=assumed,
         )
 
     def firing(self, firing: Firing, premises: Iterable[str]) -> str:

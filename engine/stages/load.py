@@ -45,6 +45,26 @@ Triple = tuple[Node, Node, Node]
 
 
 @dataclass(frozen=True)
+class Assumption:
+    """A fact assumed on top of the facts file (`--set`), never to be taken for a stated one."""
+
+    subject: str  # IRI of the organization or workload
+    subject_name: str
+    property: str  # the vocabulary term, e.g. "itStaffFTE"
+    value: str  # as written after ``=``
+    replaces: tuple[str, ...] = ()  # what the file stated for it on that subject (empty: nothing)
+
+    def to_dict(self) -> dict:
+        return {
+            "subject": self.subject,
+            "name": self.subject_name,
+            "property": self.property,
+            "value": self.value,
+            "replaces": list(self.replaces),
+        }
+
+
+@dataclass(frozen=True)
 class FactsDocument:
     """A parsed facts file: the graph, where it came from, and triple lines."""
 
@@ -53,9 +73,18 @@ class FactsDocument:
     lines: dict[Triple, int] = field(default_factory=dict, compare=False, repr=False)
     # the file's text as read (the site shows it; reading the file again could give other bytes)
     text: str = field(default="", compare=False, repr=False)
+    # facts assumed on top of the file (`--set`): what was assumed, the (subject, property IRI) pairs
+    # they replace in ``graph``, and the graph as the file states it (the facts digest is of that one)
+    assumptions: tuple[Assumption, ...] = field(default=(), compare=False, repr=False)
+    assumed_keys: frozenset[tuple[Node, Node]] = field(default=frozenset(), compare=False, repr=False)
+    stated_graph: Graph | None = field(default=None, compare=False, repr=False)
 
     def line_of(self, triple: Triple) -> int | None:
         return self.lines.get(triple)
+
+    def is_assumed(self, triple: Triple) -> bool:
+        """Whether this triple was assumed (`--set`) rather than stated in the file."""
+        return bool(self.assumed_keys) and (triple[0], triple[1]) in self.assumed_keys
 
 
 def format_of(path: Path, input_format: str | None = None) -> str:

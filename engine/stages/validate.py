@@ -140,7 +140,9 @@ def vocabulary_view(graph: Graph) -> Graph:
 
 
 def _line(doc: FactsDocument, focus: Node, path: Node | None, value: Node | None) -> int:
-    """The line of the offending triple, else of the subject's first statement (0: unknown)."""
+    """The line of the offending triple, else of the subject's first statement (0: unknown, or assumed)."""
+    if path is not None and doc.assumed_keys and (focus, path) in doc.assumed_keys:
+        return 0  # assumed with `--set`: on no line of the file (the message says so)
     if path is not None:
         objects = [value] if value is not None else list(doc.graph.objects(focus, path))
         lines = [doc.line_of((focus, path, o)) for o in objects]
@@ -277,6 +279,8 @@ def _shacl_violations(doc: FactsDocument, kb: KnowledgeBase, results: Graph, sub
         fallback = str(results.value(result, SH.resultMessage) or "violates the shapes")
         line = _line(doc, focus, path, value)
         message = located(line, _sentence(doc, kb, focus, path, value, component, fallback))
+        if path is not None and doc.assumed_keys and (focus, path) in doc.assumed_keys:
+            message = f"assumed with --set: {message}"
         if component == _component("In") and (focus, path, value) in literal_for_iri:
             continue  # already said: "has the literal …, but it takes an IRI"
         violations.add(Violation(line or 0, str(focus), str(path), message))
