@@ -460,6 +460,7 @@ def evaluate(
     input_format: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = False,
+    explore_changes: bool | None = None,
     assume: Sequence[str] = (),
     overlays: Sequence[str | Path] = (),
 ) -> Decision:
@@ -473,6 +474,11 @@ def evaluate(
     to assume in place of what the facts state (`evaluate --set`): "property=value" for the organization,
     "WORKLOAD.property=value" for one workload; the decision, its JSON, text and record mark them as
     assumed, and its facts digest stays that of the facts as stated.
+
+    ``explore_changes`` says whether to search, for each workload, the missing facts and questions that
+    could change its stance: True always, False never (but for an undetermined stance, whose questions
+    are its answer), None (the default) only for organizations of up to 100 workloads, where it is cheap.
+    When it is skipped the decision says so (``"left_out"`` in :meth:`Decision.to_dict`).
     """
     engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     document = _document(facts, input_format, limits)
@@ -483,5 +489,5 @@ def evaluate(
         vocabulary = engine.kb.vocabulary
         document = changed_document(document, parse_changes(document, assume, vocabulary), vocabulary)
     with _warnings_on_error(warnings):
-        evaluation = engine.evaluate_document(document)
+        evaluation = engine.evaluate_document(document, explore_changes=explore_changes)
     return Decision(evaluation, engine, warnings)

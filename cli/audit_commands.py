@@ -121,7 +121,7 @@ def explain(
 
     from .main import decide
 
-    decision = decide(facts, kb_dir, rules_dir, strict, assume, overlays, **reading)
+    decision = decide(facts, kb_dir, rules_dir, strict, assume, overlays=overlays, **reading)
     evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
     as_json = fmt.lower() == "json"
     if sufficient or contrast:

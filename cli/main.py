@@ -10,6 +10,7 @@ internal error; ``--debug`` shows the traceback
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -71,6 +72,7 @@ def decide(
     rules_dir: Path | None,
     strict: bool,
     assume: tuple[str, ...] = (),
+    explore_changes: bool | None = None,
     overlays: tuple[Path, ...] = (),
     **reading,
 ):
@@ -79,7 +81,13 @@ def decide(
     import infra_policy
 
     decision = infra_policy.evaluate(
-        read_facts(facts, **reading), rules=rules_dir, kb=kb_dir, strict=strict, assume=assume, overlays=overlays
+        read_facts(facts, **reading),
+        rules=rules_dir,
+        kb=kb_dir,
+        strict=strict,
+        assume=assume,
+        explore_changes=explore_changes,
+        overlays=overlays,
     )
     show_warnings(decision.warnings)
     return decision
@@ -146,6 +154,12 @@ def _facts_arguments(command):
 )
 @click.option("--verbose", is_flag=True, help="Text: also name the rules' ids.")
 @set_option()
+@click.option(
+    "--explore-changes/--no-explore-changes",
+    default=None,
+    help="Search, for each workload, the missing facts and questions that could change its stance "
+    "(default: only for organizations of up to 100 workloads; the output says when it was left out).",
+)
 @_kb_rules_options
 @input_options
 @strict_option
@@ -161,6 +175,7 @@ def evaluate(
     record_dir: Path | None,
     log_file: Path | None,
     signing_key: Path | None,
+    explore_changes: bool | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
     overlays: tuple[Path, ...],
@@ -208,12 +223,13 @@ def evaluate(
             keep_going,
             reading,
             sign,
+            explore_changes,
             overlays,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, overlays, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, explore_changes, overlays, **reading)
     if fmt == "json":
-        text = decision.to_json()
+        text = decision.write_json  # streamed: a decision on thousands of workloads is never one string
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:
@@ -235,6 +251,7 @@ def _evaluate_batch(
     keep_going,
     reading,
     sign=None,
+    explore_changes=None,
     overlays=(),
 ):
     import json
@@ -250,7 +267,12 @@ def _evaluate_batch(
 
     def work(path: Path) -> Outcome:
         decision = infra_policy.evaluate(
-            read_facts(path, **reading), rules=rules_dir, kb=kb_dir, strict=strict, overlays=overlays
+            read_facts(path, **reading),
+            rules=rules_dir,
+            kb=kb_dir,
+            strict=strict,
+            explore_changes=explore_changes,
+            overlays=overlays,
         )
         if one_file_each:
             text = (
@@ -282,7 +304,7 @@ def _evaluate_batch(
 
 
 def _publish(
-    text: str,
+    text: str | Callable[[Callable[[str], object]], None],
     record: dict | None,
     output: Path | None,
     record_dir: Path | None,
@@ -293,7 +315,8 @@ def _publish(
 
     The output and the record are staged beside their targets first; the log
     entry is appended next (all or nothing); only then are the staged files
-    put in place, so a failing record or log leaves `-o` untouched.
+    put in place, so a failing record or log leaves `-o` untouched. ``text`` may
+    be a function writing the output piece by piece through the ``write`` it is given.
     """
     from infra_policy.engine.files import StagedFile, commit_all
 
@@ -301,7 +324,7 @@ def _publish(
     record_path = None
     try:
         if output is not None:
-            staged.append(StagedFile(output, text.encode("utf-8")))
+            staged.append(StagedFile(output, text if callable(text) else text.encode("utf-8")))
         if record_dir is not None:
             from .audit_commands import stage_record
 
@@ -320,7 +343,11 @@ def _publish(
             file.discard()
         raise
     commit_all(staged)
-    if output is None:
+    if output is None and callable(text):
+        stdout = click.get_text_stream("stdout")
+        text(stdout.write)
+        stdout.flush()
+    elif output is None:
         click.echo(text, nl=False)
     if record_path is not None:
         click.echo(f"record: {record_path}", err=True)

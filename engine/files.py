@@ -18,10 +18,12 @@ like any file a program creates.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from infra_policy.engine.errors import InputError
@@ -148,7 +150,11 @@ def check_target(path: Path) -> None:
 class StagedFile:
     """A file written in full beside its target, put in place by :meth:`commit` (or dropped by :meth:`discard`)."""
 
-    def __init__(self, path: Path, data: bytes, mode: int | None = None) -> None:
+    def __init__(
+        self, path: Path, data: bytes | Callable[[Callable[[str], object]], None], mode: int | None = None
+    ) -> None:
+        """``data``: the bytes, or a function that writes the text (UTF-8) piece by piece through the ``write``
+        it is given, so a large document is never one string in memory."""
         self.path = Path(path)
         check_target(self.path)
         directory = self.path.parent
@@ -159,7 +165,13 @@ class StagedFile:
         self._temporary: Path | None = Path(temporary)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                if callable(data):
+                    text = io.TextIOWrapper(handle, encoding="utf-8", newline="\n")
+                    data(text.write)
+                    text.flush()
+                    text.detach()  # the handle stays open for the fsync below
+                else:
+                    handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             # mkstemp makes the file private (0600); an output is the user's to share as their umask says

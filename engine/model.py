@@ -143,6 +143,8 @@ class WorkloadDecision:
     unweighed: tuple[UnweighedFact, ...] = ()
     closeness: tuple[Closeness, ...] = ()
     questions: tuple[Question, ...] = ()
+    # False when the search for what would change the stance was skipped (missing lists cost inputs only)
+    changes_explored: bool = True
 
     @property
     def id(self) -> str:
@@ -210,6 +212,8 @@ class Decision:
     stance_firing: Firing
     inputs: Inputs
     plan: HybridPlan | None = None
+    # why the search for what would change the stances was skipped ("" when it was made)
+    changes_left_out: str = ""
 
     @property
     def placement(self) -> tuple[tuple[str, str], ...]:

@@ -6,7 +6,8 @@ base, policy, compiled rules) so that a batch pays for it once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -16,19 +17,44 @@ from infra_policy.engine.policy.ruleload import Policy, load_policy
 from infra_policy.engine.records.digest import graph_digest, text_digest
 from infra_policy.engine.stages.decide import decide_organization, decide_workload, organization_plan
 from infra_policy.engine.stages.infer import DirectPolicy, compile_policy, policy_stages
-from infra_policy.engine.stages.justify import JustificationGraph, build_justification, rule_iri
+from infra_policy.engine.stages.justify import JustificationGraph, build_justification, justification_parts, rule_iri
 from infra_policy.engine.stages.load import FactsDocument, load_facts
 from infra_policy.engine.stages.profile import OrganizationProfile, build_profile
 from infra_policy.engine.stages.validate import validate_facts
 
+# Up to this many workloads, an evaluation searches by default what would change each stance (the
+# missing facts and questions): about half of the time of a workload, which a batch or a large
+# organization should not pay for explanations nobody may read. Beyond it they are left out, the
+# decision says so, and `--explore-changes` (explore_changes=True) brings them back.
+EXPLORE_CHANGES_UP_TO = 100
+
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A decision, its justification and the facts it was made from."""
+    """A decision, its justification and the facts it was made from.
+
+    The justification graph is built when first asked for: a large organization written as JSON
+    streams it in parts (:meth:`justification_parts`) and never holds it whole.
+    """
 
     decision: Decision
-    justification: JustificationGraph
     document: FactsDocument
+    evaluator: Evaluator = field(repr=False, compare=False)
+
+    @cached_property
+    def justification(self) -> JustificationGraph:
+        e = self.evaluator
+        return build_justification(self.decision, e.claims_by_rule, e.claim_iris, self.document, e.node_labels)
+
+    def justification_parts(self, workloads_per_part: int) -> Iterator[JustificationGraph]:
+        """The justification graph in parts whose union is :attr:`justification` (see engine.stages.justify)."""
+        if "justification" in self.__dict__:  # already whole
+            yield self.justification
+            return
+        e = self.evaluator
+        yield from justification_parts(
+            self.decision, e.claims_by_rule, e.claim_iris, self.document, e.node_labels, workloads_per_part
+        )
 
 
 class Evaluator:
@@ -39,6 +65,8 @@ class Evaluator:
         self.backend = compile_policy(policy, multi_valued)
         self.explorer = DirectPolicy(policy_stages(policy))
         self.claims_by_rule = {rule.id: rule.claims for rule in policy.rules}
+        # what decide works out from a tally alone, shared by the workloads with the same tally (bounded)
+        self.memo: dict = {}
         self.claim_iris = {cid: claim.iri for cid, claim in kb.claims.items()}
         # readable labels for the knowledge-base nodes of every justification graph
         self.node_labels = {rule_iri(rule.id): f"{rule.id}: {rule.title}" for rule in policy.rules}
@@ -57,24 +85,32 @@ class Evaluator:
     def rules_digest(self) -> str:
         return text_digest(self.policy.canonical())
 
-    def evaluate_document(self, doc: FactsDocument, validate: bool = True) -> Evaluation:
+    def evaluate_document(
+        self, doc: FactsDocument, validate: bool = True, explore_changes: bool | None = None
+    ) -> Evaluation:
+        """Decide ``doc``. ``explore_changes``: search what would change each stance (True), skip it
+        (False), or search it only for organizations of up to :data:`EXPLORE_CHANGES_UP_TO` workloads (None)."""
         if validate:
             validate_facts(doc, self.kb)
-        decision = self.decide(doc, self.profile(doc))
+        decision = self.decide(doc, self.profile(doc), explore_changes)
         return self.justify(decision, doc)
 
     def profile(self, doc: FactsDocument) -> OrganizationProfile:
         """The organization and its workloads as plain records (validated facts expected)."""
         return build_profile(doc, self.kb.vocabulary)
 
-    def decide(self, doc: FactsDocument, organization: OrganizationProfile) -> Decision:
-        """The decision on a profiled document, without its justification graph.
+    def decide(
+        self, doc: FactsDocument, organization: OrganizationProfile, explore_changes: bool | None = None
+    ) -> Decision:
+        """The decision on a profiled document (its justification comes with :meth:`justify`).
 
         Split from :meth:`evaluate_document` so that one profile can be decided under two policies
-        (``impact``) when they share the knowledge base.
+        (``impact``) when they share the knowledge base. ``explore_changes`` as for :meth:`evaluate_document`.
         """
+        count = len(organization.workloads)
+        explore = explore_changes if explore_changes is not None else count <= EXPLORE_CHANGES_UP_TO
         workloads = tuple(
-            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary)
+            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore, self.memo)
             for w in organization.workloads
         )
         stance, firing = decide_organization(
@@ -94,12 +130,18 @@ class Evaluator:
                 overlays=tuple(o.summary() for o in self.policy.overlays),
             ),
             plan=organization_plan(stance, workloads, self.policy),
+            changes_left_out=""
+            if explore
+            else (
+                "the search was turned off (--no-explore-changes, explore_changes=False)"
+                if explore_changes is not None
+                else f"the organization has {count:,} workloads, more than {EXPLORE_CHANGES_UP_TO:,}"
+            ),
         )
 
     def justify(self, decision: Decision, doc: FactsDocument) -> Evaluation:
-        """The decision with its justification graph."""
-        justification = build_justification(decision, self.claims_by_rule, self.claim_iris, doc, self.node_labels)
-        return Evaluation(decision, justification, doc)
+        """The decision with its justification (built when first asked for)."""
+        return Evaluation(decision, doc, self)
 
     def evaluate_file(self, path: str | Path) -> Evaluation:
         return self.evaluate_document(load_facts(path))

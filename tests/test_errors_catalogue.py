@@ -1099,7 +1099,7 @@ CASES: list[Case] = [
     ),
     facts_case(
         "too-many-workloads",
-        "More workloads than --max-workloads (default 1,000)",
+        f"More workloads than --max-workloads (default {DEFAULT_LIMITS.max_workloads:,})",
         GOOD_FACTS + 'ex:acme ip:hasWorkload ex:mail .\nex:mail a ip:Workload ; ip:name "Mail" .\n',
         "more than 1 workloads",
         args=("evaluate", "facts.ttl", "--max-workloads", "1"),

@@ -225,11 +225,13 @@ def decide_both(document: FactsDocument, source: str, base: Evaluator, new: Eval
     """Validate and profile ``document`` once, decide it under both policies and compare.
 
     A changed decision is justified under both policies and compared with the decision diff as well.
+    The search of what would change each stance is left out: the comparison does not read it.
     """
     validate_facts(document, base.kb)
     organization = base.profile(document)
-    before = base.decide(document, organization)
-    after = new.decide(document, organization)
+    # what would change each stance (missing facts, questions) is not compared: not searched
+    before = base.decide(document, organization, explore_changes=False)
+    after = new.decide(document, organization, explore_changes=False)
     found = compare_decisions(source, before, after, base, new)
     if not found.changed:
         return found

@@ -5,13 +5,13 @@ Both are deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from infra_policy.engine.errors import printable
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.model import Assessment, Firing, HybridPlan, WorkloadDecision
+from infra_policy.engine.model import Assessment, Decision, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
-from infra_policy.engine.outputs.jsonstream import Lazy, write_json
+from infra_policy.engine.outputs.jsonstream import Encoded, Lazy, SortedRuns, encoded_items, write_json
 from infra_policy.engine.outputs.wording import fact_words, sentence_case, terms_in_words, value_words, wrap
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
@@ -153,6 +153,7 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
             }
             for m in w.missing
         ],
+        **({} if w.changes_explored else {"changes_explored": False}),
         "cost": cost_json(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
     }
@@ -163,12 +164,41 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
 
 def decision_dict(ev: Evaluation, policy: Policy) -> dict:
     """The decision document (decision@1) as one value."""
-    data = _decision_document(ev, policy)
+    data = _decision_document(ev, policy, ev.justification.to_dict())
     data["workloads"] = list(data["workloads"].items)
     return data
 
 
-def _decision_document(ev: Evaluation, policy: Policy) -> dict:
+# Above this many workloads, the justification is written from parts of this many workloads each,
+# sorted on disk (jsonstream.SortedRuns), instead of from one graph of the whole organization: the
+# graph of 10,000 workloads took about 300 MB and its JSON as many again.
+JUSTIFICATION_PART_WORKLOADS = 500
+
+
+def _streamed_justification(ev: Evaluation, runs: tuple[SortedRuns, SortedRuns], per_part: int) -> dict:
+    """The justification object, its nodes and edges made while written: the same text as ``to_dict()``'s."""
+    nodes, edges = runs
+    level = 3  # document → "justification" → "nodes" / "edges" → each entry
+
+    def spill() -> Iterator[Encoded]:
+        for part in ev.justification_parts(per_part):
+            # a node without attributes belongs to another part
+            owned = sorted((n, d) for n, d in part.graph.nodes(data=True) if "kind" in d)
+            texts = encoded_items([{"id": n, **dict(sorted(d.items()))} for n, d in owned], level)
+            nodes.add_run([(n, text) for (n, _), text in zip(owned, texts, strict=True)], presorted=True)
+            links = sorted(part.graph.edges(data=True))
+            texts = encoded_items([{"from": u, "to": v, "relation": d["relation"]} for u, v, d in links], level)
+            edges.add_run([((u, v), text) for (u, v, _), text in zip(links, texts, strict=True)], presorted=True)
+        yield from nodes.merged()
+
+    return {"nodes": Lazy(spill()), "edges": Lazy(_later(edges.merged))}
+
+
+def _later(make: Callable[[], Iterator[Encoded]]) -> Iterator[Encoded]:
+    yield from make()  # the edges are merged only once the nodes' pass has written every run
+
+
+def _decision_document(ev: Evaluation, policy: Policy, justification: dict) -> dict:
     """The decision document with its workloads as a :class:`Lazy` list, made one at a time while written."""
     d = ev.decision
     org = d.organization
@@ -184,15 +214,55 @@ def _decision_document(ev: Evaluation, policy: Policy) -> dict:
             "placement": [{"workload": w.id, "name": w.profile.name, "stance": w.stance} for w in d.workloads],
             **({"hybrid_plan": plan_json(d.plan)} if d.plan is not None else {}),
         },
+        **({"left_out": left_out} if (left_out := left_out_json(d)) else {}),
         "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
-        "justification": ev.justification.to_dict(),
+        "justification": justification,
         "inputs": d.inputs.to_dict(),
     }
 
 
-def write_decision_json(ev: Evaluation, policy: Policy, write: Callable[[str], object]) -> None:
-    """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece."""
-    write_json(_decision_document(ev, policy), write)
+EXPLORE_CHANGES_OPTION = "--explore-changes"
+
+
+def _changes_left_out(why: str) -> dict:
+    return {
+        "what": "what would change each stance: the missing facts that could change it and the questions to ask "
+        '(for the workloads marked "changes_explored": false; their missing_facts lists only the inputs the cost '
+        "model needs)",
+        "fields": ["missing_facts", "questions"],
+        "why": why,
+        "how_to_include": f"infra-policy evaluate {EXPLORE_CHANGES_OPTION}, or infra_policy.evaluate(facts, "
+        "explore_changes=True)",
+    }
+
+
+def left_out_json(d: Decision) -> list[dict] | None:
+    """The decision's "left_out" entries (None when nothing was left out)."""
+    return [_changes_left_out(d.changes_left_out)] if d.changes_left_out else None
+
+
+def changes_left_out_text(why: str) -> str:
+    """The sentence the text output ends with when the search for what would change the stances was skipped."""
+    return (
+        f"Not searched: the missing facts and questions that could change each stance ({why}); "
+        f"{EXPLORE_CHANGES_OPTION} searches them."
+    )
+
+
+def write_decision_json(
+    ev: Evaluation, policy: Policy, write: Callable[[str], object], per_part: int = JUSTIFICATION_PART_WORKLOADS
+) -> None:
+    """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece
+    (the justification of more than ``per_part`` workloads in parts, sorted on disk)."""
+    if len(ev.decision.workloads) <= per_part or "justification" in ev.__dict__:
+        write_json(_decision_document(ev, policy, ev.justification.to_dict()), write)
+        return
+    runs = (SortedRuns(), SortedRuns())
+    try:
+        write_json(_decision_document(ev, policy, _streamed_justification(ev, runs, per_part)), write)
+    finally:
+        for run in runs:
+            run.close()
 
 
 def render_json(ev: Evaluation, policy: Policy) -> str:
@@ -378,6 +448,9 @@ def render_text(
             out.append(f"  {w.profile.name.ljust(width)}  {w.stance}")
     for w in d.workloads:
         out.extend(_workload_text(ev, w, kb, policy, reasons_per_side, verbose))
+    if d.changes_left_out:
+        out.append("")
+        out.extend(wrap(changes_left_out_text(d.changes_left_out), "", ""))
     out.append("")
     # "Missing facts" above tries one fact at a time (cheap enough for every run); the smallest sets of
     # changes and the facts that decide it are searches of their own, run on request

@@ -9,8 +9,11 @@ one at a time and written as soon as they are made, so only one workload's entry
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring  # the C implementation when available, as json.dumps uses
+
+import orjson
 
 INDENT = "  "
 
@@ -20,6 +23,99 @@ class Lazy:
 
     def __init__(self, items: Iterable) -> None:
         self.items = items
+
+
+class Encoded(str):
+    """JSON text already encoded at the level it is written at (see :func:`encoded`): written as it is."""
+
+
+def encoded(value: object, level: int) -> Encoded:
+    """The text ``value`` has in a document where it is nested ``level`` deep (what :func:`write_json` writes)."""
+    out = _Writer(lambda _: None, 1 << 62)
+    _encode(value, level, out)
+    return Encoded("".join(out.pieces))
+
+
+def encoded_items(values: list, level: int) -> list[str]:
+    """The texts of ``values`` as the items of a list, each at ``level``: ``[encoded(v, level) for v in values]``,
+    in one pass of orjson when the items are dicts (a list of dicts is split back at its items' boundaries:
+    a line at the items' own indentation that starts with ``{`` begins an item, nothing inside one)."""
+    if not values:
+        return []
+    text = _fast(values, level - 1) if all(isinstance(v, dict) and v for v in values) else None
+    if text is None:
+        return [encoded(v, level) for v in values]
+    inner = "\n" + INDENT * level
+    body = text[len("[" + inner) : -len("\n" + INDENT * (level - 1) + "]")]
+    items = body.split("," + inner + "{")
+    return [items[0], *("{" + item for item in items[1:])]  # plain texts: wrap in Encoded to write them
+
+
+class SortedRuns:
+    """Items (a sort key and an :class:`Encoded` text) too many to sort in memory, sorted in runs on disk.
+
+    Each run is sorted and written to a temporary file in blocks; :meth:`merged` then yields the texts
+    of all runs in key order, an item repeated in several runs (same key) once. Keys are compared as
+    Python compares them, so the order is what ``sorted`` would give in memory.
+    """
+
+    BLOCK = 4096
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._directory = tempfile.TemporaryDirectory(prefix="infra-policy-runs.")
+        self._runs: list[str] = []
+
+    def add_run(self, items: list[tuple[object, str]], presorted: bool = False) -> None:
+        """One run of (key, text) items, in any order (``presorted``: already in key order)."""
+        import os
+        import pickle
+
+        if not items:
+            return
+        if not presorted:
+            items = sorted(items, key=_first)
+        path = os.path.join(self._directory.name, f"run-{len(self._runs)}")
+        with open(path, "wb") as handle:
+            for start in range(0, len(items), self.BLOCK):
+                pickle.dump(items[start : start + self.BLOCK], handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._runs.append(path)
+
+    def merged(self) -> Iterator[Encoded]:
+        import heapq
+
+        handles = [open(path, "rb") for path in self._runs]  # noqa: SIM115 (closed below)
+        try:
+            previous = _NOTHING
+            for key, text in heapq.merge(*(_items_of(h) for h in handles), key=_first):
+                if key != previous:
+                    previous = key
+                    yield Encoded(text)
+        finally:
+            for handle in handles:
+                handle.close()
+
+    def close(self) -> None:
+        self._directory.cleanup()
+
+
+_NOTHING = object()
+
+
+def _first(item: tuple) -> object:
+    return item[0]
+
+
+def _items_of(handle) -> Iterator[tuple[object, str]]:
+    import pickle
+
+    while True:
+        try:
+            block = pickle.load(handle)
+        except EOFError:
+            return
+        yield from block
 
 
 def _float(value: float) -> str:
@@ -44,15 +140,25 @@ class _Writer:
         self.pieces: list[str] = []
 
     def flush(self, force: bool = False) -> None:
-        if force or len(self.pieces) >= self.buffer_size:
-            self.write("".join(self.pieces))
+        # A piece may be a whole list item encoded at once (a workload's 30 kB): hand over at the
+        # first large one too, or thousands of them would gather (140 MB for 4,096 workloads).
+        pieces = self.pieces
+        if force or len(pieces) >= self.buffer_size or (pieces and len(pieces[-1]) >= _LARGE_PIECE):
+            self.write("".join(pieces))
             self.pieces = []
+
+
+_LARGE_PIECE = 1024
 
 
 def _encode(value: object, level: int, out: _Writer) -> None:
     # one recursive function appending to a list: several times faster than nested generators
     pieces = out.pieces
-    if isinstance(value, str):
+    if isinstance(value, Encoded):
+        pieces.append(value)
+    elif (fast := _fast(value, level)) is not None:
+        pieces.append(fast)
+    elif isinstance(value, str):
         pieces.append(encode_basestring(value))
     elif value is None:
         pieces.append("null")
@@ -84,12 +190,37 @@ def _encode(value: object, level: int, out: _Writer) -> None:
         for item in value.items if lazy else value:
             out.pieces.append(separator)
             _encode(item, level + 1, out)
-            if lazy:
-                out.flush()
+            out.flush()  # a long list (or a Lazy one) is handed over as it is written, not held whole
             separator = "," + inner
         out.pieces.append("[]" if separator is first else "\n" + INDENT * level + "]")
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# Where orjson's text differs from json.dumps': a float below 1e-4 (json.dumps writes 1e-05 and
+# 1.5e-07; orjson 0.00001 and 1.5e-7). Any text that may hold one is encoded by this module instead
+# (a string that merely looks like one costs only time). orjson refuses what else it would write
+# otherwise: integers beyond 64 bits, keys that are not strings, strings that are not valid UTF-8.
+_SMALL_EXPONENT = re.compile(r"e-\d(?!\d)")  # a literal first: searched fast through megabytes
+
+
+def _orjson_differs(text: str) -> bool:
+    if "0.0000" in text:
+        return True
+    return any(m.start() and text[m.start() - 1].isdigit() for m in _SMALL_EXPONENT.finditer(text))
+
+
+def _fast(value: object, level: int) -> str | None:
+    """The text of ``value`` at ``level`` through orjson (C), when it is exactly what :func:`_encode` writes."""
+    if isinstance(value, (str, Lazy)) or not isinstance(value, (dict, list, tuple)):
+        return None
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError: something it does not write as json.dumps does
+        return None
+    if _orjson_differs(text):
+        return None
+    return text.replace("\n", "\n" + INDENT * level) if level else text
 
 
 def write_json(value: object, write: Callable[[str], object], buffer_size: int = 4096) -> None:

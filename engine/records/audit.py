@@ -261,6 +261,22 @@ def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ..
     return tuple(line for line in text.splitlines()[1:] if line.strip())
 
 
+def _rederived(record: dict, evaluator: Evaluator, document: FactsDocument):
+    """The evaluation of ``document`` made the way the record's was: with or without the search of what
+    would change each stance (`evaluate --explore-changes`, `--no-explore-changes` or the default),
+    told by what the record says it left out."""
+    from infra_policy.engine.outputs.export import left_out_json
+
+    decision = record.get("decision")
+    wanted = decision.get("left_out") if isinstance(decision, dict) else None
+    evaluation = evaluator.evaluate_document(document)
+    for explore in (True, False):
+        if left_out_json(evaluation.decision) == wanted:
+            break
+        evaluation = evaluator.evaluate_document(document, validate=False, explore_changes=explore)
+    return evaluation
+
+
 def _with_assumptions(record: dict, evaluator: Evaluator, document: FactsDocument) -> tuple[FactsDocument, str]:
     """The facts given with the facts the record assumed (`evaluate --set`) applied again, and a note saying so.
 
@@ -293,7 +309,7 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
 
     try:
         document, assumed = _with_assumptions(record, evaluator, document)
-        fresh = record_body(evaluator.evaluate_document(document), evaluator.policy)
+        fresh = record_body(_rederived(record, evaluator, document), evaluator.policy)
     except _AssumptionsNotApplicableError as exc:
         return Check("re-derivation", False, f"the record's assumed facts cannot be applied to the facts given: {exc}")
     except InputError as exc:

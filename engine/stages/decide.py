@@ -200,8 +200,15 @@ def decide_workload(
     backend: RuleBackend,
     explorer: RuleBackend,
     vocabulary: Vocabulary,
+    explore_changes: bool = True,
+    memo: dict | None = None,
 ) -> WorkloadDecision:
-    """The stance of one workload with everything that led to it and what would change it."""
+    """The stance of one workload with everything that led to it and what would change it.
+
+    With ``explore_changes`` false, the search for the missing facts and questions that could change
+    the stance is skipped (about half of the time of a workload), unless the stance is undetermined:
+    its questions are then the answer itself. Only the inputs the cost model still needs are listed.
+    """
     cost = analyse_cost(profile.values(), policy.factor_parameters)
     firings = run_factor_rules(profile, policy, backend, cost.facts())
     assessments, constraints, derivations = _conclusions(firings, policy)
@@ -210,14 +217,26 @@ def decide_workload(
         (c.rules_out for c in constraints),
         policy,
     )
-    rule = _stance_rule(t.facts(), policy, backend, profile.id)
+    # What follows from the tally alone (the stance rule, how close it is) is the same for every workload
+    # with the same tally: in a large organization most tallies recur, so it is worked out once each.
+    memo = {} if memo is None else memo
+    if len(memo) > _MEMO_ENTRIES:
+        memo.clear()  # bounded: a long-running process stays flat
+    tally_key = tuple(t.facts().items())
+    rule = memo.get(("stance", tally_key))
+    if rule is None:
+        rule = memo[("stance", tally_key)] = _stance_rule(t.facts(), policy, backend, profile.id)
     assert isinstance(rule.then, SetStance)
     stance = rule.then.stance
     matched = tuple((name, value) for name, value in t.facts().items() if name in rule.when.facts())
     stance_firing = Firing(rule=rule.id, subject=profile.id, stage=STANCE_STAGE, computed=matched)
     assessments = sorted(assessments, key=lambda a: a.rule)
     fired = frozenset(f.rule for f in firings)
-    missing, questions = _explore(profile, stance, t, fired, policy, explorer, vocabulary)
+    explored = explore_changes or stance == "undetermined"
+    if explored:
+        missing, questions = _explore(profile, stance, t, fired, policy, explorer, vocabulary)
+    else:
+        missing, questions = (), ()
     missing = _with_cost_inputs(missing, cost, policy, vocabulary)
     values = {**profile.values(), **cost.facts()}
     return WorkloadDecision(
@@ -234,8 +253,9 @@ def decide_workload(
         plan=_plan(t, stance, assessments, policy, backend, profile.id) if stance == "hybrid" else None,
         risks=_risks(stance, t, assessments, values, policy),
         unweighed=_unweighed(profile, values, firings, t, cost, policy, vocabulary),
-        closeness=_closeness(stance, t, constraints, policy, explorer, profile.id),
+        closeness=_memo_closeness(memo, tally_key, stance, t, constraints, policy, explorer, profile.id),
         questions=questions,
+        changes_explored=explored,
     )
 
 
@@ -461,6 +481,25 @@ def _hypothetical(t: Tally, side: str, points: int) -> dict[str, object]:
 
 
 _MOST_POINTS = 64  # beyond this, "far" is all a decision maker needs to know
+_MEMO_ENTRIES = 20_000
+
+
+def _memo_closeness(
+    memo: dict,
+    tally_key: tuple,
+    stance: str,
+    t: Tally,
+    constraints: list[Constraint],
+    policy: Policy,
+    explorer: RuleBackend,
+    subject: str,
+) -> tuple[Closeness, ...]:
+    # the constraints' titles are the answer when feasibility decides
+    key = ("closeness", tally_key, stance, tuple(sorted(c.rule for c in constraints)))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _closeness(stance, t, constraints, policy, explorer, subject)
+    return found
 
 
 def _closeness(

@@ -12,7 +12,7 @@ be used in RDF exports.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import networkx as nx
@@ -83,10 +83,7 @@ class JustificationGraph:
         if not nx.is_directed_acyclic_graph(self.graph):
             cycle = nx.find_cycle(self.graph)
             found.append("the justification graph has a cycle: " + " → ".join(u for u, _ in cycle))
-        grounded: set[str] = set()
-        for fact in self.nodes_of("fact"):
-            if fact not in grounded:
-                grounded |= nx.descendants(self.graph, fact)
+        grounded = _reachable(self.graph, self.nodes_of("fact"))
         for node, data in sorted(self.graph.nodes(data=True)):
             if data["kind"] in CONCLUSION_KINDS and node not in grounded:
                 found.append(f"{data['label']} ({node}) has no path back to a stated fact")
@@ -103,12 +100,20 @@ class _Builder:
         self.doc = doc
         self.labels = labels or {}
         self.g = nx.DiGraph()
+        self._shown: dict = {}
 
     def node(self, iri: str, kind: str, label: str, **attrs) -> str:
         if iri not in self.g:
             label = self.labels.get(iri, label)
             self.g.add_node(iri, kind=kind, label=label, **{k: v for k, v in attrs.items() if v is not None})
         return iri
+
+    def _display(self, term) -> str:
+        # the same subjects, properties and values recur in every firing: say each once
+        shown = self._shown.get(term)
+        if shown is None:
+            shown = self._shown[term] = display(self.doc, term)
+        return shown
 
     def edge(self, source: str, target: str, relation: str) -> None:
         self.g.add_edge(source, target, relation=relation)
@@ -117,7 +122,7 @@ class _Builder:
         s, p, o = triple
         assumed = None
         if self.doc is not None:
-            text = f"{display(self.doc, s)} {display(self.doc, p)} {display(self.doc, o)}"
+            text = f"{self._display(s)} {self._display(p)} {self._display(o)}"
             line = self.doc.line_of(triple)
             if self.doc.is_assumed(triple):  # `--set`: assumed, not stated in the file
                 text, assumed = f"{text} (assumed)", True
@@ -221,23 +226,19 @@ def _workload(b: _Builder, w: WorkloadDecision, claims: dict[str, str]) -> str:
     return stance
 
 
-def build_justification(
-    decision: Decision,
-    claims_by_rule: dict[str, tuple[str, ...]],
-    claim_iris: dict[str, str],
-    doc: FactsDocument | None = None,
-    labels: dict[str, str] | None = None,
-) -> JustificationGraph:
-    """The justification graph of ``decision``; raises if it is unsound."""
-    b = _Builder(doc, labels)
-    claims = {rule: tuple(claim_iris.get(c, c) for c in ids) for rule, ids in claims_by_rule.items()}
-    stances = [_workload(b, w, claims) for w in decision.workloads]
+def _workloads_part(b: _Builder, workloads: Iterable[WorkloadDecision], claims: dict[str, tuple[str, ...]]) -> None:
+    for w in workloads:
+        _workload(b, w, claims)
+        for claim in claims.get(w.stance_firing.rule, ()):
+            b.edge(b.node(claim, "claim", claim), firing_iri(w.stance_firing), "cites")
+
+
+def _organization_part(b: _Builder, decision: Decision, claims: dict[str, tuple[str, ...]]) -> None:
+    """The organization's firing, stance and plan, fed by the workloads' stances (and plans)."""
+    stances = [workload_stance_iri(w.id) for w in decision.workloads]
     org_firing = b.firing(decision.stance_firing, stances)
     for claim in claims.get(decision.stance_firing.rule, ()):
         b.edge(b.node(claim, "claim", claim), org_firing, "cites")
-    for w in decision.workloads:
-        for claim in claims.get(w.stance_firing.rule, ()):
-            b.edge(b.node(claim, "claim", claim), firing_iri(w.stance_firing), "cites")
     org = b.node(
         organization_stance_iri(decision.organization.id),
         "stance",
@@ -259,8 +260,84 @@ def build_justification(
         for w in decision.workloads:
             if w.plan is not None and w.plan.rule:
                 b.edge(plan_iri(w.id), plan, "used")
+
+
+def _claims(claims_by_rule: dict[str, tuple[str, ...]], claim_iris: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    return {rule: tuple(claim_iris.get(c, c) for c in ids) for rule, ids in claims_by_rule.items()}
+
+
+def build_justification(
+    decision: Decision,
+    claims_by_rule: dict[str, tuple[str, ...]],
+    claim_iris: dict[str, str],
+    doc: FactsDocument | None = None,
+    labels: dict[str, str] | None = None,
+) -> JustificationGraph:
+    """The justification graph of ``decision``; raises if it is unsound."""
+    b = _Builder(doc, labels)
+    claims = _claims(claims_by_rule, claim_iris)
+    _workloads_part(b, decision.workloads, claims)
+    _organization_part(b, decision, claims)
     graph = JustificationGraph(b.g)
     problems = graph.problems()
     if problems:
         raise EngineError("the justification is unsound: " + "; ".join(problems))
     return graph
+
+
+def justification_parts(
+    decision: Decision,
+    claims_by_rule: dict[str, tuple[str, ...]],
+    claim_iris: dict[str, str],
+    doc: FactsDocument | None = None,
+    labels: dict[str, str] | None = None,
+    workloads_per_part: int = 500,
+) -> Iterator[JustificationGraph]:
+    """The justification graph of ``decision`` in parts, each checked as it is made (raises if unsound):
+    the workloads ``workloads_per_part`` at a time, then the organization's conclusions.
+
+    Their union is :func:`build_justification`'s graph: a node shared by several parts (a rule, a claim, an
+    organization fact) is in each with the same attributes; a node of another part that an edge points
+    to is there without attributes (no ``kind``) and belongs to that other part. Only the workloads'
+    stances and plans feed the organization's part, and nothing feeds back, so checking each part for
+    cycles and grounding checks the whole.
+    """
+    claims = _claims(claims_by_rule, claim_iris)
+    workloads = decision.workloads
+    for start in range(0, len(workloads), workloads_per_part):
+        b = _Builder(doc, labels)
+        _workloads_part(b, workloads[start : start + workloads_per_part], claims)
+        yield _checked_part(b.g)
+    b = _Builder(doc, labels)
+    _organization_part(b, decision, claims)
+    yield _checked_part(b.g)
+
+
+def _reachable(graph: nx.DiGraph, sources: list[str]) -> set[str]:
+    """The nodes reachable from ``sources`` (not the sources themselves), in one walk."""
+    seen = set(sources)
+    found: set[str] = set()
+    pending = list(sources)
+    while pending:
+        for successor in graph.successors(pending.pop()):
+            found.add(successor)
+            if successor not in seen:
+                seen.add(successor)
+                pending.append(successor)
+    return found
+
+
+def _checked_part(graph: nx.DiGraph) -> JustificationGraph:
+    problems = []
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = nx.find_cycle(graph)
+        problems.append("the justification graph has a cycle: " + " → ".join(u for u, _ in cycle))
+    # the nodes of other parts were checked there: they count as grounded here, like the stated facts
+    sources = [n for n, data in graph.nodes(data=True) if data.get("kind", "fact") == "fact"]
+    grounded = _reachable(graph, sources) | {n for n in sources if "kind" not in graph.nodes[n]}
+    for node, data in sorted(graph.nodes(data=True)):
+        if data.get("kind") in CONCLUSION_KINDS and node not in grounded:
+            problems.append(f"{data['label']} ({node}) has no path back to a stated fact")
+    if problems:
+        raise EngineError("the justification is unsound: " + "; ".join(problems))
+    return JustificationGraph(graph)

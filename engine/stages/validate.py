@@ -20,6 +20,7 @@ from infra_policy.engine.stages.inputs import COMPARABLE_NUMBERS, usable_number
 from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.stages.nearmiss import split_iri
 from infra_policy.engine.stages.profile import display, located, python_value, structure_problems
+from infra_policy.engine.stages.shapecheck import QuickCheck, quick_check
 from infra_policy.engine.vocabulary import HAS_WORKLOAD, IP, local_name
 
 
@@ -222,7 +223,10 @@ def find_violations(doc: FactsDocument, kb: KnowledgeBase) -> list[Violation]:
     """
     violations = {Violation(line, "", "", located(line, message)) for line, message in structure_problems(doc)}
     view = vocabulary_view(doc.graph)
-    for chunk in _chunks(view):
+    quick = _quick_check_of(kb)
+    # only the subjects the quick check cannot vouch for go through pySHACL, which words the messages
+    doubtful = quick.doubtful(view) if quick is not None else None
+    for chunk in _chunks(view, doubtful):
         conforms, results = _run_shacl(chunk.graph, kb, chunk.subjects if chunk.graph is not view else None)
         if not conforms:
             violations |= _shacl_violations(doc, kb, results, chunk.subjects)
@@ -243,10 +247,14 @@ class _Chunk:
 CHUNK_SUBJECTS = 200
 
 
-def _chunks(view: Graph) -> list[_Chunk]:
-    subjects = sorted(set(view.subjects()), key=str)
-    if len(subjects) <= CHUNK_SUBJECTS:
-        return [_Chunk(frozenset(subjects), view)]
+def _chunks(view: Graph, only: set | None = None) -> list[_Chunk]:
+    """The pySHACL runs over ``view``: all its subjects, or ``only`` those (None: all)."""
+    if only is not None and not only:
+        return []
+    every = set(view.subjects())
+    subjects = sorted(every if only is None else every & only, key=str)
+    if len(subjects) <= CHUNK_SUBJECTS and len(every) <= CHUNK_SUBJECTS:
+        return [_Chunk(frozenset(every), view)]
     chunks = []
     for start in range(0, len(subjects), CHUNK_SUBJECTS):
         part = frozenset(subjects[start : start + CHUNK_SUBJECTS])
@@ -260,6 +268,20 @@ def _chunks(view: Graph) -> list[_Chunk]:
                         graph.add((target, RDF.type, kind))
         chunks.append(_Chunk(part, graph))
     return chunks
+
+
+# The quick check of each knowledge base's shapes (by identity of the shapes graph, like _SHAPES).
+_QUICK: dict[int, tuple[Graph, QuickCheck | None]] = {}
+
+
+def _quick_check_of(kb: KnowledgeBase) -> QuickCheck | None:
+    cached = _QUICK.get(id(kb.shapes))
+    if cached is None or cached[0] is not kb.shapes:
+        cached = (kb.shapes, quick_check(kb.shapes))
+        while len(_QUICK) >= _SHAPES_KEPT:
+            del _QUICK[next(iter(_QUICK))]
+        _QUICK[id(kb.shapes)] = cached
+    return cached[1]
 
 
 def _shacl_violations(doc: FactsDocument, kb: KnowledgeBase, results: Graph, subjects: frozenset) -> set[Violation]:
