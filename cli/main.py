@@ -506,7 +506,7 @@ def rules_list(
         write_output(render_catalogue(entries), output)
 
 
-@rules.command("check", short_help="Check the rules against the directions the knowledge base declares.")
+@rules.command("check", short_help="Check the rules: directions, cliffs, dead and shadowed rules, double counting.")
 @format_option()
 @output_option
 @_kb_rules_options
@@ -514,7 +514,8 @@ def rules_list(
 def rules_check(
     fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, overlays: tuple[Path, ...]
 ) -> None:
-    """Check that the rules respect the directions the knowledge base declares; exit 1 naming what breaks them.
+    """Check that the rules respect the directions the knowledge base declares and that every rule can matter;
+    exit 1 naming what breaks it.
 
     For every fact whose raising the knowledge base says favors one side
     (ip:raisingPushesToward), one step up must never lower that side's weight,
@@ -522,37 +523,58 @@ def rules_check(
     no single threshold of a number may move a side's weight by more than one
     point (a cliff). Each violation names the fact, the step, the other facts
     and the rules that change. With --overlay, the policy the overlays make is checked.
+
+    Also failures: a rule no facts can make fire (its tests contradict each
+    other or the vocabulary's domains), and a stance, plan or organization rule
+    that is shadowed (whenever it fires, a rule that comes first fires too).
+    A warning, not a failure: two assessments for the same side that rest on
+    the same claims, can fire together and are both counted (double counting).
     """
     from infra_policy.engine.knowledge import load_knowledge_base
+    from infra_policy.engine.policy.lint import lint_policy
     from infra_policy.engine.policy.monotone import check_policy
     from infra_policy.engine.policy.ruleload import load_policy
 
     kb = load_knowledge_base(kb_dir)
     # every fact is walked below, so the loader's own check of the facts an overlay reaches is not needed
-    report = check_policy(load_policy(kb, rules_dir, overlays, check_directions=False), kb.vocabulary)
+    policy = load_policy(kb, rules_dir, overlays, check_directions=False)
+    report = check_policy(policy, kb.vocabulary)
+    findings = lint_policy(policy, kb.vocabulary, kb.factors)
+    failures = [f for f in findings if f.failure]
+    warnings = [f for f in findings if not f.failure]
+    ok = report.ok and not failures
     if fmt.lower() == "json":
         import json
 
         payload = {
-            "ok": report.ok,
+            "ok": ok,
             "facts_checked": list(report.facts),
             "undeclared": list(report.undeclared),
             "violations": [
                 {"kind": v.kind, "fact": v.fact, "rules": list(v.rules), "text": v.text} for v in report.violations
-            ],
+            ]
+            + [{"kind": f.kind, "fact": None, "rules": list(f.rules), "text": f.text} for f in failures],
+            "warnings": [{"kind": f.kind, "rules": list(f.rules), "text": f.text} for f in warnings],
         }
         write_output(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", output)
     else:
         lines = [f"FAIL {v.kind} · {v.fact}: {v.text}" for v in report.violations]
+        lines += [f"FAIL {f.kind}: {f.text}" for f in failures]
+        lines += [f"warning {f.kind}: {f.text}" for f in warnings]
         lines += [
             f"note · {name}: the rules read it but the knowledge base declares no direction (not checked)"
             for name in report.undeclared
         ]
-        verdict = "passed" if report.ok else f"failed: {len(report.violations)} violation(s)"
-        checked = f"{len(report.facts)} facts checked against their declared direction and for cliffs"
-        lines.append(f"rules check {verdict} — {checked}.")
+        problems = len(report.violations) + len(failures)
+        verdict = "passed" if ok else f"failed: {problems} violation(s)"
+        checked = (
+            f"{len(report.facts)} facts checked against their declared direction and for cliffs, "
+            f"{len(policy.rules)} rules for conditions that can never hold and for shadowing"
+        )
+        warned = f"; {len(warnings)} warning(s)" if warnings else ""
+        lines.append(f"rules check {verdict} — {checked}{warned}.")
         write_output("\n".join(lines) + "\n", output)
-    if not report.ok:
+    if not ok:
         raise SystemExit(1)
 
 
@@ -570,6 +592,9 @@ def _register_commands() -> None:
 
     main.add_command(init)
     main.add_command(keys)
+    from .policy_commands import register
+
+    register(main, _kb_rules_options, format_option, output_option)
 
 
 @click.group()

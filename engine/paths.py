@@ -16,6 +16,9 @@ _ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_KB = _ROOT / "kb"
 PACKAGED_RULES = _ROOT / "rules"
 RULES_SCHEMA = PACKAGED_RULES / "schema.json"
+# The examples ship too (as ``infra_policy/examples``), with the policy tests that hold the policy to them.
+PACKAGED_EXAMPLES = _ROOT / "examples"
+PACKAGED_POLICY_TESTS = PACKAGED_EXAMPLES / "policy-tests"
 
 
 @cache

@@ -1184,6 +1184,134 @@ CASES: list[Case] = [
 CASES += overlay_cases(Case)
 
 
+def policy_test_case(id: str, title: str, suite: str, expect: str, args: tuple[str, ...] = (), **kw) -> Case:
+    files = {"facts.ttl": GOOD_FACTS, "policy.yaml": suite, **kw.pop("files", {})}
+    command = ("test", "policy.yaml", *args) if not kw.get("command") else kw.pop("command")
+    return Case(id, "Policy tests (infra-policy test) and coverage", title, command, kw.pop("exit", 2), expect, files)
+
+
+GOOD_CASE = "cases:\n  - name: chat\n    facts: facts.ttl\n    expect:\n"
+
+CASES += [
+    policy_test_case(
+        "policy-test-yaml",
+        "A policy test file that is not valid YAML",
+        "cases:\n  - name: chat\n    facts: [facts.ttl\n",
+        "policy.yaml, line 4, column 1: not valid YAML",
+    ),
+    policy_test_case(
+        "policy-test-schema",
+        "A policy test file that breaks its schema (rules/policy-test.schema.json)",
+        GOOD_CASE + "      organization: {stance: sideways}\n",
+        "'sideways' is not one of",
+    ),
+    policy_test_case(
+        "policy-test-facts-twice",
+        "A case with both a facts file and inline Turtle",
+        GOOD_CASE.replace("facts: facts.ttl", "facts: facts.ttl\n    turtle: x")
+        + "      organization: {stance: cloud}\n",
+        "a case names its facts once",
+    ),
+    policy_test_case(
+        "policy-test-unknown-workload",
+        "An expectation about a workload the facts do not have",
+        GOOD_CASE + "      workloads:\n        Chatbot: {stance: cloud}\n",
+        "there is no workload 'Chatbot' in the facts",
+    ),
+    policy_test_case(
+        "policy-test-unknown-rule",
+        "A rule id the policy does not have",
+        GOOD_CASE + "      fires: [privacy.sensitive-dta]\n",
+        "unknown rule id 'privacy.sensitive-dta' in fires. Did you mean 'privacy.sensitive-data'?",
+    ),
+    policy_test_case(
+        "policy-test-unknown-property",
+        "A property the vocabulary does not have, in not_weighed",
+        GOOD_CASE + "      not_weighed: [dataSensitivty]\n",
+        "unknown property 'dataSensitivty' in not_weighed. Did you mean 'dataSensitivity'?",
+    ),
+    policy_test_case(
+        "policy-test-unknown-plan",
+        "A plan the policy does not name",
+        GOOD_CASE + "      organization: {plan: split-by-worklod}\n",
+        "unknown plan 'split-by-worklod'. Did you mean 'split-by-workload'?",
+    ),
+    policy_test_case(
+        "policy-test-missing-facts",
+        "A facts file that does not exist (paths are relative to the test file)",
+        GOOD_CASE.replace("facts.ttl", "fatcs.ttl") + "      organization: {stance: cloud}\n",
+        "the facts file 'fatcs.ttl' does not exist",
+    ),
+    policy_test_case(
+        "policy-test-duplicate-case",
+        "Two cases with the same name",
+        GOOD_CASE
+        + "      organization: {stance: cloud}\n"
+        + GOOD_CASE.replace("cases:\n", "")
+        + "      organization: {stance: cloud}\n",
+        "the case name is used twice",
+    ),
+    policy_test_case(
+        "policy-test-bad-turtle",
+        "Inline Turtle that does not parse",
+        "cases:\n  - name: inline\n    turtle: 'ex:o a ip:Organization .'\n"
+        "    expect: {organization: {stance: cloud}}\n",
+        "its inline Turtle cannot be used",
+    ),
+    policy_test_case(
+        "policy-test-invalid-inline-facts",
+        "Inline Turtle that breaks the vocabulary (its lines are the test file's)",
+        "cases:\n  - name: inline\n    turtle: |\n      @prefix ip: <https://w3id.org/infra-policy#> .\n"
+        '      <https://example.com/o> a ip:Organization ;\n        ip:itStaffFTE "many" .\n'
+        "    expect: {organization: {stance: cloud}}\n",
+        "  - line 6: <https://example.com/o>: ip:itStaffFTE has the value",
+    ),
+    policy_test_case(
+        "policy-test-bad-assumption",
+        "An assumption (assume:) that names no property",
+        GOOD_CASE.replace("    expect:", "    assume: [itStaff=2]\n    expect:")
+        + "      organization: {stance: cloud}\n",
+        "its facts cannot be used: --set 'itStaff=2'",
+    ),
+    policy_test_case(
+        "policy-test-aliases",
+        "YAML aliases in a policy test file",
+        "cases:\n  - &one\n    name: chat\n    facts: facts.ttl\n"
+        "    expect: {organization: {stance: cloud}}\n  - *one\n",
+        "uses YAML aliases",
+    ),
+    policy_test_case(
+        "policy-test-no-file",
+        "A policy test file that does not exist",
+        "",
+        "nope.yaml: no such file",
+        command=("test", "nope.yaml"),
+    ),
+    policy_test_case(
+        "policy-test-empty-directory",
+        "A directory without policy test files",
+        "",
+        "a directory without policy test files",
+        command=("test", "tests"),
+        files={"tests": DIRECTORY},
+    ),
+    policy_test_case(
+        "policy-test-fail-under-alone",
+        "--fail-under without --coverage",
+        GOOD_CASE + "      organization: {stance: cloud}\n",
+        "--fail-under needs --coverage",
+        args=("--fail-under", "80"),
+    ),
+    policy_test_case(
+        "coverage-no-corpus",
+        "coverage without facts or records",
+        "",
+        "give at least one FACTS file or --records DIR",
+        command=("coverage",),
+    ),
+]
+
+
 def _write(root: Path, files: dict[str, object]) -> None:
     for name, content in files.items():
         path = root / name
@@ -1267,6 +1395,10 @@ How errors work:
   is reported alone). No traceback unless you pass `--debug` (`infra-policy --debug evaluate …`).
 - Exit status **3**: an internal error (a bug): `error: internal error (…). Please report it; rerun with
   --debug for the traceback.`
+- Exit status **1** is not an error but a check that ran and found something: `audit`, a failed case of
+  `infra-policy test`, a coverage below `--fail-under`, and `rules check` (`FAIL direction`, `FAIL cliff`,
+  `FAIL never-fires`, `FAIL shadowed`; `warning double-counting` does not fail). Their reports are on
+  standard output and described in docs/policy-tests.md and docs/decision-model.md.
 - A failed run writes nothing: `--output` and `--record` are written to temporary files and renamed only
   after every step succeeded, the `--log` entry included (one write, cut back if it fails). Files get the
   permissions the umask allows (0644 under the usual 022). I/O errors are exit status 2 and name the path.
