@@ -288,16 +288,31 @@ def knowledge_base(kb: str | Path | None = None) -> KnowledgeBase:
     return _remember(_KNOWLEDGE, _signature(kb), lambda: load_knowledge_base(Path(kb) if kb is not None else None))
 
 
-def evaluator(*, rules: str | Path | None = None, kb: str | Path | None = None) -> Evaluator:
-    """The knowledge base and compiled rules (packaged ones by default), loaded once per content of their files."""
+def _file_signature(path: str | Path) -> tuple:
+    """What identifies an overlay file's content: its path and the digest of its bytes."""
+    import hashlib
+
+    path = Path(path).resolve()
+    return (str(path), hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
+
+
+def evaluator(
+    *, rules: str | Path | None = None, kb: str | Path | None = None, overlays: Sequence[str | Path] = ()
+) -> Evaluator:
+    """The knowledge base and compiled rules (packaged ones by default), loaded once per content of their files.
+
+    ``overlays`` are policy overlay files (YAML, docs/overlays.md of the source repository) applied in
+    order to the rules."""
     from infra_policy.engine.pipeline import Evaluator
     from infra_policy.engine.policy.ruleload import load_policy
 
     def load() -> Evaluator:
         knowledge = knowledge_base(kb)
-        return Evaluator(knowledge, load_policy(knowledge, Path(rules) if rules is not None else None))
+        policy = load_policy(knowledge, Path(rules) if rules is not None else None, [Path(o) for o in overlays])
+        return Evaluator(knowledge, policy)
 
-    return _remember(_EVALUATORS, (_signature(kb), _signature(rules)), load)
+    key = (_signature(kb), _signature(rules), *(_file_signature(o) for o in overlays))
+    return _remember(_EVALUATORS, key, load)
 
 
 def _document(facts: str | Path | Graph | FactsDocument, input_format: str | None, limits: Limits) -> FactsDocument:
@@ -427,12 +442,13 @@ def what_if(
     kb: str | Path | None = None,
     input_format: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    overlays: Sequence[str | Path] = (),
 ) -> WhatIf:
     """Decide ``facts`` as stated and again with ``changes`` ("property=value" for the organization,
     "WORKLOAD.property=value" for one workload) assumed in place of what they state."""
     document = _document(facts, input_format, limits)
-    before = evaluate(document, rules=rules, kb=kb)
-    after = evaluate(document, rules=rules, kb=kb, assume=changes)
+    before = evaluate(document, rules=rules, kb=kb, overlays=overlays)
+    after = evaluate(document, rules=rules, kb=kb, assume=changes, overlays=overlays)
     return WhatIf(before, after, after.assumed)
 
 
@@ -446,13 +462,15 @@ def evaluate(
     strict: bool = False,
     explore_changes: bool | None = None,
     assume: Sequence[str] = (),
+    overlays: Sequence[str | Path] = (),
 ) -> Decision:
     """Evaluate facts and return the :class:`Decision`.
 
     ``facts`` is a path (``str`` or :class:`~pathlib.Path`), a string of RDF text (anything with a line
     break, or starting with ``@prefix``/``PREFIX``/``<``; Turtle unless ``input_format`` names another
     format), or an ``rdflib.Graph``. ``rules`` and ``kb`` are folders that replace the packaged rule sets
-    and knowledge base. ``strict=True`` turns the near-miss warnings into an error. ``assume`` lists facts
+    and knowledge base; ``overlays`` are policy overlay files applied to the rules in order.
+    ``strict=True`` turns the near-miss warnings into an error. ``assume`` lists facts
     to assume in place of what the facts state (`evaluate --set`): "property=value" for the organization,
     "WORKLOAD.property=value" for one workload; the decision, its JSON, text and record mark them as
     assumed, and its facts digest stays that of the facts as stated.
@@ -462,7 +480,7 @@ def evaluate(
     are its answer), None (the default) only for organizations of up to 100 workloads, where it is cheap.
     When it is skipped the decision says so (``"left_out"`` in :meth:`Decision.to_dict`).
     """
-    engine = evaluator(rules=rules, kb=kb)
+    engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     document = _document(facts, input_format, limits)
     warnings = _checked(document, engine.kb, strict)
     if assume:

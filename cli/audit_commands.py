@@ -11,6 +11,7 @@ import click
 
 from .errors import handle_errors
 from .output import write_output
+from .policy_options import policy_options
 from .reading import FACTS_PATH, input_options, read_facts, set_option, strict_option
 
 _path = click.Path(path_type=Path)
@@ -90,8 +91,7 @@ STANCE_CHOICE = click.Choice(["cloud", "in-house", "hybrid", "conflict", "undete
     "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
 )
 @click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
-@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
-@click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@policy_options
 @input_options
 @strict_option
 @handle_errors
@@ -110,6 +110,7 @@ def explain(
     output: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     strict: bool,
     **reading,
 ) -> None:
@@ -120,7 +121,7 @@ def explain(
 
     from .main import decide
 
-    decision = decide(facts, kb_dir, rules_dir, strict, assume, **reading)
+    decision = decide(facts, kb_dir, rules_dir, strict, assume, overlays=overlays, **reading)
     evaluation, policy, kb = decision.evaluation, decision.evaluator.policy, decision.evaluator.kb
     as_json = fmt.lower() == "json"
     if sufficient or contrast:
@@ -163,7 +164,9 @@ def explain(
         write_output(assumed + "\n".join(ex.render_tree(t) for t in trees), output)
 
 
-def _decision_of(path: Path, kb_dir: Path | None, rules_dir: Path | None, reading: dict) -> dict:
+def _decision_of(
+    path: Path, kb_dir: Path | None, rules_dir: Path | None, reading: dict, overlays: tuple[Path, ...] = ()
+) -> dict:
     """The decision document of a facts file (decided now), a decision's JSON or a record."""
     from infra_policy.engine.errors import InputError
     from infra_policy.engine.outputs.export import FORMAT
@@ -182,7 +185,7 @@ def _decision_of(path: Path, kb_dir: Path | None, rules_dir: Path | None, readin
         )
     from .main import decide
 
-    return decide(path, kb_dir, rules_dir, False, **reading).to_dict()
+    return decide(path, kb_dir, rules_dir, False, overlays=overlays, **reading).to_dict()
 
 
 @click.command("diff", short_help="Compare two decisions: stance changes, changed facts, reasons.")
@@ -192,12 +195,18 @@ def _decision_of(path: Path, kb_dir: Path | None, rules_dir: Path | None, readin
     "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text", show_default=True
 )
 @click.option("--output", "-o", type=_path, help="Write to this file (atomically) instead of standard output.")
-@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
-@click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@policy_options
 @input_options
 @handle_errors
 def diff(
-    before: Path, after: Path, fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, **reading
+    before: Path,
+    after: Path,
+    fmt: str,
+    output: Path | None,
+    kb_dir: Path | None,
+    rules_dir: Path | None,
+    overlays: tuple[Path, ...],
+    **reading,
 ) -> None:
     """Compare BEFORE with AFTER — each a facts file (decided now), a decision's JSON (`evaluate --format
     json`) or a decision record: first the stances that changed, then the stated facts that changed (old →
@@ -205,8 +214,8 @@ def diff(
     import infra_policy
     from infra_policy.engine.analysis.diff import diff_decisions, render_diff
 
-    a = _decision_of(before, kb_dir, rules_dir, reading)
-    b = _decision_of(after, kb_dir, rules_dir, reading)
+    a = _decision_of(before, kb_dir, rules_dir, reading, overlays)
+    b = _decision_of(after, kb_dir, rules_dir, reading, overlays)
     result = diff_decisions(a, b)
     if fmt.lower() == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -230,8 +239,7 @@ def diff(
 @click.option(
     "--output", "-o", type=_path, help="Write the report to this file (atomically) instead of standard output."
 )
-@click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
-@click.option("--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules.")
+@policy_options
 @click.option(
     "--trust",
     "trusted_key",
@@ -251,6 +259,7 @@ def audit(
     output: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     trusted_key: Path | None,
     **reading,
 ) -> None:
@@ -272,7 +281,7 @@ def audit(
             checks.append(_signature_check(trusted, log_file.with_name(log_file.name + ".head"), "log head"))
     else:
         document = read_facts(facts, **reading) if facts is not None else None
-        checks = _audit_record(record_file, document, kb_dir, rules_dir)
+        checks = _audit_record(record_file, document, kb_dir, rules_dir, overlays)
         if trusted is not None:
             checks.append(_signature_check(trusted, record_file, "record"))
     ok = all(c["ok"] for c in checks)
@@ -323,12 +332,14 @@ def _read_json(path: Path, what: str) -> dict:
     return data
 
 
-def _audit_record(path: Path, document, kb_dir: Path | None, rules_dir: Path | None) -> list[dict]:
+def _audit_record(
+    path: Path, document, kb_dir: Path | None, rules_dir: Path | None, overlays: tuple[Path, ...] = ()
+) -> list[dict]:
     import infra_policy
     from infra_policy.engine.records.audit import audit_record
 
     record = _read_json(path, "decision record")
-    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)
+    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir, overlays=overlays)
     stem = path.stem if len(path.stem) == 64 else None
     try:
         checks = audit_record(record, evaluator, stem, document)

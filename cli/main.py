@@ -17,6 +17,7 @@ import click
 
 from .errors import handle_errors
 from .output import write_output
+from .policy_options import policy_options
 from .reading import FACTS_PATH, input_options, read_facts, set_option, show_warnings, strict_option
 
 _path = click.Path(path_type=Path)
@@ -61,14 +62,8 @@ def main(debug: bool) -> None:
     """
 
 
-def _kb_rules_options(command):
-    command = click.option(
-        "--rules", "rules_dir", type=_path, help="Directory of rule files to use instead of the packaged rules."
-    )(command)
-    command = click.option(
-        "--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one."
-    )(command)
-    return command
+# --rules, --kb and --overlay: every command that decides takes the same three (cli/policy_options.py)
+_kb_rules_options = policy_options
 
 
 def decide(
@@ -78,10 +73,11 @@ def decide(
     strict: bool,
     assume: tuple[str, ...] = (),
     explore_changes: bool | None = None,
+    overlays: tuple[Path, ...] = (),
     **reading,
 ):
     """Read FACTS (a file or `-`), evaluate them through the library API (with any `--set` facts
-    assumed) and show its warnings."""
+    assumed, under any --overlay) and show its warnings."""
     import infra_policy
 
     decision = infra_policy.evaluate(
@@ -91,6 +87,7 @@ def decide(
         strict=strict,
         assume=assume,
         explore_changes=explore_changes,
+        overlays=overlays,
     )
     show_warnings(decision.warnings)
     return decision
@@ -181,6 +178,7 @@ def evaluate(
     explore_changes: bool | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     strict: bool,
     jobs: int,
     keep_going: bool,
@@ -226,9 +224,10 @@ def evaluate(
             reading,
             sign,
             explore_changes,
+            overlays,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, explore_changes, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, explore_changes, overlays, **reading)
     if fmt == "json":
         text = decision.write_json  # streamed: a decision on thousands of workloads is never one string
     elif fmt in ("turtle", "jsonld"):
@@ -253,6 +252,7 @@ def _evaluate_batch(
     reading,
     sign=None,
     explore_changes=None,
+    overlays=(),
 ):
     import json
 
@@ -263,11 +263,16 @@ def _evaluate_batch(
     files = expand(facts)
     one_file_each = wants_directory(output)
     keep = record_dir is not None or log_file is not None
-    infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, before any worker forks
+    infra_policy.evaluator(rules=rules_dir, kb=kb_dir, overlays=overlays)  # loaded once, before any worker forks
 
     def work(path: Path) -> Outcome:
         decision = infra_policy.evaluate(
-            read_facts(path, **reading), rules=rules_dir, kb=kb_dir, strict=strict, explore_changes=explore_changes
+            read_facts(path, **reading),
+            rules=rules_dir,
+            kb=kb_dir,
+            strict=strict,
+            explore_changes=explore_changes,
+            overlays=overlays,
         )
         if one_file_each:
             text = (
@@ -365,6 +370,7 @@ def what_if(
     output: Path | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     **reading,
 ) -> None:
     """Decide FACTS as stated and again with each --set fact assumed; show which stances change."""
@@ -372,7 +378,9 @@ def what_if(
 
     import infra_policy
 
-    result = infra_policy.what_if(read_facts(facts, **reading), list(assume), rules=rules_dir, kb=kb_dir)
+    result = infra_policy.what_if(
+        read_facts(facts, **reading), list(assume), rules=rules_dir, kb=kb_dir, overlays=overlays
+    )
     show_warnings(result.after.warnings)
     if fmt.lower() == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -475,15 +483,20 @@ def rules() -> None:
 @output_option
 @_kb_rules_options
 @handle_errors
-def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
-    """List every rule: id, what it concludes, and its title."""
+def rules_list(
+    fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, overlays: tuple[Path, ...]
+) -> None:
+    """List every rule: id, what it concludes, and its title.
+
+    With --overlay, the rules of the policy the overlays make (added ones name their overlay file).
+    """
     from infra_policy.engine.knowledge import load_knowledge_base
     from infra_policy.engine.policy.rulecatalog import catalogue, render_catalogue
 
     kb = load_knowledge_base(kb_dir)
     from infra_policy.engine.policy.ruleload import load_policy
 
-    policy = load_policy(kb, rules_dir)
+    policy = load_policy(kb, rules_dir, overlays)
     entries = catalogue(policy)
     if fmt.lower() == "json":
         import json
@@ -498,7 +511,9 @@ def rules_list(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Pa
 @output_option
 @_kb_rules_options
 @handle_errors
-def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None) -> None:
+def rules_check(
+    fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: Path | None, overlays: tuple[Path, ...]
+) -> None:
     """Check that the rules respect the directions the knowledge base declares and that every rule can matter;
     exit 1 naming what breaks it.
 
@@ -507,7 +522,7 @@ def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: P
     raise the other's, rule that side out or make the other feasible again; and
     no single threshold of a number may move a side's weight by more than one
     point (a cliff). Each violation names the fact, the step, the other facts
-    and the rules that change.
+    and the rules that change. With --overlay, the policy the overlays make is checked.
 
     Also failures: a rule no facts can make fire (its tests contradict each
     other or the vocabulary's domains), and a stance, plan or organization rule
@@ -521,7 +536,8 @@ def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: P
     from infra_policy.engine.policy.ruleload import load_policy
 
     kb = load_knowledge_base(kb_dir)
-    policy = load_policy(kb, rules_dir)
+    # every fact is walked below, so the loader's own check of the facts an overlay reaches is not needed
+    policy = load_policy(kb, rules_dir, overlays, check_directions=False)
     report = check_policy(policy, kb.vocabulary)
     findings = lint_policy(policy, kb.vocabulary, kb.factors)
     failures = [f for f in findings if f.failure]
@@ -564,11 +580,13 @@ def rules_check(fmt: str, output: Path | None, kb_dir: Path | None, rules_dir: P
 
 def _register_commands() -> None:
     from .audit_commands import audit, diff, explain
+    from .impact import impact
     from .site import site_command
 
     main.add_command(explain)
     main.add_command(audit)
     main.add_command(diff)
+    main.add_command(impact)
     main.add_command(site_command(handle_errors, _kb_rules_options))
     from .init import init
 

@@ -103,6 +103,7 @@ def _site(
     explain: bool,
     kb_dir: Path | None,
     rules_dir: Path | None,
+    overlays: tuple[Path, ...],
     strict: bool,
     input_format: str | None,
     max_bytes: int,
@@ -129,7 +130,7 @@ def _site(
     from infra_policy.engine.stages.inputs import Limits, decode_input
     from infra_policy.engine.stages.load import STDIN
     from infra_policy.site.build import Settings, build_site, read_log_order
-    from infra_policy.site.cache import DEFAULT_NAME, Cache, code_digest, salt
+    from infra_policy.site.cache import DEFAULT_NAME, Cache, code_digest, salt, sha256_hex
     from infra_policy.site.publish import check_target
     from infra_policy.site.records import RecordError
 
@@ -151,14 +152,16 @@ def _site(
         record_files = sorted(records_dir.glob("*.json"))
     log_order = read_log_order(log_file) if log_file is not None else None
     limits = Limits(max_bytes, max_triples, max_workloads)
-    settings = Settings(rules_dir, kb_dir, strict, input_format, limits, _version(), explain)
-    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir)  # loaded once, inherited by the workers
+    settings = Settings(rules_dir, kb_dir, strict, input_format, limits, _version(), explain, overlays)
+    # loaded once, inherited by the workers
+    evaluator = infra_policy.evaluator(rules=rules_dir, kb=kb_dir, overlays=overlays)
     build_salt = salt(
         {
             "version": settings.engine_version,
             "code": code_digest(),
             "kb": evaluator.kb_digest,
             "rules": evaluator.rules_digest,
+            "overlays": [sha256_hex(Path(o).read_bytes()) for o in overlays],
             "strict": strict,
             "input_format": (input_format or "").lower(),
             "limits": [max_bytes, max_triples, max_workloads],

@@ -194,6 +194,14 @@ class Inputs:
     facts: str
     kb: str
     rules: str
+    # the policy overlays applied to the rules, in order: {"name", "file", "digest"} each
+    overlays: tuple[dict[str, str], ...] = ()
+
+    def to_dict(self) -> dict:
+        found: dict = {"facts": self.facts, "kb": self.kb, "rules": self.rules}
+        if self.overlays:
+            found["overlays"] = [dict(o) for o in self.overlays]
+        return found
 
 
 @dataclass(frozen=True)

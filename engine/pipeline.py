@@ -19,7 +19,7 @@ from infra_policy.engine.stages.decide import decide_organization, decide_worklo
 from infra_policy.engine.stages.infer import DirectPolicy, compile_policy, policy_stages
 from infra_policy.engine.stages.justify import JustificationGraph, build_justification, justification_parts, rule_iri
 from infra_policy.engine.stages.load import FactsDocument, load_facts
-from infra_policy.engine.stages.profile import build_profile
+from infra_policy.engine.stages.profile import OrganizationProfile, build_profile
 from infra_policy.engine.stages.validate import validate_facts
 
 # Up to this many workloads, an evaluation searches by default what would change each stance (the
@@ -92,7 +92,21 @@ class Evaluator:
         (False), or search it only for organizations of up to :data:`EXPLORE_CHANGES_UP_TO` workloads (None)."""
         if validate:
             validate_facts(doc, self.kb)
-        organization = build_profile(doc, self.kb.vocabulary)
+        decision = self.decide(doc, self.profile(doc), explore_changes)
+        return self.justify(decision, doc)
+
+    def profile(self, doc: FactsDocument) -> OrganizationProfile:
+        """The organization and its workloads as plain records (validated facts expected)."""
+        return build_profile(doc, self.kb.vocabulary)
+
+    def decide(
+        self, doc: FactsDocument, organization: OrganizationProfile, explore_changes: bool | None = None
+    ) -> Decision:
+        """The decision on a profiled document (its justification comes with :meth:`justify`).
+
+        Split from :meth:`evaluate_document` so that one profile can be decided under two policies
+        (``impact``) when they share the knowledge base. ``explore_changes`` as for :meth:`evaluate_document`.
+        """
         count = len(organization.workloads)
         explore = explore_changes if explore_changes is not None else count <= EXPLORE_CHANGES_UP_TO
         workloads = tuple(
@@ -103,13 +117,18 @@ class Evaluator:
             organization, {w.id: w.stance for w in workloads}, self.policy, self.backend
         )
         stated = doc.stated_graph if doc.stated_graph is not None else doc.graph
-        decision = Decision(
+        return Decision(
             organization=organization,
             workloads=workloads,
             stance=stance,
             stance_firing=firing,
             # the digest of the facts as the file states them; assumed facts (`--set`) are listed apart
-            inputs=Inputs(facts=graph_digest(stated), kb=self.kb_digest, rules=self.rules_digest),
+            inputs=Inputs(
+                facts=graph_digest(stated),
+                kb=self.kb_digest,
+                rules=self.rules_digest,
+                overlays=tuple(o.summary() for o in self.policy.overlays),
+            ),
             plan=organization_plan(stance, workloads, self.policy),
             changes_left_out=""
             if explore
@@ -119,6 +138,9 @@ class Evaluator:
                 else f"the organization has {count:,} workloads, more than {EXPLORE_CHANGES_UP_TO:,}"
             ),
         )
+
+    def justify(self, decision: Decision, doc: FactsDocument) -> Evaluation:
+        """The decision with its justification (built when first asked for)."""
         return Evaluation(decision, doc, self)
 
     def evaluate_file(self, path: str | Path) -> Evaluation:

@@ -66,6 +66,7 @@ class Settings:
     limits: Limits
     engine_version: str
     explain: bool = False  # sufficient reasons and smallest changes on each decision page (costly)
+    overlays: tuple[Path, ...] = ()  # policy overlay files applied to the rules
 
 
 @dataclass
@@ -148,7 +149,9 @@ def _evaluate(path: Path, text: str, shown: Path) -> tuple[Evaluated, tuple[str,
     fmt = settings.input_format.lower() if settings.input_format else None
     shown_format = (fmt or "turtle") if str(path) == "-" else format_of(path, fmt)
     document = parse_facts(text, shown, shown_format, settings.limits)
-    decision = infra_policy.evaluate(document, rules=settings.rules, kb=settings.kb, strict=settings.strict)
+    decision = infra_policy.evaluate(
+        document, rules=settings.rules, kb=settings.kb, strict=settings.strict, overlays=settings.overlays
+    )
     evaluator = decision.evaluator
     result = from_evaluation(
         decision.evaluation, evaluator.policy, text, settings.engine_version, evaluator.kb.vocabulary

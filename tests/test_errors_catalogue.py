@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from catalogue_overlays import overlay_cases
 from click.testing import CliRunner
 from conftest import REPO
 from test_errors_engine import action_failure_output
@@ -1235,6 +1236,7 @@ CASES: list[Case] = [
         "rests on a chain of 16 derived conclusions",
     ),
 ]
+CASES += overlay_cases(Case)
 
 
 def policy_test_case(id: str, title: str, suite: str, expect: str, args: tuple[str, ...] = (), **kw) -> Case:

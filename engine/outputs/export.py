@@ -217,7 +217,7 @@ def _decision_document(ev: Evaluation, policy: Policy, justification: dict) -> d
         **({"left_out": left_out} if (left_out := left_out_json(d)) else {}),
         "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
         "justification": justification,
-        "inputs": {"facts": d.inputs.facts, "kb": d.inputs.kb, "rules": d.inputs.rules},
+        "inputs": d.inputs.to_dict(),
     }
 
 
@@ -464,6 +464,7 @@ def render_text(
         )
     )
     out.append("")
-    out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…")
+    overlays = "".join(f" + overlay {o['name']} ({o['file']})" for o in d.inputs.overlays)
+    out.append(f"facts {d.inputs.facts[:19]}… · kb {d.inputs.kb[:19]}… · rules {d.inputs.rules[:19]}…{overlays}")
     # names and values come from the user's file: never let them drive the terminal
     return printable("\n".join(out) + "\n")

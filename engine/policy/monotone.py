@@ -340,6 +340,9 @@ def check_policy(policy: Policy, vocabulary: Vocabulary) -> CheckReport:
     violations = [v for name in declared for v in check_fact(name, policy, vocabulary)]
     computed = sorted(n for n in policy.tests_by_fact if n in vocabulary.computed)
     violations += [v for name in computed for v in check_computed_cliffs(name, policy, vocabulary)]
+    from infra_policy.engine.policy.overlay import stance_order_problems
+
+    violations += [Violation("stance", "balance", text) for text in stance_order_problems(policy)]
     return CheckReport(tuple(declared), tuple(undeclared), tuple(violations))
 
 

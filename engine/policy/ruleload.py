@@ -7,7 +7,7 @@ the file, the rule id and the path inside the rule.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +19,7 @@ from infra_policy.engine.files import read_bounded
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.paths import PACKAGED_RULES, rules_schema
 from infra_policy.engine.policy import rulelimits
+from infra_policy.engine.policy.overlay import AppliedOverlay
 from infra_policy.engine.policy.rules_ast import (
     COMPARISONS,
     OPERATORS,
@@ -59,6 +60,8 @@ class Policy:
     computed_facts: frozenset[str] = frozenset()
     # the parameters of the factor rule sets, merged (e.g. the cost model's defaults in cost.yaml)
     factor_parameters: dict[str, object] = field(default_factory=dict)
+    # the policy overlays applied to the rule files, in order (docs/overlays.md)
+    overlays: tuple[AppliedOverlay, ...] = ()
 
     @property
     def factor_rules(self) -> tuple[Rule, ...]:
@@ -194,6 +197,8 @@ class Policy:
             }
             for rs in sorted(self.rulesets, key=lambda rs: rs.name)
         ]
+        if self.overlays:  # which overlays made it, so the digest names them too (absent: unchanged digests)
+            payload.append({"overlays": [o.digest for o in self.overlays]})
         return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -557,37 +562,78 @@ def _shares_nodes(data) -> bool:
     return False
 
 
-def _read_rule_file(file: Path) -> tuple[object, str | None]:
-    """The parsed YAML of a rule file, or a sentence saying why it cannot be used."""
+def read_yaml_file(file: Path, what: str = "rule file") -> tuple[object, str | None]:
+    """The parsed YAML of a rule file (or another YAML file of the policy: ``what`` names it),
+    or a sentence saying why it cannot be used."""
+    _, data, problem = read_yaml_text(file, what)
+    return data, problem
+
+
+def read_yaml_text(file: Path, what: str = "rule file") -> tuple[str, object, str | None]:
+    """:func:`read_yaml_file` with the text it read (to find lines in it without reading the file again)."""
     try:
-        raw = read_bounded(file, MAX_RULE_FILE_BYTES, RulesError, "rule file", shown=file.name)
+        raw = read_bounded(file, MAX_RULE_FILE_BYTES, RulesError, what, shown=file.name)
     except RulesError as exc:
-        return None, str(exc)
+        return "", None, str(exc)
     if b"\x00" in raw[:8192]:
-        return None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
+        return "", None, f"{file.name}: looks like a binary file, not YAML text (it contains NUL bytes)."
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, f"{file.name}: is not valid UTF-8 (byte {exc.start}); rule files must be UTF-8."
+        return "", None, f"{file.name}: is not valid UTF-8 (byte {exc.start}); {what}s must be UTF-8."
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         why = str(getattr(exc, "problem", None) or exc).strip().rstrip(".")
-        return None, f"{file.name}{where}: not valid YAML — {why}."
+        return text, None, f"{file.name}{where}: not valid YAML — {why}."
     except RecursionError:
-        return None, f"{file.name}: not valid YAML for a rule file — it is nested too deeply to read."
+        return text, None, f"{file.name}: not valid YAML for a {what} — it is nested too deeply to read."
     if _shares_nodes(data):
-        return None, (
-            f"{file.name}: uses YAML anchors and aliases (&name / *name), which rule files may not; "
-            "write each rule out in full."
+        return (
+            text,
+            None,
+            (
+                f"{file.name}: uses YAML anchors and aliases (&name / *name), which {what}s may not; "
+                "write each rule out in full."
+            ),
         )
-    return data, None
+    return text, data, None
 
 
-def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
-    """Read every ``*.yaml`` rule file of ``directory`` (default: the packaged rules)."""
+def _read_rule_file(file: Path) -> tuple[object, str | None]:
+    """The parsed YAML of a rule file, or a sentence saying why it cannot be used."""
+    return read_yaml_file(file, "rule file")
+
+
+def stance_parameter_problem(name: str, value: object) -> str | None:
+    """What is wrong with a parameter of the stance rule set (None when it is fine)."""
+    meanings = {
+        "strong_weight": (1, "≥ 1 (the weight from which an assessment counts as strong)"),
+        "factor_cap": (0, "≥ 0 (the most one factor can weigh for one side; 0 means no cap)"),
+    }
+    if name not in meanings:
+        return None
+    least, meaning = meanings[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        return f"parameters.{name} is {value!r}; it must be a whole number {meaning}."
+    return None
+
+
+def load_policy(
+    kb: KnowledgeBase,
+    directory: Path | None = None,
+    overlays: Sequence[Path | str] = (),
+    check_directions: bool = True,
+) -> Policy:
+    """Read every ``*.yaml`` rule file of ``directory`` (default: the packaged rules), then apply the
+    policy ``overlays`` (files, in order; docs/overlays.md).
+
+    With overlays, the merged policy is checked against the directions the knowledge base declares for
+    the facts the overlays' changes can reach (``check_directions=False`` leaves that to the caller,
+    as ``rules check`` does, which checks every fact).
+    """
     directory = Path(directory) if directory is not None else PACKAGED_RULES
     if not directory.is_dir():
         raise RulesError(f"{directory}: the rules directory does not exist.")
@@ -612,6 +658,12 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
             if rule.id in seen:
                 problems.items.append(f"{ruleset.source}: rule {rule.id}: duplicate id (also in {seen[rule.id]}).")
             seen[rule.id] = ruleset.source
+    read = [_read_overlay(path) for path in overlays]
+    change = None
+    if read and not problems.items:
+        from infra_policy.engine.policy.overlay import apply_overlays
+
+        rulesets, change = apply_overlays(rulesets, read, kb)
     for kind in ("stance", "organization", "plan"):
         found = [rs.source for rs in rulesets if rs.kind == kind]
         if kind == "plan" and not found:
@@ -644,20 +696,15 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
     by_kind = {rs.kind: rs for rs in rulesets if rs.kind != "factor"}
     stance = by_kind["stance"]
     stance_parameters = {"strong_weight": 3, "factor_cap": 0, **dict(stance.parameters)}
-    for name, meaning in (
-        ("strong_weight", "≥ 1 (the weight from which an assessment counts as strong)"),
-        ("factor_cap", "≥ 0 (the most one factor can weigh for one side; 0 means no cap)"),
-    ):
-        number = stance_parameters[name]
-        if isinstance(number, bool) or not isinstance(number, int) or number < (1 if name == "strong_weight" else 0):
-            raise RulesError(
-                f"{directory}/{stance.source}: parameters.{name} is {number!r}; it must be a whole number {meaning}."
-            )
+    for name in ("strong_weight", "factor_cap"):
+        problem = stance_parameter_problem(name, stance_parameters[name])
+        if problem is not None:
+            raise RulesError(f"{directory}/{stance.source}: {problem}")
 
     def ordered(rs: Ruleset) -> tuple[Rule, ...]:
         return tuple(sorted(rs.rules, key=lambda r: (r.priority, r.id)))
 
-    return Policy(
+    policy = Policy(
         rulesets=tuple(sorted(rulesets, key=lambda rs: rs.name)),
         strata=strata,
         stance_rules=ordered(stance),
@@ -667,7 +714,21 @@ def load_policy(kb: KnowledgeBase, directory: Path | None = None) -> Policy:
         organization_parameters=dict(by_kind["organization"].parameters),
         computed_facts=kb.vocabulary.computed,
         factor_parameters=dict(sorted(factor_parameters.items())),
+        overlays=tuple(AppliedOverlay(o.name, o.file, o.digest, o.data) for o in read),
     )
+    if change is not None and check_directions:
+        from infra_policy.engine.policy.overlay import direction_error, direction_problems
+
+        found = direction_problems(policy, change, kb.vocabulary)
+        if found:
+            raise direction_error(read, found)
+    return policy
+
+
+def _read_overlay(path: Path | str):
+    from infra_policy.engine.policy.overlay import read_overlay
+
+    return read_overlay(path)
 
 
 def _rules_error(directory: Path, items: list[str]) -> RulesError:

@@ -345,6 +345,48 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
     return Check("re-derivation", True, f"{made_again} matches ({drifted})")
 
 
+def check_overlays(record: dict, evaluator: Evaluator) -> Check | None:
+    """Whether the policy overlays in use are those the record was made with (None: neither has any).
+
+    The record names each overlay by file name and content digest, and holds its content, so a changed
+    overlay file is named with what changed in it (docs/overlays.md, "Records and audit").
+    """
+    recorded = record["decision"]["inputs"].get("overlays") or []
+    contents = {o.get("digest"): o.get("content") for o in record.get("overlays", []) if isinstance(o, dict)}
+    in_use = list(evaluator.policy.overlays)
+    if not recorded and not in_use:
+        return None
+    problems: list[str] = []
+    used_by_file = {o.file: o for o in in_use}
+    for index, entry in enumerate(recorded):
+        name, file, digest = entry.get("name"), entry.get("file"), entry.get("digest")
+        given = used_by_file.get(file) or (in_use[index] if index < len(in_use) else None)
+        if given is None:
+            problems.append(
+                f"the record was made with overlay {file} ({name}, {digest}), which was not given: give it with "
+                "--overlay to audit against the policy the record was made with"
+            )
+        elif given.digest != digest:
+            changes: list[str] = []
+            if isinstance(contents.get(digest), dict):
+                _differences("", contents[digest], given.data, changes)
+            what = f"; it now differs in: {'; '.join(changes[:8])}" if changes else ""
+            problems.append(
+                f"overlay {given.file} is not the one the record was made with: the record holds {file} "
+                f"{digest}, the file given is {given.digest} — it was changed after the record was made{what}"
+            )
+    recorded_files = [e.get("file") for e in recorded]
+    for overlay in in_use:
+        if overlay.file not in recorded_files and overlay.digest not in {e.get("digest") for e in recorded}:
+            problems.append(f"overlay {overlay.file} was given, but the record was made without it")
+    if not problems and [o.digest for o in in_use] != [e.get("digest") for e in recorded]:
+        problems.append("the overlays were given in another order than the record's (they apply in order)")
+    if problems:
+        return Check("overlays", False, "; ".join(problems))
+    names = ", ".join(f"{o.file} ({o.digest})" for o in in_use)
+    return Check("overlays", True, f"the overlays in use are those of the record: {names}")
+
+
 def audit_record(
     record: dict, evaluator: Evaluator, file_id: str | None = None, document: FactsDocument | None = None
 ) -> list[Check]:
@@ -356,6 +398,9 @@ def audit_record(
             )
         ]
     checks = [check_digest(record, file_id), check_graph(record), *check_citations(record, evaluator)]
+    overlays = check_overlays(record, evaluator)
+    if overlays is not None:
+        checks.insert(3, overlays)  # before the rules digest, which an overlay changes too
     if document is not None:
         checks.append(check_rederivation(record, evaluator, document))
     return checks

@@ -78,12 +78,17 @@ def _firing(firing: Firing, doc: FactsDocument) -> dict:
 def record_body(ev: Evaluation, policy: Policy, engine_versions: dict[str, str] | None = None) -> dict:
     d = ev.decision
     firings = [f for w in d.workloads for f in (*w.firings, w.stance_firing)] + [d.stance_firing]
-    return {
+    body = {
         "format": RECORD_FORMAT,
         "decision": decision_dict(ev, policy),
         "firings": [_firing(f, ev.document) for f in firings],
         "versions": engine_versions if engine_versions is not None else versions(),
     }
+    if policy.overlays:
+        # the overlays' content as applied (docs/overlays.md, "Records and audit"): an audit names what
+        # changed in an overlay file since, not only that its digest differs
+        body["overlays"] = [{**o.summary(), "content": o.data} for o in policy.overlays]
+    return body
 
 
 def seal(body: dict) -> dict:
