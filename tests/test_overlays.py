@@ -188,7 +188,11 @@ BAD = {
             rationale: Wrong on purpose, to be refused by the direction check.
             claims: [claim:cloud-pro-scalability]
         """,
-        ["breaks a direction the knowledge base declares", "raising regulatedBy", "privacy.gdpr-favors-cloud"],
+        [
+            "breaks a direction the knowledge base declares",
+            "raising regulatedBy from none to GDPR",
+            "privacy.gdpr-favors-cloud",
+        ],
     ),
     "stance-gap": (
         "overlay: gap\nthresholds:\n  stance.clear-cloud: {balance: {at_most: -0.5}}\n",

@@ -60,6 +60,15 @@ class Outcome:
         return self.tally.is_feasible(side)
 
 
+def _step_text(value: object) -> str:
+    """A step's value in a message: an empty set of values or a missing fact said in words."""
+    if value is None:
+        return "not stated"
+    if isinstance(value, tuple | list) and not value:
+        return "none"
+    return value_text(value)
+
+
 def outcome(values: Mapping[str, Value], policy: Policy) -> Outcome:
     """Fire the factor rules directly (the AST's meaning) and count what they conclude."""
     values = {**values, **computed_facts(values, policy.factor_parameters)}
@@ -265,7 +274,7 @@ def check_fact(name: str, policy: Policy, vocabulary: Vocabulary, limit: int = 3
                     Violation(
                         "direction",
                         name,
-                        f"raising {name} from {value_text(before)} to {value_text(after)} should favor {toward}, "
+                        f"raising {name} from {_step_text(before)} to {_step_text(after)} should favor {toward}, "
                         f"but {'; '.join(problems)} (with {_context_text(context)}; rules that change: "
                         f"{', '.join(rules)})",
                         rules,
@@ -291,7 +300,7 @@ def _cliff(prop, a: Outcome, b: Outcome, before, after, context, rules) -> Viola
     return Violation(
         "cliff",
         prop.name,
-        f"one step of {prop.name}, {value_text(before)} → {value_text(after)}, moves a weight by more than one point: "
+        f"one step of {prop.name}, {_step_text(before)} → {_step_text(after)}, moves a weight by more than one point: "
         f"{'; '.join(jumps)} (with {_context_text(context)}; rules that change: {', '.join(rules)})",
         rules,
     )
