@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
+from jinja2.exceptions import UndefinedError
 
 from infra_policy.engine.errors import InputError
 from infra_policy.engine.files import parse_json, read_bounded
@@ -144,8 +145,9 @@ def read_records(directory: Path) -> list[SiteDecision]:
     return [_read_checked(path) for path in sorted(directory.glob("*.json"))]
 
 
-# what reading a malformed document raises; rdflib checks the terms it is given with assert
-_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, AssertionError)
+# what reading or rendering a malformed document raises: rdflib checks the terms it is given with
+# assert, and a template reaching into a field that is null or missing raises jinja's UndefinedError
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, AssertionError, UndefinedError)
 
 
 MALFORMED = _MALFORMED

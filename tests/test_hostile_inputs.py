@@ -246,3 +246,23 @@ def test_relative_iris_do_not_depend_on_the_folder_or_leak_it(tmp_path):
     site = tmp_path / "site"
     assert run("site", tmp_path / "one" / "facts.ttl", "-o", site).exit_code == 0
     assert not [p for p in site.rglob("*") if p.is_file() and str(tmp_path).encode() in p.read_bytes()]
+
+
+def test_a_sealed_record_whose_risk_is_null_is_refused_by_the_site_naming_its_file(tmp_path):
+    # found by bench/fuzz.py (sealed-records): the template reached into the null risk
+    from infra_policy.engine.records.record import seal
+
+    assert run("evaluate", EXAMPLES / "acme-mixed-workloads.ttl", "--record", tmp_path / "made").exit_code == 0
+    (made,) = (tmp_path / "made").glob("*.json")
+    body = {k: v for k, v in json.loads(made.read_text()).items() if k != "id"}
+    workload = next(w for w in body["decision"]["workloads"] if w.get("risks"))
+    workload["risks"][0] = None
+    sealed = seal(body)
+    folder = tmp_path / "records"
+    folder.mkdir()
+    file = folder / (sealed["id"].removeprefix("sha256:") + ".json")
+    file.write_text(json.dumps(sealed))
+    published = run("site", "--records", folder, "-o", tmp_path / "site")
+    assert published.exit_code == 2, published.output
+    assert f"{file.name}: not a decision document that can be published" in published.output
+    assert not (tmp_path / "site").exists()
