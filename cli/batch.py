@@ -289,3 +289,18 @@ class _lines_sink:  # noqa: N801 (used as a context manager, like open)
             self._context.__exit__(*exc_info)
         elif self.active and self.output is None:
             sys.stdout.flush()
+
+
+def batch_options(
+    keep_going_help: str = "With several files: go on after a file fails, list the failed files at the end and exit 1.",
+    jobs_help: str = "With several files: how many worker processes evaluate them (results keep the files' order).",
+):
+    """--keep-going and --jobs, as every command that works through many facts files offers them."""
+
+    def decorate(command):
+        command = click.option("--keep-going", is_flag=True, help=keep_going_help)(command)
+        return click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help=jobs_help)(
+            command
+        )
+
+    return decorate

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .batch import batch_options
 from .errors import handle_errors
 from .output import write_output
 from .policy_options import overlay_option, policy_options
@@ -19,19 +20,10 @@ def _options(command):
     command = click.option(
         "--fail-on-change", is_flag=True, help="Exit 1 when any decision changes (for a CI gate on a policy change)."
     )(command)
-    command = click.option(
-        "--keep-going",
-        is_flag=True,
-        help="Go on after a file fails, list it in the report and exit 1 (without it the first failure stops the "
-        "run with exit 2).",
-    )(command)
-    command = click.option(
-        "--jobs",
-        "-j",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="Worker processes deciding the files (the report does not depend on it).",
+    command = batch_options(
+        keep_going_help="Go on after a file fails, list it in the report and exit 1 (without it the first failure "
+        "stops the run with exit 2).",
+        jobs_help="Worker processes deciding the files (the report does not depend on it).",
     )(command)
     command = click.option(
         "--output", "-o", type=_path, help="Write the report to this file (atomically) instead of standard output."

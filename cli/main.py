@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from .batch import batch_options
 from .errors import handle_errors
 from .output import write_output
 from .policy_options import policy_options
@@ -93,22 +94,6 @@ def decide(
     return decision
 
 
-def batch_options(command):
-    command = click.option(
-        "--keep-going",
-        is_flag=True,
-        help="With several files: go on after a file fails, list the failed files at the end and exit 1.",
-    )(command)
-    return click.option(
-        "--jobs",
-        "-j",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="With several files: how many worker processes evaluate them (results keep the files' order).",
-    )(command)
-
-
 def _facts_arguments(command):
     return click.argument("facts", nargs=-1, required=True, type=FACTS_PATH)(command)
 
@@ -163,7 +148,7 @@ def _facts_arguments(command):
 @_kb_rules_options
 @input_options
 @strict_option
-@batch_options
+@batch_options()
 @handle_errors
 def evaluate(
     facts: tuple[Path, ...],
@@ -402,7 +387,7 @@ def what_if(
 @click.option("--kb", "kb_dir", type=_path, help="Knowledge base directory to use instead of the packaged one.")
 @input_options
 @strict_option
-@batch_options
+@batch_options()
 @handle_errors
 def validate(
     facts: tuple[Path, ...],
