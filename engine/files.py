@@ -151,10 +151,16 @@ class StagedFile:
     """A file written in full beside its target, put in place by :meth:`commit` (or dropped by :meth:`discard`)."""
 
     def __init__(
-        self, path: Path, data: bytes | Callable[[Callable[[str], object]], None], mode: int | None = None
+        self,
+        path: Path,
+        data: bytes | Callable[[Callable[[str], object]], None],
+        mode: int | None = None,
+        durable: bool = True,
     ) -> None:
         """``data``: the bytes, or a function that writes the text (UTF-8) piece by piece through the ``write``
-        it is given, so a large document is never one string in memory."""
+        it is given, so a large document is never one string in memory. ``durable=False`` skips the
+        fsyncs, for files that only save time (a cache) and are checked when read back."""
+        self.durable = durable
         self.path = Path(path)
         check_target(self.path)
         directory = self.path.parent
@@ -173,7 +179,8 @@ class StagedFile:
                 else:
                     handle.write(data)
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
             # mkstemp makes the file private (0600); an output is the user's to share as their umask says
             os.chmod(temporary, umask_mode() if mode is None else mode)
         except OSError as exc:
@@ -197,7 +204,8 @@ class StagedFile:
             self.discard()
             raise
         self._temporary = None
-        _sync_directory(self.path.parent)
+        if self.durable:
+            _sync_directory(self.path.parent)
 
     def discard(self) -> None:
         if self._temporary is not None:

@@ -41,7 +41,7 @@ from importlib import resources
 from pathlib import Path
 
 from infra_policy.engine.errors import InputError
-from infra_policy.engine.files import umask_mode
+from infra_policy.engine.files import StagedFile, umask_mode
 
 FORMAT = "infra-policy/site-cache@1"
 DEFAULT_NAME = ".infra-policy-cache"  # beside the site folder, shared by the sites of one parent
@@ -179,20 +179,8 @@ class Cache:
         target = self._blob(digest)
         if target.is_file() and not replace:
             return digest
-        try:
-            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".file-", dir=target.parent)
-            try:
-                # readable as the umask allows: the site's own file is this very file when it is linked
-                os.fchmod(fd, umask_mode(0o666))
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-        except OSError:
-            pass
+        # readable as the umask allows: the site's own file is this very file when it is linked
+        _write_quietly(target, data, umask_mode(0o666))
         return digest
 
     def link_file(self, digest: str, target: Path) -> bool:
@@ -217,18 +205,14 @@ class Cache:
             "kind": kind,
             "sections": [[name, len(value), sha256_hex(value)] for name, value in sections.items()],
         }
-        target = self._path(key, kind)
-        try:
-            target.parent.mkdir(mode=0o700, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".entry-", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps(header, sort_keys=True).encode("utf-8") + b"\n")
-                    for value in sections.values():
-                        handle.write(value)
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-        except OSError:
-            pass
+        head = json.dumps(header, sort_keys=True).encode("utf-8") + b"\n"
+        _write_quietly(self._path(key, kind), b"".join((head, *sections.values())), 0o600)
+
+
+def _write_quietly(target: Path, data: bytes, mode: int) -> None:
+    """Write a cache file in place atomically; a cache that cannot be written only costs time."""
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        StagedFile(target, data, mode=mode, durable=False).commit()
+    except (OSError, InputError):
+        pass
