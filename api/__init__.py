@@ -169,8 +169,10 @@ class Decision:
 
         if stance not in STANCES:
             raise ValueError(f"contrast: stance must be one of {', '.join(STANCES)}, not {stance!r}")
-        if not 1 <= max_changes <= 4:
-            raise ValueError(f"contrast: max_changes must be between 1 and 4, not {max_changes!r}")
+        from infra_policy.engine.analysis import MAX_CHANGES
+
+        if not 1 <= max_changes <= MAX_CHANGES:
+            raise ValueError(f"contrast: max_changes must be between 1 and {MAX_CHANGES}, not {max_changes!r}")
         ev = self.evaluator
         return [contrast(w, ev.policy, ev.explorer, ev.kb.vocabulary, stance, max_changes) for w in self._workloads()]
 

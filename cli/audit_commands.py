@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from infra_policy.engine.analysis import MAX_CHANGES
+
 from .errors import handle_errors
 from .output import write_output
 from .policy_options import policy_options
@@ -72,7 +74,7 @@ STANCE_CHOICE = click.Choice(["cloud", "in-house", "hybrid", "conflict", "undete
 )
 @click.option(
     "--max-changes",
-    type=click.IntRange(1, 4),
+    type=click.IntRange(1, MAX_CHANGES),
     default=3,
     show_default=True,
     help="With --contrast: the most changes in one set.",
