@@ -127,6 +127,45 @@ class Question:
 
 
 @dataclass(frozen=True)
+class FactStep:
+    """One change of a fact: a value changed, a fact added (``before`` None) or left out (``after`` None)."""
+
+    fact: str
+    before: Value | None  # None: not stated
+    after: Value | None  # None: left out
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """The smallest sets of fact changes found that give ``target`` (engine.stages.changes)."""
+
+    workload: str
+    name: str
+    stance: str
+    target: str
+    changes: tuple[tuple[FactStep, ...], ...]  # each a minimal set of changes giving the target
+    max_changes: int
+    complete: bool  # False: the evaluation budget ran out before the search described by ``searched()`` was done
+    evaluated: int
+    # the most changes in a set the search got to: max_changes, or fewer when only the fewest were asked
+    # for (evaluate) and a smaller set was found, or when the budget ran out
+    depth: int = 1
+    exhaustive: bool = False  # every combination of up to ``depth`` changes was tried
+
+    def searched(self) -> str:
+        """What the search tried, in words (the same sentence in text and JSON)."""
+        if self.depth == 1:
+            return "every single change"
+        if self.exhaustive:
+            return f"every combination of up to {self.depth} changes"
+        return (
+            f"every single change; combinations of up to {self.depth} changes that each move the weighing "
+            f"toward {self.target} (the two that move it most per fact); and pairs of changes to facts that "
+            "one rule reads together"
+        )
+
+
+@dataclass(frozen=True)
 class WorkloadDecision:
     profile: WorkloadProfile
     firings: tuple[Firing, ...]
@@ -145,6 +184,8 @@ class WorkloadDecision:
     questions: tuple[Question, ...] = ()
     # False when the search for what would change the stance was skipped (missing lists cost inputs only)
     changes_explored: bool = True
+    # the fewest fact changes that give each other stance (cloud, in-house, hybrid), when explored
+    changes: tuple[Contrast, ...] = ()
 
     @property
     def id(self) -> str:

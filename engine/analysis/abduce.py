@@ -28,15 +28,11 @@ from dataclasses import dataclass, replace
 
 from infra_policy.engine.model import WorkloadDecision
 from infra_policy.engine.policy.ruleload import Policy
-from infra_policy.engine.policy.rules_ast import Value, test_holds
-from infra_policy.engine.stages.decide import (  # the candidate values "what would change it" already uses
-    _candidates,
-    stance_of,
-)
+from infra_policy.engine.policy.rules_ast import Value
+from infra_policy.engine.stages.changes import ABSENT, ChangeSearch, Contrast, FactStep, domain
 from infra_policy.engine.stages.infer import RuleBackend
 from infra_policy.engine.vocabulary import Vocabulary
 
-ABSENT = None  # the "not stated" value of a domain
 SETTLING_SAMPLE = 640  # the sample of the final check of a sufficient reason (larger than each step's)
 
 
@@ -56,36 +52,6 @@ class SufficientReason:
     all_found: bool = True
 
 
-@dataclass(frozen=True)
-class FactStep:
-    fact: str
-    before: Value | None  # None: not stated
-    after: Value | None  # None: left out
-
-
-@dataclass(frozen=True)
-class Contrast:
-    workload: str
-    name: str
-    stance: str
-    target: str
-    changes: tuple[tuple[FactStep, ...], ...]  # each a minimal set of changes giving the target
-    max_changes: int
-    complete: bool  # False: the evaluation budget ran out before every combination up to max_changes
-    evaluated: int
-
-
-def domain(name: str, policy: Policy, vocabulary: Vocabulary) -> list[Value | None]:
-    """One value per class the policy's tests on ``name`` tell apart, and "not stated"."""
-    tests = policy.tests_by_fact.get(name, ())
-    prop = vocabulary.properties[name]
-    seen: dict[tuple[bool, ...], Value] = {}
-    for value in _candidates(prop, tests):
-        key = tuple(test_holds(t, {name: value}) for t in tests)
-        seen.setdefault(key, value)
-    return [ABSENT, *seen.values()]
-
-
 def _with(values: Mapping[str, Value], changes: Mapping[str, Value | None]) -> dict[str, Value]:
     out = dict(values)
     for name, value in changes.items():
@@ -97,22 +63,23 @@ def _with(values: Mapping[str, Value], changes: Mapping[str, Value | None]) -> d
 
 
 class _Search:
+    """Stances under changed facts (engine.stages.changes: only the rules the changes can affect are
+    evaluated again), with the stated facts a sufficient reason may leave free."""
+
     def __init__(self, w: WorkloadDecision, policy: Policy, explorer: RuleBackend, vocabulary: Vocabulary, budget: int):
         self.w = w
         self.policy = policy
-        self.explorer = explorer
         self.vocabulary = vocabulary
+        self.changes = ChangeSearch.of(w, policy, vocabulary)
         self.stated = {k: v for k, v in w.profile.values().items() if k in policy.tests_by_fact}
         self.budget = budget
-        self.evaluated = 0
-        self._memo: dict[tuple, str] = {}
+
+    @property
+    def evaluated(self) -> int:
+        return self.changes.evaluated
 
     def stance(self, changes: Mapping[str, Value | None]) -> str:
-        key = tuple(sorted((k, repr(v)) for k, v in changes.items()))
-        if key not in self._memo:
-            self.evaluated += 1
-            self._memo[key] = stance_of(_with(self.stated, changes), self.policy, self.explorer, self.w.id)
-        return self._memo[key]
+        return self.changes.stance(changes)
 
 
 def sufficient_reason(
@@ -133,7 +100,7 @@ def sufficient_reason(
     search = search or _Search(w, policy, explorer, vocabulary, budget=0)
     start = search.evaluated  # a search shared by several reasons (`--all`) counts each one's own
     stance = w.stance
-    domains = {name: domain(name, policy, vocabulary) for name in search.stated}
+    domains = {name: _free_domain(name, search, policy, vocabulary) for name in search.stated}
     exhaustive = True
 
     def keeps(free: list[str]) -> bool:
@@ -240,6 +207,15 @@ def sufficient_reasons(
     return tuple(replace(r, all_found=complete) for r in found)
 
 
+def _free_domain(name: str, search: _Search, policy: Policy, vocabulary: Vocabulary) -> list[Value | None]:
+    """The values a free fact takes: its :func:`domain` and its stated value. The domain's classes are
+    those of the fact's own tests; an input of the cost model also weighs through the facts computed
+    from it, so its stated value may fall in a class of its own."""
+    values = domain(name, policy, vocabulary)
+    stated = search.stated.get(name, ABSENT)
+    return values if stated in values else [*values, stated]
+
+
 def _counterexample(
     search: _Search, free: list[str], domains: Mapping[str, list], stance: str, exhaustive_limit: int, sample: int
 ) -> tuple[dict | None, bool]:
@@ -282,15 +258,8 @@ def counterexample(
 ) -> dict | None:
     """Values of the stated facts ``free`` that change the workload's stance, as the search finds them."""
     search = _Search(w, policy, explorer, vocabulary, budget=0)
-    domains = {name: domain(name, policy, vocabulary) for name in free}
+    domains = {name: _free_domain(name, search, policy, vocabulary) for name in free}
     return _counterexample(search, free, domains, w.stance, exhaustive_limit, sample)[0]
-
-
-def _steps(name: str, before: Value | None, after: Value | None, dom: list) -> int:
-    """How far a change goes: classes moved along the domain (adding or leaving out a fact: 1)."""
-    if before is None or after is None or before not in dom or after not in dom:
-        return 1
-    return abs(dom.index(after) - dom.index(before))
 
 
 def contrast(
@@ -303,91 +272,9 @@ def contrast(
     budget: int = 4000,
     stated_only: bool = False,
 ) -> Contrast:
-    """Subset-minimal sets of at most ``max_changes`` fact changes that give ``target``, fewest first."""
-    search = _Search(w, policy, explorer, vocabulary, budget)
-    names = sorted(n for n in policy.tests_by_fact if n not in vocabulary.computed and n in vocabulary.properties)
-    if stated_only:
-        names = [n for n in names if n in search.stated]
-    domains = {n: domain(n, policy, vocabulary) for n in names}
-    base = w.stance
-    singles: list[tuple[str, Value | None]] = []
-    for name in names:
-        current = search.stated.get(name, ABSENT)
-        current_class = (
-            tuple(test_holds(t, {name: current}) for t in policy.tests_by_fact[name]) if current is not ABSENT else None
-        )
-        for value in domains[name]:
-            if value == current:
-                continue
-            if (
-                value is not ABSENT
-                and current is not ABSENT
-                and tuple(test_holds(t, {name: value}) for t in policy.tests_by_fact[name]) == current_class
-            ):
-                continue  # the policy cannot tell it from the current value
-            if value is ABSENT and current is ABSENT:
-                continue
-            singles.append((name, value))
-    found: list[tuple[tuple[str, Value | None], ...]] = []
-    useful: dict[str, list[tuple[int, tuple[str, Value | None]]]] = {}
-    complete = True
-    for change in singles:
-        if search.evaluated >= budget:
-            complete = False
-            break
-        stance = search.stance(dict([change]))
-        if stance == target:
-            found.append((change,))
-            continue
-        gain = _toward(search, change, target)
-        if gain > 0:
-            useful.setdefault(change[0], []).append((gain, change))
-    # in combinations, each fact's two changes that move the tally furthest toward the target
-    pool = [c for options in useful.values() for _, c in sorted(options, key=lambda o: -o[0])[:2]]
-    for k in range(2, max_changes + 1):
-        for combo in itertools.combinations(pool, k):
-            if len({n for n, _ in combo}) < k:
-                continue
-            if any(set(f) <= set(combo) for f in found):
-                continue
-            if search.evaluated >= budget:
-                complete = False
-                break
-            if search.stance(dict(combo)) == target:
-                found.append(combo)
-    stated = search.stated
-
-    def order(combo) -> tuple:
-        steps = sum(_steps(n, stated.get(n), v, domains[n]) for n, v in combo)
-        return (len(combo), steps, [(n, repr(v)) for n, v in combo])
-
-    ordered = sorted(found, key=order)
-    changes = tuple(tuple(FactStep(n, stated.get(n), v) for n, v in combo) for combo in ordered)
-    return Contrast(w.id, w.profile.name, base, target, changes, max_changes, complete, search.evaluated)
-
-
-def _toward(search: _Search, change: tuple[str, Value | None], target: str) -> int:
-    """How far one change moves the tally toward ``target`` (0: not at all), to combine the promising ones.
-
-    Toward a side: weight added to it, weight taken from the other, the other ruled out (worth more than
-    any weight) or the side made possible again. Toward hybrid: the same toward the lighter side. Toward
-    conflict or undetermined: any change of what weighs or what is ruled out.
-    """
-    from infra_policy.engine.stages.decide import _outcome
-
-    before = search.w.tally
-    after = _outcome(_with(search.stated, dict([change])), search.policy, search.explorer, search.w.id).tally
-    if target == "hybrid":
-        target = "cloud" if before.cloud_weight < before.in_house_weight else "in-house"
-    if target not in ("cloud", "in-house"):
-        return int(before.facts() != after.facts())
-    other = "in-house" if target == "cloud" else "cloud"
-    gain = (after.weight(target) - before.weight(target)) + (before.weight(other) - after.weight(other))
-    if before.is_feasible(other) and not after.is_feasible(other):
-        gain += 100
-    if not before.is_feasible(target) and after.is_feasible(target):
-        gain += 100
-    return gain
+    """Subset-minimal sets of at most ``max_changes`` fact changes that give ``target``, fewest first
+    (engine.stages.changes: the search behind `evaluate`'s "what would change it" too)."""
+    return ChangeSearch.of(w, policy, vocabulary).contrast(target, max_changes, budget, stated_only=stated_only)
 
 
 # ---------------------------------------------------------------------------
@@ -433,6 +320,8 @@ def contrast_dict(c: Contrast, vocabulary: Vocabulary) -> dict:
         "target": c.target,
         "max_changes": c.max_changes,
         "complete": c.complete,
+        "exhaustive": c.exhaustive,
+        "searched": c.searched(),
         "evaluated": c.evaluated,
         "changes": [
             [
@@ -549,7 +438,9 @@ def render_contrast(contrasts: list[Contrast], vocabulary: Vocabulary, limit: in
             out.extend(wrap("• " + "; ".join(step_words(s, vocabulary) for s in combo), "    ", "      "))
         if len(shown) < len(c.changes):
             out.append(f"    … and {len(c.changes) - len(shown)} more (all of them: --all)")
+        searched = f"searched: {c.searched()}"
         if not c.complete:
-            out.append(f"  (the search stopped after {c.evaluated} evaluations: larger sets may exist)")
+            searched += f"; it stopped at its budget, after {c.evaluated} evaluations: larger sets may exist"
+        out.extend(wrap(f"({searched})", "  ", "   "))
         out.append("")
     return "\n".join(out)

@@ -156,15 +156,26 @@ class _Variations:
         self.cost_inputs = MODEL_INPUTS
 
     def outcome(self, name: str, value: Value, explorer: RuleBackend, subject: str) -> _Outcome:
+        return self.outcome_of({name: value}, subject)
+
+    def outcome_of(self, changes: Mapping[str, Value | None], subject: str) -> _Outcome:
+        """The outcome with several facts changed at once (a value of None leaves the fact out)."""
+        if not changes:
+            return self.base
         policy = self.policy
         values = dict(self.stated)
-        values[name] = value
-        if name in self.cost_inputs:
+        for name, value in changes.items():
+            if value is None:
+                values.pop(name, None)
+            else:
+                values[name] = value
+        changed = tuple(sorted(changes))
+        if any(name in self.cost_inputs for name in changed):
             values.update(computed_facts(values, policy.factor_parameters))
-            layers = policy.affected_predicates((name, *sorted(self.computed)))
+            layers = policy.affected_predicates((*changed, *sorted(self.computed)))
         else:
             values.update(self.computed_values)
-            layers = policy.affected_predicates((name,))
+            layers = policy.affected_predicates(changed)
         if not layers:
             return self.base
         fired = set(self.fired)
@@ -202,12 +213,15 @@ def decide_workload(
     vocabulary: Vocabulary,
     explore_changes: bool = True,
     memo: dict | None = None,
+    max_changes: int | None = None,
 ) -> WorkloadDecision:
     """The stance of one workload with everything that led to it and what would change it.
 
-    With ``explore_changes`` false, the search for the missing facts and questions that could change
-    the stance is skipped (about half of the time of a workload), unless the stance is undetermined:
-    its questions are then the answer itself. Only the inputs the cost model still needs are listed.
+    With ``explore_changes`` false, the search of what would change the stance (the fewest fact
+    changes toward each other stance, the missing facts and the questions) is skipped, unless the
+    stance is undetermined: its questions are then the answer itself. Only the inputs the cost model
+    still needs are listed. ``max_changes``: the most changes in a set (None: evaluate's default, see
+    engine.stages.changes.smallest_changes).
     """
     cost = analyse_cost(profile.values(), policy.factor_parameters)
     firings = run_factor_rules(profile, policy, backend, cost.facts())
@@ -233,8 +247,15 @@ def decide_workload(
     assessments = sorted(assessments, key=lambda a: a.rule)
     fired = frozenset(f.rule for f in firings)
     explored = explore_changes or stance == "undetermined"
+    changes: tuple = ()
     if explored:
-        missing, questions = _explore(profile, stance, t, fired, policy, explorer, vocabulary)
+        from infra_policy.engine.stages.changes import ChangeSearch, smallest_changes  # it builds on this module
+
+        search = ChangeSearch(
+            profile.values(), _Outcome(stance, t, fired), profile.id, profile.name, policy, vocabulary
+        )
+        missing, questions = _explore(profile, stance, t, policy, vocabulary, search)
+        changes = smallest_changes(search, max_changes)
     else:
         missing, questions = (), ()
     missing = _with_cost_inputs(missing, cost, policy, vocabulary)
@@ -256,6 +277,7 @@ def decide_workload(
         closeness=_memo_closeness(memo, tally_key, stance, t, constraints, policy, explorer, profile.id),
         questions=questions,
         changes_explored=explored,
+        changes=changes,
     )
 
 
@@ -566,10 +588,9 @@ def _explore(
     profile: WorkloadProfile,
     stance: str,
     t: Tally,
-    fired_now: frozenset[str],
     policy: Policy,
-    explorer: RuleBackend,
     vocabulary: Vocabulary,
+    search,
 ) -> tuple[tuple[MissingFact, ...], tuple[Question, ...]]:
     """Facts not given that, once stated with some value, would change the stance or the weights.
 
@@ -577,11 +598,12 @@ def _explore(
     rules through which they do (those that would fire and do not now, or the
     reverse). A question says how much a fact's answer can weigh: the most it
     adds to each side, and the sides it could rule out; the most decisive come first.
+    Each value is evaluated by ``search`` (engine.stages.changes.ChangeSearch), whose smallest
+    changes reuse these evaluations.
     """
     tests = policy.tests_by_fact
     values = profile.values()
-    base = _Outcome(stance, t, fired_now)
-    variations = _Variations({**values, **computed_facts(values, policy.factor_parameters)}, base, policy, vocabulary)
+    fired_now = search.base.fired
     missing, questions = [], []
     # Computed facts are never explored directly: they follow from the inputs.
     for name in sorted(set(tests) - set(values) - vocabulary.computed):
@@ -591,7 +613,7 @@ def _explore(
         gains = {side: 0 for side in SIDES}
         rules_out: set[str] = set()
         for candidate in _candidates(prop, tests[name]):
-            other = variations.outcome(name, candidate, explorer, profile.id)
+            other = search.outcome({name: candidate})
             shown = candidate[0] if isinstance(candidate, tuple) else candidate
             if other.stance != stance and other.stance not in outcomes:
                 outcomes[other.stance] = shown
