@@ -313,6 +313,8 @@ def sufficient_all_dict(reasons: tuple[SufficientReason, ...], vocabulary: Vocab
 
 
 def contrast_dict(c: Contrast, vocabulary: Vocabulary) -> dict:
+    from infra_policy.engine.outputs.export import change_set_json
+
     return {
         "workload": c.workload,
         "name": c.name,
@@ -323,18 +325,7 @@ def contrast_dict(c: Contrast, vocabulary: Vocabulary) -> dict:
         "exhaustive": c.exhaustive,
         "searched": c.searched(),
         "evaluated": c.evaluated,
-        "changes": [
-            [
-                {
-                    "fact": s.fact,
-                    "label": vocabulary.properties[s.fact].label,
-                    "before": _value(s.before),
-                    "after": _value(s.after),
-                }
-                for s in combo
-            ]
-            for combo in c.changes
-        ],
+        "changes": [change_set_json(combo, vocabulary) for combo in c.changes],
     }
 
 

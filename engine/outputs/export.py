@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from infra_policy.engine.analysis import MAX_CHANGES
 from infra_policy.engine.errors import printable
 from infra_policy.engine.knowledge import KnowledgeBase
-from infra_policy.engine.model import Assessment, Decision, Firing, HybridPlan, WorkloadDecision
+from infra_policy.engine.model import (
+    Assessment,
+    Contrast,
+    Decision,
+    FactStep,
+    Firing,
+    HybridPlan,
+    WorkloadDecision,
+)
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
 from infra_policy.engine.outputs.jsonstream import Encoded, Lazy, SortedRuns, encoded_items, write_json
 from infra_policy.engine.outputs.wording import fact_words, sentence_case, terms_in_words, value_words, wrap
@@ -17,8 +26,10 @@ from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import value_text
 from infra_policy.engine.policy.tally import STRENGTH
+from infra_policy.engine.stages.changes import EVALUATE_MAX_CHANGES
 from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.stages.profile import StatedFact, display
+from infra_policy.engine.vocabulary import Vocabulary
 
 FORMAT = "infra-policy/decision@1"
 
@@ -154,12 +165,48 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
             for m in w.missing
         ],
         **({} if w.changes_explored else {"changes_explored": False}),
+        **(
+            {"smallest_changes": [smallest_changes_json(c, ev.evaluator.kb.vocabulary) for c in w.changes]}
+            if w.changes_explored
+            else {}
+        ),
         "cost": cost_json(w.cost),
         "facts": [_fact(doc, f) for f in w.profile.facts.values()],
     }
     if w.plan is not None:
         entry["hybrid_plan"] = plan_json(w.plan)
     return entry
+
+
+def change_set_json(combo: tuple[FactStep, ...], vocabulary: Vocabulary) -> list[dict]:
+    """One set of fact changes: each fact with its label, value before (None: not stated) and after (None: left out)."""
+    return [
+        {
+            "fact": s.fact,
+            "label": vocabulary.properties[s.fact].label,
+            "before": list(s.before) if isinstance(s.before, tuple) else s.before,
+            "after": list(s.after) if isinstance(s.after, tuple) else s.after,
+        }
+        for s in combo
+    ]
+
+
+def search_further(c: Contrast) -> str:
+    """The command that searches larger sets of changes than ``c`` did."""
+    return f"infra-policy explain FACTS --flip {c.target} --max-changes {min(c.max_changes + 1, MAX_CHANGES)}"
+
+
+def smallest_changes_json(c: Contrast, vocabulary: Vocabulary) -> dict:
+    """The fewest changes toward one stance, as evaluate found them, and what it searched."""
+    return {
+        "stance": c.target,
+        "sets": [change_set_json(combo, vocabulary) for combo in c.changes],
+        "max_changes": c.max_changes,
+        "searched": c.searched(),
+        "complete": c.complete,
+        "exhaustive": c.exhaustive,
+        "search_further": search_further(c),
+    }
 
 
 def decision_dict(ev: Evaluation, policy: Policy) -> dict:
@@ -408,19 +455,44 @@ def _workload_text(
         for u in w.unweighed:
             label = sentence_case(fact_words(u.property, kb.vocabulary).removeprefix("the "))
             out.extend(wrap(f"• {label} {value_words(u.value, kb.vocabulary)}: {u.reason}", "    ", "      "))
-    if w.missing and w.stance != "undetermined":  # an undetermined stance lists its questions instead
-        out.append("  Missing facts that could change this:")
-        for m in w.missing:
-            label = sentence_case(m.label)
-            if m.needed_for and not m.outcomes:
-                needed = terms_in_words(m.needed_for, kb.vocabulary)
-                out.extend(wrap(f"• {label}: needed for {needed}", "    ", "      "))
-                continue
-            options = ", ".join(f"{s} (for example {value_words(v, kb.vocabulary)})" for s, v in m.outcomes)
-            out.extend(wrap(f"• {label}, not stated: could make it {options}", "    ", "      "))
-    elif not w.assessments and not w.constraints and w.stance != "undetermined":
+    if w.changes:
+        out.append("  What would change it (the fewest changes toward each other stance):")
+        for c in w.changes:
+            out.extend(_changes_lines(c, kb.vocabulary, per_side))
+    needed = [m for m in w.missing if m.needed_for and not m.outcomes]
+    if needed:
+        out.append("  The cost model still needs:")
+        for m in needed:
+            words = terms_in_words(m.needed_for, kb.vocabulary)
+            out.extend(wrap(f"• {sentence_case(m.label)}: needed for {words}", "    ", "      "))
+    if not w.assessments and not w.constraints and w.stance != "undetermined":
         out.append("  No rule applied: state more facts about this workload.")
     return out
+
+
+_SETS_SHOWN = 3  # sets of changes shown per stance in the default text (all of them: --detail full)
+
+
+def _changes_lines(c: Contrast, vocabulary: Vocabulary, per_side: int | None) -> list[str]:
+    """One stance's fewest changes: each set on its own line, or what was searched when none was found."""
+    from infra_policy.engine.analysis.abduce import step_words
+
+    if not c.changes:
+        stopped = "" if c.complete else ", within its budget"
+        text = (
+            f"• {c.target}: no set of at most {c.depth} change{'s' * (c.depth > 1)} gives it (searched: "
+            f"{c.searched()}{stopped}); `{search_further(c)}` searches further"
+        )
+        return wrap(text, "    ", "      ")
+    size = len(c.changes[0])
+    count = "one change" if size == 1 else f"{size} changes"
+    shown = c.changes if per_side is None else c.changes[:_SETS_SHOWN]
+    lines = [f"    • {c.target}, with {count}:"]
+    for combo in shown:
+        lines.extend(wrap("- " + "; ".join(step_words(s, vocabulary) for s in combo), "        ", "          "))
+    if len(shown) < len(c.changes):
+        lines.append(f"        … and {len(c.changes) - len(shown)} more (all of them: --detail full)")
+    return lines
 
 
 def render_text(
@@ -452,13 +524,13 @@ def render_text(
         out.append("")
         out.extend(wrap(changes_left_out_text(d.changes_left_out), "", ""))
     out.append("")
-    # "Missing facts" above tries one fact at a time (cheap enough for every run); the smallest sets of
-    # changes and the facts that decide it are searches of their own, run on request
+    # "What would change it" above is evaluate's bounded search (every single change, pairs within a small
+    # budget); larger sets and the facts that decide it are searches of their own, run on request
     out.extend(
         wrap(
-            "More: `infra-policy explain FACTS --flip STANCE` finds the smallest sets of changes that would give "
-            "STANCE (the missing facts above are tried one at a time), and `--sufficient` the stated facts that "
-            "decide each stance.",
+            "More: `infra-policy explain FACTS --flip STANCE --max-changes K` lists every minimal set of up to K "
+            "changes that gives STANCE (the list above shows only the fewest, searched up to "
+            f"{EVALUATE_MAX_CHANGES} changes), and `--sufficient` the stated facts that decide each stance.",
             "",
             "",
         )

@@ -158,6 +158,11 @@ class Policy:
     def _affected_predicates(self) -> dict[tuple[str, ...], tuple]:
         return {}
 
+    @cached_property
+    def value_classes(self) -> dict:
+        """Memo of engine.stages.changes: per fact, the classes of values its tests tell apart."""
+        return {}
+
     def affected_predicates(self, changed: tuple[str, ...]) -> tuple:
         """:meth:`affected_layers` without empty layers, each rule as (compiled predicate, id, derived name or None)."""
         found = self._affected_predicates.get(changed)

@@ -45,13 +45,23 @@ CONTRAST_BUDGET = 4000
 
 def domain(name: str, policy: Policy, vocabulary: Vocabulary) -> list[Value | None]:
     """One value per class the policy's tests on ``name`` tell apart, and "not stated"."""
-    tests = policy.tests_by_fact.get(name, ())
-    prop = vocabulary.properties[name]
-    seen: dict[tuple[bool, ...], Value] = {}
-    for value in _candidates(prop, tests):
-        key = tuple(test_holds(t, {name: value}) for t in tests)
-        seen.setdefault(key, value)
-    return [ABSENT, *seen.values()]
+    memo = policy.value_classes
+    if name not in memo:  # the same for every workload: worked out once per policy
+        seen: dict[tuple[bool, ...], Value] = {}
+        for value in _candidates(vocabulary.properties[name], policy.tests_by_fact.get(name, ())):
+            seen.setdefault(class_of(name, value, policy), value)
+        memo[name] = [ABSENT, *seen.values()]
+    return memo[name]
+
+
+def class_of(name: str, value: Value, policy: Policy) -> tuple[bool, ...]:
+    """Which of the policy's tests on ``name`` hold for ``value``: values alike here weigh alike."""
+    memo = policy.value_classes
+    key = (name, value, type(value))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = tuple(test_holds(t, {name: value}) for t in policy.tests_by_fact.get(name, ()))
+    return found
 
 
 def _steps(before: Value | None, after: Value | None, dom: list) -> int:
@@ -85,8 +95,7 @@ class ChangeSearch:
             {**values, **computed_facts(values, policy.factor_parameters)}, base, policy, vocabulary
         )
         self.evaluated = 0
-        self._memo: dict[tuple, _Outcome] = {}
-        self._domains: dict[str, list] = {}
+        self._memo: dict[frozenset, _Outcome] = {}
         self._affected: dict[str, frozenset[str]] = {}
 
     @classmethod
@@ -96,7 +105,7 @@ class ChangeSearch:
         return cls(w.profile.values(), base, w.id, w.profile.name, policy, vocabulary)
 
     def outcome(self, changes: Mapping[str, Value | None]) -> _Outcome:
-        key = tuple(sorted((k, repr(v)) for k, v in changes.items()))
+        key = frozenset(changes.items())
         found = self._memo.get(key)
         if found is None:
             self.evaluated += 1
@@ -107,9 +116,7 @@ class ChangeSearch:
         return self.outcome(changes).stance
 
     def domain(self, name: str) -> list:
-        if name not in self._domains:
-            self._domains[name] = domain(name, self.policy, self.vocabulary)
-        return self._domains[name]
+        return domain(name, self.policy, self.vocabulary)
 
     def names(self, stated_only: bool = False) -> list[str]:
         """The facts a change may touch: those the rules test, never a computed one (it follows its inputs)."""
@@ -125,15 +132,14 @@ class ChangeSearch:
         for name in names:
             if name not in self.policy.tests_by_fact:
                 continue
-            tests = self.policy.tests_by_fact[name]
             current = self.stated.get(name, ABSENT)
-            current_class = tuple(test_holds(t, {name: current}) for t in tests) if current is not ABSENT else None
+            current_class = class_of(name, current, self.policy) if current is not ABSENT else None
             for value in self.domain(name):
                 if value is ABSENT:
                     if current is not ABSENT:
                         found.append((name, ABSENT))
                     continue
-                if current_class is not None and tuple(test_holds(t, {name: value}) for t in tests) == current_class:
+                if current_class is not None and class_of(name, value, self.policy) == current_class:
                     continue  # the policy cannot tell it from the current value
                 found.append((name, value))
         return found
@@ -229,6 +235,9 @@ class ChangeSearch:
             return (len(combo), steps, [(n, repr(v)) for n, v in combo])
 
         ordered = sorted(found, key=order)
+        if fewest_only:  # per set of facts, its least far-reaching values (e.g. the nearest budget that does it)
+            ordered = list({frozenset(n for n, _ in combo): combo for combo in reversed(ordered)}.values())[::-1]
+            ordered.sort(key=order)
         changes = tuple(tuple(FactStep(n, stated.get(n), v) for n, v in combo) for combo in ordered)
         return Contrast(
             self.subject,
