@@ -334,3 +334,40 @@ def test_every_example_records_and_audits_clean(evaluator, path):
     record = seal(record_body(evaluator.evaluate_file(path), evaluator.policy))
     checks = audit_record(record, evaluator, record["id"].removeprefix("sha256:"), load_facts(path))
     assert all(c.ok for c in checks), [c.to_dict() for c in checks if not c.ok]
+
+
+OLDER_LEFT_OUT = {
+    "what": "what would change each stance: the missing facts that could change it and the questions to ask "
+    '(for the workloads marked "changes_explored": false; their missing_facts lists only the inputs the cost '
+    "model needs)",
+    "fields": ["missing_facts", "questions"],
+    "how_to_include": "infra-policy evaluate --explore-changes, or infra_policy.evaluate(facts, explore_changes=True)",
+}
+
+
+def test_a_record_written_before_smallest_changes_still_audits(tmp_path, recorded):
+    """Records sealed by an engine that had no "smallest_changes" (nor its words for what was left out)
+    pass; the same record with an edited decision still fails."""
+    record = json.loads(recorded.read_text())
+    body = {k: v for k, v in record.items() if k != "id"}
+    assert all("smallest_changes" in w for w in body["decision"]["workloads"])
+    for w in body["decision"]["workloads"]:
+        del w["smallest_changes"]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(seal(body)))
+    result = run("audit", older, "--facts", MIXED)
+    assert result.exit_code == 0, result.output
+    assert "written before smallest_changes: compared without it" in result.output
+    body["decision"]["workloads"][0]["stance"] = "conflict"
+    older.write_text(json.dumps(seal(body)))
+    assert run("audit", older, "--facts", MIXED).exit_code == 1
+    # a record that left the search out, in the words of the older engine
+    result = run("evaluate", MIXED, "--no-explore-changes", "--record", tmp_path / "unexplored")
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "unexplored").glob("*.json")
+    body = {k: v for k, v in json.loads(path.read_text()).items() if k != "id"}
+    (entry,) = body["decision"]["left_out"]
+    entry.update(OLDER_LEFT_OUT)
+    older.write_text(json.dumps(seal(body)))
+    result = run("audit", older, "--facts", MIXED)
+    assert result.exit_code == 0, result.output

@@ -273,10 +273,10 @@ EXPLORE_CHANGES_OPTION = "--explore-changes"
 
 def _changes_left_out(why: str) -> dict:
     return {
-        "what": "what would change each stance: the missing facts that could change it and the questions to ask "
-        '(for the workloads marked "changes_explored": false; their missing_facts lists only the inputs the cost '
-        "model needs)",
-        "fields": ["missing_facts", "questions"],
+        "what": "what would change each stance: the fewest fact changes toward each other stance, the missing "
+        'facts that could change it and the questions to ask (for the workloads marked "changes_explored": false; '
+        "they have no smallest_changes, and their missing_facts lists only the inputs the cost model needs)",
+        "fields": ["smallest_changes", "missing_facts", "questions"],
         "why": why,
         "how_to_include": f"infra-policy evaluate {EXPLORE_CHANGES_OPTION}, or infra_policy.evaluate(facts, "
         "explore_changes=True)",
@@ -291,7 +291,7 @@ def left_out_json(d: Decision) -> list[dict] | None:
 def changes_left_out_text(why: str) -> str:
     """The sentence the text output ends with when the search for what would change the stances was skipped."""
     return (
-        f"Not searched: the missing facts and questions that could change each stance ({why}); "
+        f"Not searched: the fewest changes, missing facts and questions that could change each stance ({why}); "
         f"{EXPLORE_CHANGES_OPTION} searches them."
     )
 

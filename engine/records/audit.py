@@ -268,13 +268,50 @@ def _rederived(record: dict, evaluator: Evaluator, document: FactsDocument):
     from infra_policy.engine.outputs.export import left_out_json
 
     decision = record.get("decision")
-    wanted = decision.get("left_out") if isinstance(decision, dict) else None
+    wanted = _left_out_why(decision.get("left_out") if isinstance(decision, dict) else None)
     evaluation = evaluator.evaluate_document(document)
     for explore in (True, False):
-        if left_out_json(evaluation.decision) == wanted:
+        if _left_out_why(left_out_json(evaluation.decision)) == wanted:
             break
         evaluation = evaluator.evaluate_document(document, validate=False, explore_changes=explore)
     return evaluation
+
+
+def _left_out_why(entries) -> list | None:
+    """What a decision left out, by why (its "what" and "how_to_include" words changed over versions)."""
+    if not isinstance(entries, list):
+        return entries
+    return [e.get("why") if isinstance(e, dict) else e for e in entries]
+
+
+# Fields the engine writes since some version, which a record written before lacks: the decision made
+# again is compared without them (each is a search around the decision, not the decision).
+ADDED_WORKLOAD_FIELDS = ("smallest_changes",)
+
+
+def as_written_then(recorded: dict, fresh: dict) -> tuple[dict, str]:
+    """``fresh`` as the engine that wrote ``recorded`` would have written it: without the workload fields
+    added since (:data:`ADDED_WORKLOAD_FIELDS`) when no recorded workload has them, and with the
+    record's words for what it left out when it left out the same for the same reasons. Also a note
+    naming the fields left out of the comparison ("" if none)."""
+    before, after = recorded.get("decision"), fresh.get("decision")
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return fresh, ""
+    workloads = before.get("workloads")
+    workloads = workloads if isinstance(workloads, list) else []
+    absent = [name for name in ADDED_WORKLOAD_FIELDS if not any(isinstance(w, dict) and name in w for w in workloads)]
+    absent = [name for name in absent if any(isinstance(w, dict) and name in w for w in after.get("workloads", []))]
+    if not absent and _left_out_why(before.get("left_out")) != _left_out_why(after.get("left_out")):
+        return fresh, ""
+    after = dict(after)
+    if absent:
+        after["workloads"] = [
+            {k: v for k, v in w.items() if k not in absent} if isinstance(w, dict) else w for w in after["workloads"]
+        ]
+    if "left_out" in before and _left_out_why(before["left_out"]) == _left_out_why(after.get("left_out")):
+        after["left_out"] = before["left_out"]
+    note = f" (written before {', '.join(absent)}: compared without it)" if absent else ""
+    return {**fresh, "decision": after}, note
 
 
 def _with_assumptions(record: dict, evaluator: Evaluator, document: FactsDocument) -> tuple[FactsDocument, str]:
@@ -329,6 +366,7 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
         for name, version in versions().items()
         if recorded_versions.get(name) != version
     ]
+    fresh, older = as_written_then(record, fresh)
     changes = record_differences(record, fresh)
     drifted = ", ".join(drift) if drift else "no input drifted"
     summary = _summary(record["decision"], fresh["decision"], evaluator) if changes or drift else ()
@@ -342,7 +380,7 @@ def check_rederivation(record: dict, evaluator: Evaluator, document: FactsDocume
         )
     if changes:
         return Check("re-derivation", False, f"{made_again} differs; drifted: {drifted}", tuple(changes), summary)
-    return Check("re-derivation", True, f"{made_again} matches ({drifted})")
+    return Check("re-derivation", True, f"{made_again} matches ({drifted}){older}")
 
 
 def check_overlays(record: dict, evaluator: Evaluator) -> Check | None:
