@@ -465,6 +465,7 @@ def evaluate(
     explore_changes: bool | None = None,
     assume: Sequence[str] = (),
     overlays: Sequence[str | Path] = (),
+    max_changes: int | None = None,
 ) -> Decision:
     """Evaluate facts and return the :class:`Decision`.
 
@@ -480,8 +481,16 @@ def evaluate(
     ``explore_changes`` says whether to search, for each workload, the missing facts and questions that
     could change its stance: True always, False never (but for an undetermined stance, whose questions
     are its answer), None (the default) only for organizations of up to 100 workloads, where it is cheap.
-    When it is skipped the decision says so (``"left_out"`` in :meth:`Decision.to_dict`).
+    When it is skipped the decision says so (``"left_out"`` in :meth:`Decision.to_dict`). That search
+    finds, toward each other stance, the fewest fact changes that give it: every single change, then
+    pairs within a small budget; ``max_changes`` (1 to 4) searches sets of up to that many changes with
+    the budget of `explain --flip` instead (`evaluate --max-changes`).
     """
+    if max_changes is not None:
+        from infra_policy.engine.analysis import MAX_CHANGES
+
+        if not 1 <= max_changes <= MAX_CHANGES:
+            raise ValueError(f"evaluate: max_changes must be between 1 and {MAX_CHANGES}, not {max_changes!r}")
     engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     document = _document(facts, input_format, limits)
     warnings = _checked(document, engine.kb, strict)
@@ -491,5 +500,5 @@ def evaluate(
         vocabulary = engine.kb.vocabulary
         document = changed_document(document, parse_changes(document, assume, vocabulary), vocabulary)
     with _warnings_on_error(warnings):
-        evaluation = engine.evaluate_document(document, explore_changes=explore_changes)
+        evaluation = engine.evaluate_document(document, explore_changes=explore_changes, max_changes=max_changes)
     return Decision(evaluation, engine, warnings)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from infra_policy.engine.analysis import MAX_CHANGES
+
 from .batch import batch_options
 from .errors import handle_errors
 from .output import write_output
@@ -75,6 +77,7 @@ def decide(
     assume: tuple[str, ...] = (),
     explore_changes: bool | None = None,
     overlays: tuple[Path, ...] = (),
+    max_changes: int | None = None,
     **reading,
 ):
     """Read FACTS (a file or `-`), evaluate them through the library API (with any `--set` facts
@@ -89,6 +92,7 @@ def decide(
         assume=assume,
         explore_changes=explore_changes,
         overlays=overlays,
+        max_changes=max_changes,
     )
     show_warnings(decision.warnings)
     return decision
@@ -142,8 +146,16 @@ def _facts_arguments(command):
 @click.option(
     "--explore-changes/--no-explore-changes",
     default=None,
-    help="Search, for each workload, the missing facts and questions that could change its stance "
-    "(default: only for organizations of up to 100 workloads; the output says when it was left out).",
+    help="Search, for each workload, what would change its stance: the fewest fact changes toward each "
+    "other stance, the missing facts and the questions (default: only for organizations of up to 100 "
+    "workloads; the output says when it was left out).",
+)
+@click.option(
+    "--max-changes",
+    type=click.IntRange(1, MAX_CHANGES),
+    default=None,
+    help="What would change each stance: search sets of up to this many fact changes, as `explain --flip` "
+    "does (default: every single change, then pairs within a small budget; the output says what was searched).",
 )
 @_kb_rules_options
 @input_options
@@ -161,6 +173,7 @@ def evaluate(
     log_file: Path | None,
     signing_key: Path | None,
     explore_changes: bool | None,
+    max_changes: int | None,
     kb_dir: Path | None,
     rules_dir: Path | None,
     overlays: tuple[Path, ...],
@@ -210,9 +223,10 @@ def evaluate(
             sign,
             explore_changes,
             overlays,
+            max_changes,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, explore_changes, overlays, **reading)
+    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, explore_changes, overlays, max_changes, **reading)
     if fmt == "json":
         text = decision.write_json  # streamed: a decision on thousands of workloads is never one string
     elif fmt in ("turtle", "jsonld"):
@@ -238,6 +252,7 @@ def _evaluate_batch(
     sign=None,
     explore_changes=None,
     overlays=(),
+    max_changes=None,
 ):
     import json
 
@@ -258,6 +273,7 @@ def _evaluate_batch(
             strict=strict,
             explore_changes=explore_changes,
             overlays=overlays,
+            max_changes=max_changes,
         )
         if one_file_each:
             text = (

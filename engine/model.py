@@ -255,6 +255,9 @@ class Decision:
     plan: HybridPlan | None = None
     # why the search for what would change the stances was skipped ("" when it was made)
     changes_left_out: str = ""
+    # the most changes per set of what would change each stance, when asked for (`evaluate --max-changes`);
+    # None: evaluate's default search (engine.stages.changes.smallest_changes)
+    max_changes: int | None = None
 
     @property
     def placement(self) -> tuple[tuple[str, str], ...]:

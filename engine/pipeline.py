@@ -86,13 +86,19 @@ class Evaluator:
         return text_digest(self.policy.canonical())
 
     def evaluate_document(
-        self, doc: FactsDocument, validate: bool = True, explore_changes: bool | None = None
+        self,
+        doc: FactsDocument,
+        validate: bool = True,
+        explore_changes: bool | None = None,
+        max_changes: int | None = None,
     ) -> Evaluation:
         """Decide ``doc``. ``explore_changes``: search what would change each stance (True), skip it
-        (False), or search it only for organizations of up to :data:`EXPLORE_CHANGES_UP_TO` workloads (None)."""
+        (False), or search it only for organizations of up to :data:`EXPLORE_CHANGES_UP_TO` workloads (None).
+        ``max_changes``: the most changes per set that search combines (None: its default, see
+        engine.stages.changes.smallest_changes)."""
         if validate:
             validate_facts(doc, self.kb)
-        decision = self.decide(doc, self.profile(doc), explore_changes)
+        decision = self.decide(doc, self.profile(doc), explore_changes, max_changes)
         return self.justify(decision, doc)
 
     def profile(self, doc: FactsDocument) -> OrganizationProfile:
@@ -100,7 +106,11 @@ class Evaluator:
         return build_profile(doc, self.kb.vocabulary)
 
     def decide(
-        self, doc: FactsDocument, organization: OrganizationProfile, explore_changes: bool | None = None
+        self,
+        doc: FactsDocument,
+        organization: OrganizationProfile,
+        explore_changes: bool | None = None,
+        max_changes: int | None = None,
     ) -> Decision:
         """The decision on a profiled document (its justification comes with :meth:`justify`).
 
@@ -110,7 +120,9 @@ class Evaluator:
         count = len(organization.workloads)
         explore = explore_changes if explore_changes is not None else count <= EXPLORE_CHANGES_UP_TO
         workloads = tuple(
-            decide_workload(w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore, self.memo)
+            decide_workload(
+                w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore, self.memo, max_changes
+            )
             for w in organization.workloads
         )
         stance, firing = decide_organization(
@@ -130,6 +142,7 @@ class Evaluator:
                 overlays=tuple(o.summary() for o in self.policy.overlays),
             ),
             plan=organization_plan(stance, workloads, self.policy),
+            max_changes=max_changes if explore else None,
             changes_left_out=""
             if explore
             else (

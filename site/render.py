@@ -316,6 +316,36 @@ class SiteRenderer:
             questions.append({"stance": asked, "answer": None, "favoring": favoring, "missing": could})
         return questions
 
+    def _smallest_changes(self, entries: object) -> list[dict] | None:
+        """The fewest changes toward each other stance, each set in words (None: a record written before them)."""
+        from infra_policy.engine.analysis.abduce import step_words
+        from infra_policy.engine.model import FactStep
+
+        if not isinstance(entries, list):
+            return None
+
+        def value(v: object) -> object:
+            return tuple(v) if isinstance(v, list) else v
+
+        found = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            combos = [c for c in entry.get("sets", []) if isinstance(c, list)]
+            sets = [
+                "; ".join(
+                    step_words(
+                        FactStep(str(s.get("fact", "")), value(s.get("before")), value(s.get("after"))),
+                        self.kb.vocabulary,
+                    )
+                    for s in combo
+                    if isinstance(s, dict)
+                )
+                for combo in combos
+            ]
+            found.append({**entry, "sets": sets, "size": len(combos[0]) if combos else 0})
+        return found
+
     def _workload(
         self, w: dict, graph: nx.DiGraph, why_not: dict[str, list[dict]] | None, explanation: dict | None = None
     ) -> dict:
@@ -362,6 +392,7 @@ class SiteRenderer:
         stance = w.get("stance", "")
         tally = w.get("tally", {})
         return {
+            "smallest_changes": self._smallest_changes(w.get("smallest_changes")),
             "id": w.get("id", ""),
             "anchor": workload_anchor(w.get("id", w["name"])),
             "name": w["name"],

@@ -705,6 +705,15 @@ CASES: list[Case] = [
         "Invalid value for '--max-triples'",
         {"facts.ttl": GOOD_FACTS},
     ),
+    Case(
+        "max-changes-out-of-range",
+        "Usage",
+        "A --max-changes outside 1 to 4 (evaluate and explain: what would change each stance)",
+        ("evaluate", "facts.ttl", "--max-changes", "9"),
+        2,
+        "Invalid value for '--max-changes': 9 is not in the range 1<=x<=4",
+        {"facts.ttl": GOOD_FACTS},
+    ),
     # --- rule files ------------------------------------------------------------------------
     rules_case(
         "rules-directory-missing", "The rules directory does not exist", {}, "the rules directory does not exist"

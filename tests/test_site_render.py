@@ -113,7 +113,9 @@ def test_decision_page_shows_placement_reasons_missing_facts_and_trail(kb, polic
     text = " ".join(" ".join(page.text).split())
     for w in data["workloads"]:
         assert w["name"] in text
-    assert "Why not" in text and "Missing facts" in text
+    assert "Why not" in text and "What would change it" in text
+    # the fewest changes toward another stance, in words, with what was searched
+    assert "state the model availability as hosted only" in text and "Searched: every single change" in text
     # Every node of the justification graph has its permalink entry and a box in the SVG.
     anchors = {node_anchor(n) for n in ev.justification.graph}
     assert anchors <= page.ids

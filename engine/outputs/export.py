@@ -262,6 +262,8 @@ def _decision_document(ev: Evaluation, policy: Policy, justification: dict) -> d
             **({"hybrid_plan": plan_json(d.plan)} if d.plan is not None else {}),
         },
         **({"left_out": left_out} if (left_out := left_out_json(d)) else {}),
+        # how far "smallest_changes" searched, when asked for (`evaluate --max-changes`); absent: the default
+        **({"change_search": {"max_changes": d.max_changes}} if d.max_changes is not None else {}),
         "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
         "justification": justification,
         "inputs": d.inputs.to_dict(),
@@ -530,7 +532,8 @@ def render_text(
         wrap(
             "More: `infra-policy explain FACTS --flip STANCE --max-changes K` lists every minimal set of up to K "
             "changes that gives STANCE (the list above shows only the fewest, searched up to "
-            f"{EVALUATE_MAX_CHANGES} changes), and `--sufficient` the stated facts that decide each stance.",
+            f"{d.max_changes or EVALUATE_MAX_CHANGES} changes), and `--sufficient` the stated facts that decide "
+            "each stance.",
             "",
             "",
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from infra_policy.engine.analysis import MAX_CHANGES
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.records.record import RECORD_FORMAT, record_body, record_id_of, versions
 from infra_policy.engine.stages.justify import JustificationGraph
@@ -264,16 +265,19 @@ def _summary(recorded: dict, fresh: dict, evaluator: Evaluator) -> tuple[str, ..
 def _rederived(record: dict, evaluator: Evaluator, document: FactsDocument):
     """The evaluation of ``document`` made the way the record's was: with or without the search of what
     would change each stance (`evaluate --explore-changes`, `--no-explore-changes` or the default),
-    told by what the record says it left out."""
+    told by what the record says it left out, and as far as it searched (`--max-changes`)."""
     from infra_policy.engine.outputs.export import left_out_json
 
     decision = record.get("decision")
     wanted = _left_out_why(decision.get("left_out") if isinstance(decision, dict) else None)
-    evaluation = evaluator.evaluate_document(document)
+    search = decision.get("change_search") if isinstance(decision, dict) else None
+    limit = search.get("max_changes") if isinstance(search, dict) else None
+    limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit <= MAX_CHANGES else None
+    evaluation = evaluator.evaluate_document(document, max_changes=limit)
     for explore in (True, False):
         if _left_out_why(left_out_json(evaluation.decision)) == wanted:
             break
-        evaluation = evaluator.evaluate_document(document, validate=False, explore_changes=explore)
+        evaluation = evaluator.evaluate_document(document, validate=False, explore_changes=explore, max_changes=limit)
     return evaluation
 
 
