@@ -191,9 +191,11 @@ def change_set_json(combo: tuple[FactStep, ...], vocabulary: Vocabulary) -> list
     ]
 
 
-def search_further(c: Contrast) -> str:
-    """The command that searches larger sets of changes than ``c`` did."""
-    return f"infra-policy explain FACTS --flip {c.target} --max-changes {min(c.max_changes + 1, MAX_CHANGES)}"
+def search_further(c: Contrast, size: int | None = None) -> str:
+    """The command that searches further than ``c`` did: sets of ``size`` changes with the larger budget
+    of `explain --flip`, or (by default) larger sets than ``c`` allowed."""
+    limit = size if size is not None else min(c.max_changes + 1, MAX_CHANGES)
+    return f"infra-policy explain FACTS --flip {c.target} --max-changes {limit}"
 
 
 def smallest_changes_json(c: Contrast, vocabulary: Vocabulary) -> dict:
@@ -494,6 +496,14 @@ def _changes_lines(c: Contrast, vocabulary: Vocabulary, per_side: int | None) ->
         lines.extend(wrap("- " + "; ".join(step_words(s, vocabulary) for s in combo), "        ", "          "))
     if len(shown) < len(c.changes):
         lines.append(f"        … and {len(c.changes) - len(shown)} more (all of them: --detail full)")
+    if size > 1 and not c.exhaustive:  # no single change does it (every one was tried), but not every pair was
+        lines.extend(
+            wrap(
+                f"(the sets found among the combinations tried; `{search_further(c, size)}` searches further)",
+                "        ",
+                "         ",
+            )
+        )
     return lines
 
 
