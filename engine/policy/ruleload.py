@@ -159,6 +159,11 @@ class Policy:
         return {}
 
     @cached_property
+    def tally_outcomes(self) -> dict:
+        """Memo of engine.stages.decide: the tally and stance of a set of counting rules that fired."""
+        return {}
+
+    @cached_property
     def value_classes(self) -> dict:
         """Memo of engine.stages.changes: per fact, the classes of values its tests tell apart."""
         return {}
@@ -167,13 +172,18 @@ class Policy:
         """:meth:`affected_layers` without empty layers, each rule as (compiled predicate, id, derived name or None)."""
         found = self._affected_predicates.get(changed)
         if found is None:
-            found = tuple(
-                tuple((predicate(r.when), r.id, getattr(r.then, "name", None)) for r in layer)
-                for layer in self.affected_layers(changed)
-                if layer
-            )
+            compiled = self._compiled_rules  # each rule compiled once, whatever set of facts it is affected by
+            for layer in self.affected_layers(changed):
+                for r in layer:
+                    if r.id not in compiled:
+                        compiled[r.id] = (predicate(r.when), r.id, getattr(r.then, "name", None))
+            found = tuple(tuple(compiled[r.id] for r in layer) for layer in self.affected_layers(changed) if layer)
             self._affected_predicates[changed] = found
         return found
+
+    @cached_property
+    def _compiled_rules(self) -> dict[str, tuple]:
+        return {}
 
     def affected_by(self, facts: Iterable[str]) -> frozenset[str]:
         """The factor rules whose firing may change when ``facts`` change, through derived conclusions too."""

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from infra_policy.engine.model import Contrast, FactStep, WorkloadDecision
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import Value, test_holds
-from infra_policy.engine.stages.cost import computed_facts
+from infra_policy.engine.stages.cost import MODEL_INPUTS, computed_facts
 from infra_policy.engine.stages.decide import _candidates, _Outcome, _Variations
 from infra_policy.engine.vocabulary import Vocabulary
 
@@ -105,7 +105,12 @@ class ChangeSearch:
         return cls(w.profile.values(), base, w.id, w.profile.name, policy, vocabulary)
 
     def outcome(self, changes: Mapping[str, Value | None]) -> _Outcome:
-        key = frozenset(changes.items())
+        # values the policy's tests cannot tell apart give the same outcome: one evaluation per class (but
+        # for the cost model's inputs, which also weigh through the facts computed from them)
+        key = frozenset(
+            (n, v if v is None or n in MODEL_INPUTS else ("class", class_of(n, v, self.policy)))
+            for n, v in changes.items()
+        )
         found = self._memo.get(key)
         if found is None:
             self.evaluated += 1

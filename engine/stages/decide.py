@@ -194,10 +194,23 @@ class _Variations:
         changed_rules = fired.symmetric_difference(self.fired)
         if not any(r in self.weighing or r in self.ruling_out for r in changed_rules):
             return self.base  # only intermediate conclusions changed, nothing that weighs
-        weighed = [self.weighing[rule_id] for rule_id in fired if rule_id in self.weighing]
-        ruled_out = [self.ruling_out[rule_id] for rule_id in fired if rule_id in self.ruling_out]
-        t = _count(weighed, ruled_out, policy)
-        return _Outcome(_first_stance(t.facts(), policy, subject), t, frozenset(fired))
+        counting = frozenset(r for r in fired if r in self.weighing or r in self.ruling_out)
+        # the same counting rules give the same tally, and the same tally the same stance, in any workload
+        memo = policy.tally_outcomes
+        found = memo.get(counting)
+        if found is None:
+            weighed = [self.weighing[rule_id] for rule_id in counting if rule_id in self.weighing]
+            ruled_out = [self.ruling_out[rule_id] for rule_id in counting if rule_id in self.ruling_out]
+            t = _count(weighed, ruled_out, policy)
+            if len(memo) > _MEMO_ENTRIES:
+                memo.clear()  # bounded: a long-running process stays flat
+            facts = t.facts()
+            tally_key = ("stance", tuple(facts.items()))
+            stance = memo.get(tally_key)
+            if stance is None:
+                stance = memo[tally_key] = _first_stance(facts, policy, subject)
+            found = memo[counting] = (t, stance)
+        return _Outcome(found[1], found[0], frozenset(fired))
 
 
 def stance_of(values: Mapping[str, Value], policy: Policy, backend: RuleBackend, subject: str = "") -> str:
