@@ -72,7 +72,7 @@ def test_beyond_the_threshold_the_search_is_left_out_and_the_decision_says_how_t
     for w in undetermined:  # their questions are their answer: always searched
         assert "changes_explored" not in w and w["questions"]
     text = run("evaluate", str(facts))
-    assert "Not searched: the missing facts and questions that could change each stance" in text
+    assert "Not searched: the fewest changes, missing facts and questions that could change each stance" in text
     assert "--explore-changes searches them." in text
 
 
