@@ -59,7 +59,7 @@ def test_beyond_the_threshold_the_search_is_left_out_and_the_decision_says_how_t
     facts, _ = organization(tmp_path, EXPLORE_CHANGES_UP_TO + 1)
     document = json.loads(run("evaluate", str(facts), "--format", "json"))
     (left_out,) = document["left_out"]
-    assert left_out["fields"] == ["missing_facts", "questions"]
+    assert left_out["fields"] == ["smallest_changes", "missing_facts", "questions"]
     assert f"{EXPLORE_CHANGES_UP_TO + 1:,} workloads" in left_out["why"]
     assert "--explore-changes" in left_out["how_to_include"]
     assert "explore_changes=True" in left_out["how_to_include"]
@@ -104,7 +104,7 @@ def test_no_explore_changes_leaves_it_out_of_a_small_organization_but_not_of_an_
     assert all(w["changes_explored"] is False and w["questions"] == [] for w in short["workloads"])
     # everything else is the same decision
     for a, b in zip(full["workloads"], short["workloads"], strict=True):
-        assert {k: v for k, v in a.items() if k not in ("missing_facts", "questions")} == {
+        assert {k: v for k, v in a.items() if k not in ("missing_facts", "questions", "smallest_changes")} == {
             k: v for k, v in b.items() if k not in ("missing_facts", "questions", "changes_explored")
         }
     undetermined = json.loads(

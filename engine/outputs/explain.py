@@ -44,11 +44,12 @@ class Missed:
     changes: tuple[str, ...] = ()  # everything that would have to change for it to apply, in words
     favors: str = ""  # the side an assessment would have added to ("" for a stance or ruling-out rule)
     weight: int = 0
+    facts_to_change: int = 0  # the facts ``changes`` is about (two bounds of one fact are one change)
 
     @property
     def distance(self) -> int:
         """How many facts would have to change for the rule to apply (the fewer, the closer)."""
-        return len(self.changes) or 1
+        return self.facts_to_change or len(self.changes) or 1
 
     def effect(self) -> str:
         """What it would have done, in words."""
@@ -129,10 +130,15 @@ def why_not_workload(
     values = w.values()
     phrasing = workload_phrasing(w, policy, vocabulary) if vocabulary is not None else None
 
-    def changes(condition, facts, derived=frozenset()) -> tuple[str, ...]:
+    def shortfalls(condition, facts, derived=frozenset()) -> tuple[tuple[str, ...], int]:
+        """What would have to change, in words, and how many facts that is."""
         if phrasing is None:
-            return ()
-        return tuple(s.sentence for s in phrasing.shortfalls(condition, facts, derived))
+            return (), 0
+        found = phrasing.shortfalls(condition, facts, derived)
+        return tuple(s.sentence for s in found), len({s.fact or s.sentence for s in found})
+
+    def changes(condition, facts, derived=frozenset()) -> tuple[str, ...]:
+        return shortfalls(condition, facts, derived)[0]
 
     derived = frozenset(d.name for d in w.derivations)
     fired = {f.rule for f in w.firings}
@@ -146,6 +152,7 @@ def why_not_workload(
         failure = first_failure(rule.when, values, derived)
         if failure is not None:
             assess = rule.then if isinstance(rule.then, Assess) else None
+            words, facts = shortfalls(rule.when, values, derived)
             factor.append(
                 Missed(
                     rule.id,
@@ -153,9 +160,10 @@ def why_not_workload(
                     support[0],
                     support[1],
                     failure,
-                    changes(rule.when, values, derived),
+                    words,
                     assess.favors if assess else "",
                     assess.weight if assess else 0,
+                    facts,
                 )
             )
     tally = w.tally.facts()
@@ -179,7 +187,9 @@ def why_not_workload(
                         (f"a rule tried before it decides first: “{winner.title}”",),
                     )
                 )
-    # the change closest to applying first: fewest facts to change, then the most it would do
+    # the change closest to applying first: fewest facts to change (the size of the smallest change that
+    # makes the rule apply, as far as its condition tells: of an `any`, the alternative needing fewest),
+    # then the most it would do
     factor.sort(key=lambda m: (m.distance, -m.rank, m.rule))
     return WhyNot(w.id, w.profile.name, w.stance, asked, w.stance == asked, tuple(stance), tuple(factor))
 

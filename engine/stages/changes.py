@@ -190,8 +190,9 @@ class ChangeSearch:
         """Subset-minimal sets of at most ``max_changes`` changes that give ``target``, fewest first.
 
         Every single change is tried whatever the budget; ``budget`` bounds the evaluations of sets of two
-        or more (those already memoized cost nothing). With ``fewest_only``, sets of k+1 changes are not
-        searched once a set of k is found.
+        or more (those already memoized cost nothing). With ``fewest_only`` (evaluate), sets of k+1 changes
+        are not searched once a set of k is found, and of the sets that change the same facts only the
+        least far-reaching is kept.
         """
         start = self.evaluated
         names = self.names(stated_only)
@@ -254,7 +255,7 @@ class ChangeSearch:
             complete,
             self.evaluated - start,
             depth,
-            exhaustive and complete,
+            complete and (exhaustive or depth == 1),  # at depth 1 every single change was tried
         )
 
 
