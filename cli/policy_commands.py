@@ -178,7 +178,7 @@ def register(group: click.Group, kb_rules_options, format_option, output_option)
         if records_dir is not None:
             from infra_policy.site.records import read_records
 
-            decisions += [rule_coverage.decide_recorded(r.data, evaluator) for r in read_records(records_dir)]
+            decisions += [rule_coverage.decide_recorded(r.data, r.source, evaluator) for r in read_records(records_dir)]
         measured = rule_coverage.measure(decisions, evaluator.policy, evaluator.kb.vocabulary, evaluator.kb.factors)
         if fmt.lower() == "json":
             text = json.dumps(rule_coverage.coverage_dict(measured), indent=2, ensure_ascii=False) + "\n"
