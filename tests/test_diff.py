@@ -79,3 +79,20 @@ def test_audit_with_new_facts_says_what_changed_first_and_the_edges_only_verbose
     verbose = run("audit", record, "--facts", after, "--verbose")
     assert "        changed: " in verbose.output
     assert verbose.output.index("IT staff (FTE) 4 → 0.5") < verbose.output.index("        changed: ")
+
+
+def test_an_organization_evaluated_as_its_own_workload_is_named_once(tmp_path):
+    # the law firm states no workloads: it is decided as one implicit workload with its own id and name
+    law_firm = EXAMPLES / "law-firm-implicit-workload.ttl"
+    text = law_firm.read_text(encoding="utf-8")
+    assert "ip:itStaffFTE 1.5" in text
+    after = tmp_path / "after.ttl"
+    after.write_text(text.replace("ip:itStaffFTE 1.5", "ip:itStaffFTE 1.5 ; ip:dataMustStayOnPremises true"))
+    diffed = run("diff", law_firm, after)
+    assert diffed.exit_code == 0, diffed.output
+    assert diffed.output.count("Harper & Vale LLP: cloud → in-house") == 1, diffed.output
+    what_if = run("what-if", law_firm, "--set", "dataMustStayOnPremises=true")
+    assert what_if.exit_code == 0, what_if.output
+    assert what_if.output.count("Harper & Vale LLP: cloud → in-house") == 1, what_if.output
+    unchanged = run("what-if", law_firm, "--set", "itStaffFTE=1")
+    assert unchanged.output.count("Harper & Vale LLP stays cloud") == 1, unchanged.output

@@ -124,13 +124,19 @@ def diff_decisions(a: dict, b: dict) -> DecisionDiff:
     """What differs between decision documents ``a`` and ``b``, what matters first."""
     moves, same = [], []
     org_a, org_b = a["organization"], b["organization"]
-    pair = StanceMove(org_a["id"], org_b["name"], org_a["stance"], org_b["stance"])
-    (moves if pair.before != pair.after else same).append(pair)
+    org_pair = StanceMove(org_a["id"], org_b["name"], org_a["stance"], org_b["stance"])
+    (moves if org_pair.before != org_pair.after else same).append(org_pair)
     by_id_b = {w["id"]: w for w in b["workloads"]}
     by_id_a = {w["id"]: w for w in a["workloads"]}
     for w in a["workloads"]:
         other = by_id_b.get(w["id"])
         pair = StanceMove(w["id"], w["name"], w["stance"], other["stance"] if other else None)
+        if w.get("implicit") and (pair.subject, pair.before, pair.after) == (
+            org_pair.subject,
+            org_pair.before,
+            org_pair.after,
+        ):
+            continue  # the organization evaluated as its own workload: its line already says it
         (moves if pair.before != pair.after else same).append(pair)
     for w in b["workloads"]:
         if w["id"] not in by_id_a:
