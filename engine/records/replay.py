@@ -57,6 +57,10 @@ def facts_from_decision(decision: Mapping, vocabulary: Vocabulary) -> Graph:
             values = fact["value"] if isinstance(fact["value"], list) else [fact["value"]]
             for value in values:
                 graph.add((URIRef(fact["subject"]), prop.iri, _term(value, prop.kind)))
+            if "replaces" in fact:  # the organization's value, which this workload's own replaces
+                replaced = fact["replaces"] if isinstance(fact["replaces"], list) else [fact["replaces"]]
+                for value in replaced:
+                    graph.add((org_iri, prop.iri, _term(value, prop.kind)))
     return graph
 
 
