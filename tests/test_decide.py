@@ -428,3 +428,32 @@ def test_evaluating_leaves_the_knowledge_base_as_loaded(kb, evaluator, facts_fil
     before = graph_digest(kb.graph + kb.shapes)
     evaluate(evaluator, facts_file, "ex:o a ip:Organization ; ip:connectivity ip:AirGapped .\n")
     assert graph_digest(kb.graph + kb.shapes) == before == evaluator.kb_digest
+
+
+# "Given but not weighed" hints must be true as said: a rule whose test on the fact itself fails too, a
+# rule about another value of a multi-valued fact, or a rule that needs several changes, is never
+# quoted as the one thing missing (found by an independent review).
+HINTS = """\
+ex:o a ip:Organization ; ip:name "Clinic" ; ip:capitalBudgetUSD 200000 ; ip:itStaffFTE 3 ;
+  ip:hasDataCenter true ; ip:workforce ip:Distributed ; ip:connectivity ip:Reliable ; ip:hasWorkload ex:w .
+ex:w a ip:Workload ; ip:name "Notes" ; ip:dataSensitivity ip:Confidential ; ip:regulatedBy ip:HIPAA, ip:SOX ;
+  ip:usersLocation ip:Regional ; ip:latencyBudgetMs 3000 ; ip:cloudSafeguard ip:ZeroDataRetention .
+"""
+
+
+def hint(w, prop, value=None):
+    (found,) = [u for u in w.unweighed if u.property == prop and (value is None or u.value == value)]
+    return found.reason
+
+
+def test_not_weighed_hints_name_only_what_would_make_the_fact_weigh(evaluator, facts_file):
+    w = only(evaluate(evaluator, facts_file, HINTS))
+    regional = hint(w, "usersLocation")
+    assert "workforce" not in regional and "connectivity" not in regional, regional  # on-premises rules
+    assert "latency budget (ms) is below 50" in regional, regional
+    assert "GDPR" not in hint(w, "regulatedBy", "SOX")  # a GDPR rule says nothing about SOX
+    staff = hint(w, "itStaffFTE")
+    assert "capital budget" not in staff, staff  # the ruling-out rule needs less staff too
+    retention = hint(w, "cloudSafeguard", "ZeroDataRetention")
+    if "customer-managed keys" in retention:  # that rule needs in-region processing as well: both are named
+        assert "in-region processing" in retention.split("customer-managed keys", 1)[1], retention
