@@ -371,3 +371,25 @@ def test_a_record_written_before_smallest_changes_still_audits(tmp_path, recorde
     older.write_text(json.dumps(seal(body)))
     result = run("audit", older, "--facts", MIXED)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("bad", [{}, "not an iri", ""])
+def test_a_sealed_record_whose_justification_names_no_iri_fails_audit_and_is_not_published(tmp_path, bad):
+    # found by the sealed-records fuzz class: a node subject of {} passed audit and crashed the site
+    # while serializing the PROV twins (exit 3)
+    folder = tmp_path / "made"
+    assert run("evaluate", EXAMPLES / "acme-mixed-workloads.ttl", "--record", folder).exit_code == 0
+    (made,) = folder.glob("*.json")
+    body = {k: v for k, v in json.loads(made.read_text()).items() if k != "id"}
+    (node,) = [n for n in body["decision"]["justification"]["nodes"] if "subject" in n][:1]
+    node["subject"] = bad
+    sealed = seal(body)
+    records = tmp_path / "records"
+    records.mkdir()
+    path = records / record_file_name(sealed["id"])
+    path.write_text(json.dumps(sealed))
+    audited = run("audit", path)
+    assert audited.exit_code == 1
+    assert "FAIL  justification graph: nodes whose id, subject or property is not an IRI" in audited.output
+    published = run("site", "--records", records, "-o", tmp_path / "site")
+    assert published.exit_code == 2 and "a justification node whose subject is not an IRI" in published.output

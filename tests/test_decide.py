@@ -94,6 +94,18 @@ def test_both_sides_ruled_out_is_a_conflict_with_both_chains(evaluator, facts_fi
     assert chains == {"cloud": {"connectivity"}, "in-house": {"capitalBudgetUSD", "itStaffFTE", "hasDataCenter"}}
     assert d.stance_firing.rule == "organization.any-conflict"
     assert w.plan is None and d.plan is None and w.risks == ()
+    # either limit lifting is enough to end a conflict, and the text says so
+    (close,) = w.closeness
+    assert "as soon as one side is possible again" in close.text and "” (ruling out the cloud) or “" in close.text
+    assert ".;" not in close.text
+
+
+def test_near_undetermined_more_weight_for_one_side_says_it_settles_the_other(evaluator, facts_file):
+    w = only(evaluate(evaluator, facts_file, 'ex:o a ip:Organization ; ip:name "Bakery" ; ip:itStaffFTE 0.5 .\n'))
+    assert w.stance == "undetermined" and w.tally.cloud_weight > 0 == w.tally.in_house_weight
+    (toward_in_house,) = [c for c in w.closeness if c.side == "in-house"]
+    assert toward_in_house.to != "in-house"  # the cloud lead still counts once the total suffices
+    assert "enough weight to decide" in toward_in_house.text, toward_in_house.text
 
 
 def test_version_1_require_still_rules_the_other_side_out(kb, tmp_path, facts_file):

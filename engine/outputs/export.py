@@ -402,7 +402,7 @@ def _workload_text(
         given = "; ".join(_fact_text(ev.document, f, kb.vocabulary) for f in w.grounds(c.firing))
         out.extend(wrap(f"given: {given}", "    ", "      "))
     for c in w.closeness:
-        out.append(f"  How close: {c.text}")
+        out.extend(wrap(f"How close: {c.text}", "  ", "    "))
     if w.plan is not None:
         out.extend(_plan_lines(w.plan, "  "))
     if w.stance == "undetermined":

@@ -314,7 +314,7 @@ def _plan(
             because["in-house"],
             because["cloud"],
         )
-    rule = _pick(policy.plan_rules, backend.fire(PLAN_STAGE, plan_facts(t, stance)), subject, "plan")
+    rule = _pick(policy.plan_rules, backend.fire(PLAN_STAGE, plan_facts(t, stance, because)), subject, "plan")
     then = rule.then
     assert isinstance(then, SetPlan)
     plan_id = rule.id.split(".", 1)[1]
@@ -593,12 +593,22 @@ def _closeness(
 ) -> tuple[Closeness, ...]:
     """For each side, the least added weight that would move the stance (none when feasibility decides)."""
     if not (t.cloud_feasible and t.in_house_feasible):
-        rules = "; ".join(policy.by_id[c.rule].title for c in constraints)
-        return (
-            Closeness(
-                "", "", 0, f"decided by feasibility, not by weight: it changes only if this no longer holds: {rules}"
-            ),
-        )
+
+        def quoted(cs: Iterable[Constraint]) -> str:
+            return "; ".join(f"“{policy.by_id[c.rule].title.rstrip('.')}”" for c in cs)
+
+        if not (t.cloud_feasible or t.in_house_feasible):  # a conflict: lifting either side's limit ends it
+            by_side = {side: [c for c in constraints if c.rules_out == side] for side in SIDES}
+            either = " or ".join(
+                f"{quoted(cs)} (ruling out {'the cloud' if side == 'cloud' else 'in-house servers'})"
+                for side, cs in by_side.items()
+                if cs
+            )
+            text = f"decided by feasibility, not by weight: it changes as soon as one side is possible again: {either}"
+        else:
+            what = "this no longer holds" if len(constraints) == 1 else "none of these holds any more"
+            text = f"decided by feasibility, not by weight: it changes only if {what}: {quoted(constraints)}"
+        return (Closeness("", "", 0, text),)
 
     def stance_with(side: str, points: int) -> str:
         return _first_stance(_hypothetical(t, side, points), policy, subject)
@@ -612,7 +622,12 @@ def _closeness(
             middle = (low + high) // 2
             low, high = (middle, high) if stance_with(side, middle) == stance else (low, middle)
         to = stance_with(side, high)
-        found.append(Closeness(to, side, high, f"{points_text(high)} more for {side} would make it {to}"))
+        if stance == "undetermined" and to != side:
+            # more weight for one side can settle it for the other: the total then suffices to decide
+            text = f"{points_text(high)} more for {side} would be enough weight to decide, and it would be {to}"
+        else:
+            text = f"{points_text(high)} more for {side} would make it {to}"
+        found.append(Closeness(to, side, high, text))
     return tuple(sorted(found, key=lambda c: (c.points, c.side)))
 
 
