@@ -109,8 +109,10 @@ def cost_inputs_behind(parameters, computed: frozenset[str] = frozenset()) -> di
 def workload_phrasing(w: WorkloadDecision, policy: Policy, vocabulary: Vocabulary) -> Phrasing:
     """Sentences about this workload's facts: what the cost model lacks, what each conclusion rests on."""
     lacking = tuple(sorted({m.fact for m in w.cost.missing}))
+    stated = set(w.profile.facts)
     not_computed = {
-        name: lacking or inputs
+        # what it still needs: the inputs already stated are not asked for again
+        name: tuple(n for n in (lacking or inputs) if n not in stated) or lacking or inputs
         for name, inputs in cost_inputs_behind(policy.factor_parameters, vocabulary.computed).items()
     }
     return Phrasing(
