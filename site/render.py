@@ -22,6 +22,7 @@ from rdflib.namespace import DCTERMS
 
 from infra_policy.engine.analysis.diff import diff_decisions
 from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.outputs.export import changes_left_out_text
 from infra_policy.engine.outputs.wording import fact_words, value_words
 from infra_policy.engine.policy.rulecatalog import catalogue
 from infra_policy.engine.policy.ruleload import Policy
@@ -507,6 +508,12 @@ class SiteRenderer:
         why_not = p.decision.why_not
         explained = p.decision.explanations or {}
         workloads = [self._workload(w, p.graph, why_not, explained.get(w.get("id", ""))) for w in data["workloads"]]
+        # an organization too large for the search of what would change each stance says so, as evaluate does
+        left_out = next((e.get("why") for e in data.get("left_out", []) if isinstance(e, dict)), None)
+        for shown, w in zip(workloads, data["workloads"], strict=True):
+            shown["changes_not_searched"] = (
+                changes_left_out_text(str(left_out)) if left_out and w.get("changes_explored") is False else None
+            )
         org_id = data["organization"].get("id")
         org_node = _stance_node(p.graph, org_id)
         org_why_not = self._why_not(org_id, p.stance, why_not, {}, []) if why_not is not None else []

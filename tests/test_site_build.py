@@ -339,3 +339,28 @@ def test_why_not_on_a_decision_page_says_what_would_have_to_change(example_site)
     assert acme and all("the model availability would have to be hosted only; it is not stated" in p for p in acme)
     failed = [part.split("<", 1)[0] for text in pages for part in text.split('class="failed">')[1:]]
     assert failed and not any("was not given" in text or "_" in text for text in failed)
+
+
+def test_a_large_organization_says_what_would_change_it_was_not_searched(tmp_path):
+    # more workloads than the default search covers: the page says it was left out, never "nothing could"
+    from infra_policy.engine.pipeline import EXPLORE_CHANGES_UP_TO
+
+    lines = [
+        "@prefix ip: <https://w3id.org/infra-policy#> .",
+        "@prefix ex: <https://example.com/big/> .",
+        'ex:org a ip:Organization ; ip:name "Big" ; ip:capitalBudgetUSD 10000 ; ip:itStaffFTE 0.5 .',
+    ]
+    for i in range(EXPLORE_CHANGES_UP_TO + 1):
+        lines.append(
+            f'ex:org ip:hasWorkload ex:w{i} . ex:w{i} a ip:Workload ; ip:name "W{i}" ; ip:demandPattern ip:Bursty .'
+        )
+    facts = tmp_path / "big.ttl"
+    facts.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["site", str(facts), "-o", str(tmp_path / "site"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    (page,) = [
+        p for p in (tmp_path / "site").rglob("*.html") if "W0" in p.read_text() and "What would change" in p.read_text()
+    ]
+    text = page.read_text()
+    assert "Not searched: the fewest changes" in text and "--explore-changes" in text
+    assert "No fact left out could change this stance" not in text
