@@ -36,6 +36,7 @@ from infra_policy.engine.errors import (
     KnowledgeBaseError,
     RulesError,
 )
+from infra_policy.engine.forked import collection_paused
 from infra_policy.engine.stages.inputs import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -106,12 +107,13 @@ class Decision:
 
         return render_json(self.evaluation, self.evaluator.policy)
 
-    def write_json(self, write: Callable[[str], object]) -> None:
+    def write_json(self, write: Callable[[str], object], *, jobs: int = 1) -> None:
         """Stream exactly the text of :meth:`to_json` through ``write`` (e.g. a file's ``write``), piece by piece,
-        so a decision on thousands of workloads is never one string in memory."""
+        so a decision on thousands of workloads is never one string in memory. ``jobs`` > 1: a large
+        organization's workloads are written by that many forked processes (the same bytes)."""
         from infra_policy.engine.outputs.export import write_decision_json
 
-        write_decision_json(self.evaluation, self.evaluator.policy, write)
+        write_decision_json(self.evaluation, self.evaluator.policy, write, jobs=jobs)
 
     def to_text(self, detail: str = "short", *, verbose: bool = False) -> str:
         """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out;
@@ -465,6 +467,7 @@ def evaluate(
     explore_changes: bool | None = None,
     assume: Sequence[str] = (),
     overlays: Sequence[str | Path] = (),
+    jobs: int = 1,
 ) -> Decision:
     """Evaluate facts and return the :class:`Decision`.
 
@@ -481,15 +484,19 @@ def evaluate(
     could change its stance: True always, False never (but for an undetermined stance, whose questions
     are its answer), None (the default) only for organizations of up to 100 workloads, where it is cheap.
     When it is skipped the decision says so (``"left_out"`` in :meth:`Decision.to_dict`).
+
+    ``jobs`` > 1 decides the workloads of a large organization (a few hundred or more) in that many
+    forked processes; the decision is the same as with one.
     """
     engine = evaluator(rules=rules, kb=kb, overlays=overlays)
-    document = _document(facts, input_format, limits)
-    warnings = _checked(document, engine.kb, strict)
+    with collection_paused():  # a facts graph is made of objects that all live on: nothing to collect
+        document = _document(facts, input_format, limits)
+        warnings = _checked(document, engine.kb, strict)
     if assume:
         from infra_policy.engine.analysis.whatif import changed_document, parse_changes
 
         vocabulary = engine.kb.vocabulary
         document = changed_document(document, parse_changes(document, assume, vocabulary), vocabulary)
     with _warnings_on_error(warnings):
-        evaluation = engine.evaluate_document(document, explore_changes=explore_changes)
+        evaluation = engine.evaluate_document(document, explore_changes=explore_changes, jobs=jobs)
     return Decision(evaluation, engine, warnings)
