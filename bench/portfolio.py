@@ -9,10 +9,11 @@ its wall time and peak RSS (the child's ru_maxrss), the machine's load, and the 
     python bench/portfolio.py --sizes 1000 --only file --profile   # where the time goes (cProfile, in process)
 
 Targets (issue 14): 10,000 workloads in one file ≤ 20 s and ≤ 500 MB with --jobs 2 (forked workers
-decide and write the workloads); 10,000 files with --jobs 2 ≤ 60 s; time per workload at 10,000 within 1.2 x the time at 100. Nothing here asserts. Each row shows
-the CPU time too (the process and its workers) and the machine's load when it started: on a shared
-machine the wall time says as much about the others as about infra-policy. Organizations of up to 100
-workloads get the search of what would change each stance by default, larger ones do not
+decide and write the workloads); 10,000 files with --jobs 2 ≤ 60 s; time per workload at 10,000
+within 1.2 x the time at 100. Nothing here asserts. Each row shows the CPU time too (the process and
+its workers) and the machine's load when it started: on a shared machine the wall time says as much
+about the others as about infra-policy. Organizations of up to 100 workloads get the search of what
+would change each stance by default, larger ones do not
 (--evaluate-option=--no-explore-changes or =--explore-changes compares like for like).
 """
 
