@@ -38,20 +38,13 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _start_worker(collect: bool) -> None:
-    if collect:
-        gc.enable()
-
-
-def forked_map(
-    function: Callable[[Task], Result], tasks: Sequence[Task], jobs: int, *, makes_cycles: bool = True
-) -> Iterator[Result]:
+def forked_map(function: Callable[[Task], Result], tasks: Sequence[Task], jobs: int) -> Iterator[Result]:
     """``function`` over ``tasks``, results in the order of ``tasks``: in this process when ``jobs`` is 1
     or there is one task, else in ``jobs`` forked worker processes (``function`` and what it reaches are
     inherited; each task and each result is pickled). An exception in a worker is raised here.
 
-    The workers collect cyclic garbage only if ``function`` ``makes_cycles``; this process does not
-    while it waits (what it receives lives on: the results).
+    This process does not collect cyclic garbage while it waits (what it receives lives on: the
+    results); the workers do (the rule engine's host and networkx graphs leave cycles behind).
     """
     if jobs <= 1 or len(tasks) < 2:
         for task in tasks:
@@ -65,7 +58,7 @@ def forked_map(
         gc.freeze()
         try:
             context = multiprocessing.get_context("fork")
-            with context.Pool(min(jobs, len(tasks)), initializer=_start_worker, initargs=(makes_cycles,)) as pool:
+            with context.Pool(min(jobs, len(tasks)), initializer=gc.enable) as pool:
                 yield from pool.imap(_call, tasks)
         finally:
             _FUNCTION = None

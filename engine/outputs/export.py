@@ -283,7 +283,9 @@ def write_decision_json(
     the workloads' entries and their parts of the justification are made by forked workers."""
     count = len(ev.decision.workloads)
     if jobs > 1 and count >= 2 * WORKLOADS_PER_TASK and "justification" not in ev.__dict__:
-        _write_forked(ev, policy, write, min(per_part, max(WORKLOADS_PER_TASK, -(-count // (jobs * 8)))), jobs)
+        _write_forked(
+            ev, policy, write, max(WORKLOADS_PER_TASK, min(_WORKLOADS_PER_RENDER, -(-count // (jobs * 8)))), jobs
+        )
         return
     if count <= per_part or "justification" in ev.__dict__:
         write_json(_decision_document(ev, policy, ev.justification.to_dict()), write)
@@ -319,7 +321,7 @@ def _write_forked(ev: Evaluation, policy: Policy, write: Callable[[str], object]
 
     def entries() -> Iterator[Encoded]:
         tasks = ranges(len(workloads), per_task)
-        for texts, node_run, edge_run in forked_map(render, tasks, jobs, makes_cycles=False):
+        for texts, node_run, edge_run in forked_map(render, tasks, jobs):
             nodes.adopt(node_run)
             edges.adopt(edge_run)
             yield from map(Encoded, texts)
@@ -336,7 +338,7 @@ def _write_forked(ev: Evaluation, policy: Policy, write: Callable[[str], object]
         nodes.adopt(nodes.write(node_items))
         edges.adopt(edges.write(edge_items))
         tasks = [(0, i) for i in range(nodes.count)] + [(1, i) for i in range(edges.count)]
-        sorted_ranges.append(forked_map(sort_range, tasks, jobs, makes_cycles=False))
+        sorted_ranges.append(forked_map(sort_range, tasks, jobs))
         for _ in range(nodes.count):
             yield from map(Encoded, next(sorted_ranges[0]))
 
@@ -356,6 +358,9 @@ def _write_forked(ev: Evaluation, policy: Policy, write: Callable[[str], object]
 # how many ranges per job (a range of 10,000 workloads' nodes is then a few MB)
 _SAMPLE_WORKLOADS = 50
 _RANGES_PER_JOB = 16
+# at most this many workloads per task: a worker's memory is what it inherits and one task's (~ 60 kB
+# a workload, mostly its part of the justification graph)
+_WORKLOADS_PER_RENDER = 200
 
 _WORKLOAD_LEVEL = 2  # document → "workloads" → each workload
 
