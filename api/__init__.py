@@ -36,7 +36,7 @@ from infra_policy.engine.errors import (
     KnowledgeBaseError,
     RulesError,
 )
-from infra_policy.engine.forked import collection_paused
+from infra_policy.engine.forked import collection_paused, in_background
 from infra_policy.engine.stages.inputs import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from infra_policy.engine.knowledge import KnowledgeBase
     from infra_policy.engine.pipeline import Evaluation, Evaluator
     from infra_policy.engine.stages.load import Assumption, FactsDocument
+    from infra_policy.engine.stages.profile import OrganizationProfile
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -491,6 +492,8 @@ def evaluate(
     engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     with collection_paused():  # a facts graph is made of objects that all live on: nothing to collect
         document = _document(facts, input_format, limits)
+        if jobs > 1 and not assume and _workload_count(document) >= 2 * _workloads_per_task():
+            return _evaluate_overlapped(engine, document, strict, explore_changes, jobs)
         warnings = _checked(document, engine.kb, strict)
     if assume:
         from infra_policy.engine.analysis.whatif import changed_document, parse_changes
@@ -500,3 +503,43 @@ def evaluate(
     with _warnings_on_error(warnings):
         evaluation = engine.evaluate_document(document, explore_changes=explore_changes, jobs=jobs)
     return Decision(evaluation, engine, warnings)
+
+
+def _workloads_per_task() -> int:
+    from infra_policy.engine.pipeline import WORKLOADS_PER_TASK
+
+    return WORKLOADS_PER_TASK
+
+
+def _workload_count(document: FactsDocument) -> int:
+    from rdflib import RDF
+
+    from infra_policy.engine.vocabulary import WORKLOAD
+
+    return sum(1 for _ in document.graph.subjects(RDF.type, WORKLOAD, unique=True))
+
+
+def _evaluate_overlapped(
+    engine: Evaluator, document: FactsDocument, strict: bool, explore_changes: bool | None, jobs: int
+) -> Decision:
+    """:func:`evaluate` of a large organization on several cores: the same checks, errors (in the same order of
+    precedence) and decision, but the facts are validated in a forked process while this one looks for near
+    misses and profiles the organization, and the workloads are then decided by ``jobs`` forked workers."""
+    from infra_policy.engine.stages.validate import find_violations, violations_error
+
+    with in_background(lambda: find_violations(document, engine.kb)) as validation:
+        warnings = _checked(document, engine.kb, strict)  # a --strict error comes before any violation
+        try:
+            organization: OrganizationProfile | None = engine.profile(document)
+            profile_error: Exception | None = None
+        except Exception as exc:  # facts that do not validate may not profile either: see below
+            organization, profile_error = None, exc
+        violations = validation.result()
+    with _warnings_on_error(warnings):
+        if violations:
+            raise violations_error(document, violations)
+        if profile_error is not None:
+            raise profile_error
+        assert organization is not None
+        decision = engine.decide(document, organization, explore_changes, jobs)
+    return Decision(engine.justify(decision, document), engine, warnings)

@@ -86,3 +86,61 @@ def collection_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class Background:
+    """``function`` run in a forked process while this one goes on (:func:`in_background`)."""
+
+    def __init__(self, function: Callable[[], Result], enabled: bool) -> None:
+        self._function = function
+        self._process = None
+        self._receiver = None
+        if enabled:
+            import multiprocessing
+
+            context = multiprocessing.get_context("fork")
+            self._receiver, sender = context.Pipe(duplex=False)
+            self._process = context.Process(target=self._run, args=(sender,), daemon=True)
+            self._process.start()
+            sender.close()
+
+    def _run(self, sender) -> None:  # in the forked process
+        gc.enable()
+        try:
+            sender.send((True, self._function()))
+        except BaseException:  # whatever it was, the parent does the work again to raise it
+            sender.send((False, None))
+        finally:
+            sender.close()
+
+    def result(self) -> Result:
+        """What ``function`` returned; what it raised is raised here, where it runs again to be raised."""
+        if self._process is not None:
+            try:
+                done, value = self._receiver.recv()
+            except EOFError:  # the process died without a word
+                done, value = False, None
+            self._stop()
+            if done:
+                return value
+        return self._function()
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._receiver.close()
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+            self._process = None
+
+
+@contextmanager
+def in_background(function: Callable[[], Result], enabled: bool = True) -> Iterator[Background]:
+    """Run ``function`` (which must not change anything this process sees) in a forked process while
+    the body runs; ``.result()`` waits for it. Not ``enabled``: it runs here when its result is asked
+    for. Leaving the body without asking (an exception) stops the process."""
+    running = Background(function, enabled)
+    try:
+        yield running
+    finally:
+        running._stop()

@@ -258,3 +258,29 @@ def test_ranges_sorted_one_by_one_are_every_item_sorted_once(writers, sample, ra
         runs.close()
     assert texts == [f"{key}!" for key in sorted({key for items in writers for key, _ in items})]
     assert len(boundaries_of(sample, ranges)) <= ranges - 1
+
+
+def test_jobs_on_one_organization_report_the_errors_and_warnings_of_one_job(tmp_path):
+    # validated in a forked process while near misses are looked for here: the same messages, same precedence
+    facts, _ = organization(tmp_path, FORKED)
+    text = facts.read_text(encoding="utf-8")
+    near_miss = "ex:w001 ex:dataSensitivity ip:Public .\n"  # an infra-policy property in another namespace
+    violation = 'ex:w002 ip:latencyBudgetMs "fast" .\n'
+    cases = {"near-miss": near_miss, "violation": violation, "both": near_miss + violation}
+    for name, extra in cases.items():
+        path = tmp_path / f"{name}.ttl"
+        path.write_text(text + extra, encoding="utf-8")
+        for options in ((), ("--strict",)):
+            results = [
+                CliRunner().invoke(main, ["evaluate", str(path), "--format", "json", *options, "--jobs", jobs])
+                for jobs in ("1", "2")
+            ]
+            assert results[0].exit_code == results[1].exit_code, (name, options)
+            assert results[0].stderr == results[1].stderr, (name, options)
+            assert results[0].stdout == results[1].stdout, (name, options)
+            if violation in extra or options:
+                assert results[1].exit_code == 2 and "line " in results[1].stderr, (name, options)
+            else:
+                assert results[1].exit_code == 0 and "ex:dataSensitivity" in results[1].stderr
+            if near_miss in extra:
+                assert "ex:dataSensitivity" in results[1].stderr, (name, options)
