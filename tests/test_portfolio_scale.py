@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import shutil
 import subprocess
@@ -284,3 +285,13 @@ def test_jobs_on_one_organization_report_the_errors_and_warnings_of_one_job(tmp_
                 assert results[1].exit_code == 0 and "ex:dataSensitivity" in results[1].stderr
             if near_miss in extra:
                 assert "ex:dataSensitivity" in results[1].stderr, (name, options)
+
+
+def test_an_error_raised_in_a_worker_comes_back_whole():
+    # what a forked worker raises reaches the parent pickled: the message, the problems and the rule stay
+    from infra_policy.engine.errors import EngineError, FactsError
+
+    engine_error = pickle.loads(pickle.dumps(EngineError("the action failed", rule="data.residency")))
+    assert (str(engine_error), engine_error.rule) == ("the action failed", "data.residency")
+    facts_error = pickle.loads(pickle.dumps(FactsError.listing("big.ttl", ["line 3: one", "line 9: two"])))
+    assert type(facts_error) is FactsError and facts_error.problems == ("line 3: one", "line 9: two")
