@@ -15,7 +15,6 @@ alive until the end anyway.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -33,9 +32,11 @@ def _call(task):
     return _FUNCTION(task)
 
 
-def available_cores() -> int:
-    """The cores this process may run on (what ``--jobs`` defaults to where it defaults to all of them)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _may_fork() -> bool:
+    # a daemonic process (a worker of a batch's or a caller's pool) may not have children: work here
+    import multiprocessing
+
+    return not multiprocessing.current_process().daemon
 
 
 def forked_map(function: Callable[[Task], Result], tasks: Sequence[Task], jobs: int) -> Iterator[Result]:
@@ -46,7 +47,7 @@ def forked_map(function: Callable[[Task], Result], tasks: Sequence[Task], jobs: 
     This process does not collect cyclic garbage while it waits (what it receives lives on: the
     results); the workers do (the rule engine's host and networkx graphs leave cycles behind).
     """
-    if jobs <= 1 or len(tasks) < 2:
+    if jobs <= 1 or len(tasks) < 2 or not _may_fork():
         for task in tasks:
             yield function(task)
         return
@@ -95,7 +96,7 @@ class Background:
         self._function = function
         self._process = None
         self._receiver = None
-        if enabled:
+        if enabled and _may_fork():
             import multiprocessing
 
             context = multiprocessing.get_context("fork")

@@ -295,3 +295,16 @@ def test_an_error_raised_in_a_worker_comes_back_whole():
     assert (str(engine_error), engine_error.rule) == ("the action failed", "data.residency")
     facts_error = pickle.loads(pickle.dumps(FactsError.listing("big.ttl", ["line 3: one", "line 9: two"])))
     assert type(facts_error) is FactsError and facts_error.problems == ("line 3: one", "line 9: two")
+
+
+def _json_with_two_jobs(path: Path) -> str:
+    return infra_policy.evaluate(path, jobs=2).to_json()
+
+
+def test_two_jobs_inside_a_pool_worker_work_in_that_worker(tmp_path):
+    # a daemonic worker (a batch's, or a caller's pool) may not fork: the organization is evaluated in it
+    import multiprocessing
+
+    facts, _ = organization(tmp_path, FORKED)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_json_with_two_jobs, (facts,)) == infra_policy.evaluate(facts).to_json()
