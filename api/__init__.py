@@ -497,8 +497,9 @@ def evaluate(
     engine = evaluator(rules=rules, kb=kb, overlays=overlays)
     with collection_paused():  # a facts graph is made of objects that all live on: nothing to collect
         document = _document(facts, input_format, limits)
-        if jobs > 1 and not assume and _workload_count(document) >= 2 * _workloads_per_task():
-            return _evaluate_overlapped(engine, document, strict, explore_changes, jobs)
+    if jobs > 1 and not assume and _workload_count(document) >= 2 * _workloads_per_task():
+        return _evaluate_overlapped(engine, document, strict, explore_changes, jobs)
+    with collection_paused():
         warnings = _checked(document, engine.kb, strict)
     if assume:
         from infra_policy.engine.analysis.whatif import changed_document, parse_changes
@@ -532,7 +533,7 @@ def _evaluate_overlapped(
     misses and profiles the organization, and the workloads are then decided by ``jobs`` forked workers."""
     from infra_policy.engine.stages.validate import find_violations, violations_error
 
-    with in_background(lambda: find_violations(document, engine.kb)) as validation:
+    with collection_paused(), in_background(lambda: find_violations(document, engine.kb)) as validation:
         warnings = _checked(document, engine.kb, strict)  # a --strict error comes before any violation
         try:
             organization: OrganizationProfile | None = engine.profile(document)
