@@ -42,7 +42,7 @@ MALFORMED_RECORD = seal(
             "format": "infra-policy/decision@1",
             "organization": {"name": "Acme"},
             "workloads": [{"name": "Chat"}],
-            "justification": {"nodes": [{"id": ["not", "an", "id"]}], "edges": []},
+            "justification": {"nodes": [{"id": "urn:x", "kind": ["not", "a", "kind"]}], "edges": []},
         },
     }
 )
@@ -761,6 +761,27 @@ CASES: list[Case] = [
         "A test on an unknown fact, with the closest known one",
         {"rules/latency.yaml": rule_file(GOOD_RULE.replace("latencyBudgetMs", "latencyBudget"))},
         "Did you mean 'latencyBudgetMs'?",
+    ),
+    rules_case(
+        "plan-unknown-reason",
+        "A plan rule testing the counted reasons with a rule id that is not an assessment for that side",
+        {
+            **RULES,
+            "rules/latency.yaml": rule_file(GOOD_RULE),
+            "rules/plans.yaml": rule_file(
+                """\
+                - id: plans.latency-in-house
+                  title: Serve in-house where latency calls for it.
+                  priority: 10
+                  when: {fact: in_house_reasons, equals: latency.tigt}
+                  then: {plan: {in_house: [serving], cloud: [the rest]}}
+                  rationale: An example of a plan rule naming a counted reason.
+                  claims: [claim:conclusion-hybrid-mix]
+                """,
+                "ruleset: plans\nkind: plan\n",
+            ),
+        },
+        "Did you mean 'latency.tight'?",
     ),
     rules_case(
         "unknown-value",

@@ -71,7 +71,8 @@ def workload_observations(w: WorkloadDecision) -> Iterator[Observation]:
     yield Observation("stance", w.tally.facts(), frozenset(), frozenset({w.stance_firing.rule}))
     if w.stance == "hybrid":  # plan rules are tried for hybrid workloads only
         fired = frozenset({w.plan.rule}) if w.plan is not None and w.plan.rule else frozenset()
-        yield Observation("plan", plan_facts(w.tally, w.stance), frozenset(), fired)
+        because = {"in-house": w.plan.in_house_because, "cloud": w.plan.cloud_because} if w.plan else {}
+        yield Observation("plan", plan_facts(w.tally, w.stance, because), frozenset(), fired)
 
 
 @dataclass

@@ -279,7 +279,7 @@ def _plan(
             because["in-house"],
             because["cloud"],
         )
-    rule = _pick(policy.plan_rules, backend.fire(PLAN_STAGE, plan_facts(t, stance)), subject, "plan")
+    rule = _pick(policy.plan_rules, backend.fire(PLAN_STAGE, plan_facts(t, stance, because)), subject, "plan")
     then = rule.then
     assert isinstance(then, SetPlan)
     plan_id = rule.id.split(".", 1)[1]
