@@ -48,9 +48,8 @@ def forked_map(function: Callable[[Task], Result], tasks: Sequence[Task], jobs: 
     results); the workers do (the rule engine's host and networkx graphs leave cycles behind).
     """
     if jobs <= 1 or len(tasks) < 2 or not _may_fork():
-        with heap_frozen():
-            for task in tasks:
-                yield function(task)
+        for task in tasks:
+            yield function(task)
         return
     import multiprocessing
 
@@ -75,14 +74,16 @@ def heap_frozen() -> Iterator[None]:
     """What exists on entry is left out of cyclic garbage collection inside (``gc.freeze``), and put
     back on exit (``gc.unfreeze``): nothing is kept that would have been freed, it is only not walked.
 
-    For stages that make much short-lived garbage next to a large heap that lives on (deciding or
-    writing 10,000 workloads next to their facts graph and decisions): each collection then walks only
-    what the stage made, and forked workers do not copy the frozen pages to walk them. Left as it is when
-    objects are frozen already (by an enclosing stage, or by the program embedding the library).
+    Around forking workers: they do not copy the frozen pages to walk them, and the parent's
+    collections while it waits walk only what it receives. Not around work done in one process: frozen
+    and put back, objects miss the collector's accounting of old objects, and a process evaluating
+    files one after another grew (tests/test_batch.py, the flat-memory test). Left as it is when objects
+    are frozen already (by the program embedding the library).
     """
     if gc.get_freeze_count():
         yield
         return
+    gc.collect(1)  # the young garbage first: frozen, it would wait for a full collection to be freed
     gc.freeze()
     try:
         yield

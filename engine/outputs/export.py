@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from infra_policy.engine.errors import printable
-from infra_policy.engine.forked import forked_map, heap_frozen, ranges
+from infra_policy.engine.forked import forked_map, ranges
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.model import Assessment, Decision, Firing, HybridPlan, WorkloadDecision
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
@@ -287,13 +287,6 @@ def write_decision_json(
     """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece
     (the justification of more than ``per_part`` workloads in parts, sorted on disk). With ``jobs`` > 1,
     the workloads' entries and their parts of the justification are made by forked workers."""
-    with heap_frozen():  # the decision and its facts live on: collections walk only what writing makes
-        _write_decision_json(ev, policy, write, per_part, jobs)
-
-
-def _write_decision_json(
-    ev: Evaluation, policy: Policy, write: Callable[[str], object], per_part: int, jobs: int
-) -> None:
     count = len(ev.decision.workloads)
     if jobs > 1 and count >= 2 * WORKLOADS_PER_TASK and "justification" not in ev.__dict__:
         _write_forked(
