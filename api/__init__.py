@@ -36,6 +36,7 @@ from infra_policy.engine.errors import (
     KnowledgeBaseError,
     RulesError,
 )
+from infra_policy.engine.forked import collection_paused, in_background
 from infra_policy.engine.stages.inputs import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from infra_policy.engine.knowledge import KnowledgeBase
     from infra_policy.engine.pipeline import Evaluation, Evaluator
     from infra_policy.engine.stages.load import Assumption, FactsDocument
+    from infra_policy.engine.stages.profile import OrganizationProfile
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -106,12 +108,13 @@ class Decision:
 
         return render_json(self.evaluation, self.evaluator.policy)
 
-    def write_json(self, write: Callable[[str], object]) -> None:
+    def write_json(self, write: Callable[[str], object], *, jobs: int = 1) -> None:
         """Stream exactly the text of :meth:`to_json` through ``write`` (e.g. a file's ``write``), piece by piece,
-        so a decision on thousands of workloads is never one string in memory."""
+        so a decision on thousands of workloads is never one string in memory. ``jobs`` > 1: a large
+        organization's workloads are written by that many forked processes (the same bytes)."""
         from infra_policy.engine.outputs.export import write_decision_json
 
-        write_decision_json(self.evaluation, self.evaluator.policy, write)
+        write_decision_json(self.evaluation, self.evaluator.policy, write, jobs=jobs)
 
     def to_text(self, detail: str = "short", *, verbose: bool = False) -> str:
         """The exact text of `infra-policy evaluate` for people (``detail="full"``: nothing left out;
@@ -471,6 +474,7 @@ def evaluate(
     assume: Sequence[str] = (),
     overlays: Sequence[str | Path] = (),
     max_changes: int | None = None,
+    jobs: int = 1,
 ) -> Decision:
     """Evaluate facts and return the :class:`Decision`.
 
@@ -490,6 +494,9 @@ def evaluate(
     finds, toward each other stance, the fewest fact changes that give it: every single change, then
     pairs within a small budget; ``max_changes`` (1 to 4) searches sets of up to that many changes with
     the budget of `explain --flip` instead (`evaluate --max-changes`).
+
+    ``jobs`` > 1 decides the workloads of a large organization (a few hundred or more) in that many
+    forked processes; the decision is the same as with one.
     """
     if max_changes is not None:
         from infra_policy.engine.analysis import MAX_CHANGES
@@ -497,13 +504,64 @@ def evaluate(
         if not 1 <= max_changes <= MAX_CHANGES:
             raise ValueError(f"evaluate: max_changes must be between 1 and {MAX_CHANGES}, not {max_changes!r}")
     engine = evaluator(rules=rules, kb=kb, overlays=overlays)
-    document = _document(facts, input_format, limits)
-    warnings = _checked(document, engine.kb, strict)
+    with collection_paused():  # a facts graph is made of objects that all live on: nothing to collect
+        document = _document(facts, input_format, limits)
+    if jobs > 1 and not assume and _workload_count(document) >= 2 * _workloads_per_task():
+        return _evaluate_overlapped(engine, document, strict, explore_changes, jobs, max_changes)
+    with collection_paused():
+        warnings = _checked(document, engine.kb, strict)
     if assume:
         from infra_policy.engine.analysis.whatif import changed_document, parse_changes
 
         vocabulary = engine.kb.vocabulary
         document = changed_document(document, parse_changes(document, assume, vocabulary), vocabulary)
     with _warnings_on_error(warnings):
-        evaluation = engine.evaluate_document(document, explore_changes=explore_changes, max_changes=max_changes)
+        evaluation = engine.evaluate_document(
+            document, explore_changes=explore_changes, max_changes=max_changes, jobs=jobs
+        )
     return Decision(evaluation, engine, warnings)
+
+
+def _workloads_per_task() -> int:
+    from infra_policy.engine.pipeline import WORKLOADS_PER_TASK
+
+    return WORKLOADS_PER_TASK
+
+
+def _workload_count(document: FactsDocument) -> int:
+    from rdflib import RDF
+
+    from infra_policy.engine.vocabulary import WORKLOAD
+
+    return sum(1 for _ in document.graph.subjects(RDF.type, WORKLOAD, unique=True))
+
+
+def _evaluate_overlapped(
+    engine: Evaluator,
+    document: FactsDocument,
+    strict: bool,
+    explore_changes: bool | None,
+    jobs: int,
+    max_changes: int | None = None,
+) -> Decision:
+    """:func:`evaluate` of a large organization on several cores: the same checks, errors (in the same order of
+    precedence) and decision, but the facts are validated in a forked process while this one looks for near
+    misses and profiles the organization, and the workloads are then decided by ``jobs`` forked workers."""
+    from infra_policy.engine.stages.validate import find_violations, violations_error
+
+    with collection_paused(), in_background(lambda: find_violations(document, engine.kb)) as validation:
+        warnings = _checked(document, engine.kb, strict)  # a --strict error comes before any violation
+        try:
+            organization: OrganizationProfile | None = engine.profile(document)
+            profile_error: Exception | None = None
+        except Exception as exc:  # facts that do not validate may not profile either: see below
+            organization, profile_error = None, exc
+        violations = validation.result()
+    with _warnings_on_error(warnings):
+        if violations:
+            raise violations_error(document, violations)
+        if profile_error is not None:
+            raise profile_error
+        assert organization is not None
+        decision = engine.decide(document, organization, explore_changes, max_changes, jobs)
+    return Decision(engine.justify(decision, document), engine, warnings)

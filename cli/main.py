@@ -10,6 +10,7 @@ internal error; ``--debug`` shows the traceback
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,10 +79,11 @@ def decide(
     explore_changes: bool | None = None,
     overlays: tuple[Path, ...] = (),
     max_changes: int | None = None,
+    jobs: int = 1,
     **reading,
 ):
     """Read FACTS (a file or `-`), evaluate them through the library API (with any `--set` facts
-    assumed, under any --overlay) and show its warnings."""
+    assumed, under any --overlay; a large organization's workloads in ``jobs`` processes) and show its warnings."""
     import infra_policy
 
     decision = infra_policy.evaluate(
@@ -93,6 +95,7 @@ def decide(
         explore_changes=explore_changes,
         overlays=overlays,
         max_changes=max_changes,
+        jobs=jobs,
     )
     show_warnings(decision.warnings)
     return decision
@@ -160,7 +163,10 @@ def _facts_arguments(command):
 @_kb_rules_options
 @input_options
 @strict_option
-@batch_options()
+@batch_options(
+    jobs_help="How many worker processes evaluate: the files of a batch (results keep the files' order), or "
+    "the workloads of one large organization (a few hundred or more; the same output as with one)."
+)
 @handle_errors
 def evaluate(
     facts: tuple[Path, ...],
@@ -226,9 +232,12 @@ def evaluate(
             max_changes,
         )
         return
-    decision = decide(facts[0], kb_dir, rules_dir, strict, assume, explore_changes, overlays, max_changes, **reading)
+    decision = decide(
+        facts[0], kb_dir, rules_dir, strict, assume, explore_changes, overlays, max_changes, jobs, **reading
+    )
     if fmt == "json":
-        text = decision.write_json  # streamed: a decision on thousands of workloads is never one string
+        # streamed: a decision on thousands of workloads is never one string
+        text = functools.partial(decision.write_json, jobs=jobs)
     elif fmt in ("turtle", "jsonld"):
         text = decision.to_rdf(fmt)
     else:

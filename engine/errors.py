@@ -44,6 +44,9 @@ class InputError(InfraPolicyError):
         # Each problem on its own; a single-problem error lists its message.
         self.problems = tuple(printable(p) for p in problems) or (message,)
 
+    def __reduce__(self):  # whole across processes (a forked worker's error is raised in the parent)
+        return type(self), (str(self), self.problems)
+
 
 class FactsError(InputError):
     """A facts file is unreadable, unparsable or invalid."""
@@ -74,3 +77,6 @@ class EngineError(InfraPolicyError):
     def __init__(self, message: str, rule: str | None = None) -> None:
         super().__init__(printable(message))
         self.rule = rule
+
+    def __reduce__(self):  # whole across processes (a forked worker's error is raised in the parent)
+        return type(self), (str(self), self.rule)

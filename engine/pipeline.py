@@ -11,13 +11,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from infra_policy.engine.forked import collection_paused, forked_map, ranges
 from infra_policy.engine.knowledge import KnowledgeBase, load_knowledge_base
-from infra_policy.engine.model import Decision, Inputs
+from infra_policy.engine.model import Decision, Inputs, WorkloadDecision
 from infra_policy.engine.policy.ruleload import Policy, load_policy
 from infra_policy.engine.records.digest import graph_digest, text_digest
 from infra_policy.engine.stages.decide import decide_organization, decide_workload, organization_plan
 from infra_policy.engine.stages.infer import DirectPolicy, compile_policy, policy_stages
-from infra_policy.engine.stages.justify import JustificationGraph, build_justification, justification_parts, rule_iri
+from infra_policy.engine.stages.justify import (
+    JustificationGraph,
+    build_justification,
+    justification_parts,
+    organization_part,
+    rule_iri,
+    workloads_part,
+)
 from infra_policy.engine.stages.load import FactsDocument, load_facts
 from infra_policy.engine.stages.profile import OrganizationProfile, build_profile
 from infra_policy.engine.stages.validate import validate_facts
@@ -27,6 +35,10 @@ from infra_policy.engine.stages.validate import validate_facts
 # organization should not pay for explanations nobody may read. Beyond it they are left out, the
 # decision says so, and `--explore-changes` (explore_changes=True) brings them back.
 EXPLORE_CHANGES_UP_TO = 100
+
+# With several jobs, an organization's workloads are decided (and written, engine/outputs/export.py)
+# by forked workers in tasks of at least this many workloads: below it, forking costs more than it saves.
+WORKLOADS_PER_TASK = 100
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,17 @@ class Evaluation:
         yield from justification_parts(
             self.decision, e.claims_by_rule, e.claim_iris, self.document, e.node_labels, workloads_per_part
         )
+
+    def workloads_justification(self, start: int, stop: int) -> JustificationGraph:
+        """The part of the justification that concludes the stances of workloads ``start`` to ``stop``."""
+        e = self.evaluator
+        chosen = self.decision.workloads[start:stop]
+        return workloads_part(chosen, e.claims_by_rule, e.claim_iris, self.document, e.node_labels)
+
+    def organization_justification(self) -> JustificationGraph:
+        """The part of the justification that concludes the organization's stance from its workloads'."""
+        e = self.evaluator
+        return organization_part(self.decision, e.claims_by_rule, e.claim_iris, self.document, e.node_labels)
 
 
 class Evaluator:
@@ -91,14 +114,18 @@ class Evaluator:
         validate: bool = True,
         explore_changes: bool | None = None,
         max_changes: int | None = None,
+        jobs: int = 1,
     ) -> Evaluation:
         """Decide ``doc``. ``explore_changes``: search what would change each stance (True), skip it
         (False), or search it only for organizations of up to :data:`EXPLORE_CHANGES_UP_TO` workloads (None).
         ``max_changes``: the most changes per set that search combines (None: its default, see
-        engine.stages.changes.smallest_changes)."""
-        if validate:
-            validate_facts(doc, self.kb)
-        decision = self.decide(doc, self.profile(doc), explore_changes, max_changes)
+        engine.stages.changes.smallest_changes). ``jobs``: how many processes decide the workloads (see
+        :meth:`decide`)."""
+        with collection_paused():
+            if validate:
+                validate_facts(doc, self.kb)
+            organization = self.profile(doc)
+        decision = self.decide(doc, organization, explore_changes, max_changes, jobs)
         return self.justify(decision, doc)
 
     def profile(self, doc: FactsDocument) -> OrganizationProfile:
@@ -111,20 +138,29 @@ class Evaluator:
         organization: OrganizationProfile,
         explore_changes: bool | None = None,
         max_changes: int | None = None,
+        jobs: int = 1,
     ) -> Decision:
         """The decision on a profiled document (its justification comes with :meth:`justify`).
 
         Split from :meth:`evaluate_document` so that one profile can be decided under two policies
         (``impact``) when they share the knowledge base. ``explore_changes`` as for :meth:`evaluate_document`.
+        With ``jobs`` > 1, the workloads (each decided on its own) are decided in that many forked
+        processes, :data:`WORKLOADS_PER_TASK` or more at a time; the organization is decided here, from
+        all of them, as with one job: the same decision either way.
         """
         count = len(organization.workloads)
         explore = explore_changes if explore_changes is not None else count <= EXPLORE_CHANGES_UP_TO
-        workloads = tuple(
-            decide_workload(
-                w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore, self.memo, max_changes
+
+        def decide_range(bounds: tuple[int, int]) -> tuple[WorkloadDecision, ...]:
+            return tuple(
+                decide_workload(
+                    w, self.policy, self.backend, self.explorer, self.kb.vocabulary, explore, self.memo, max_changes
+                )
+                for w in organization.workloads[bounds[0] : bounds[1]]
             )
-            for w in organization.workloads
-        )
+
+        tasks = ranges(count, max(WORKLOADS_PER_TASK, -(-count // (jobs * 8))))
+        workloads = tuple(w for part in forked_map(decide_range, tasks, jobs) for w in part)
         stance, firing = decide_organization(
             organization, {w.id: w.stance for w in workloads}, self.policy, self.backend
         )

@@ -8,15 +8,23 @@ Real files, the real CLI (click's runner) and the library; no timing (bench/port
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import infra_policy
 from infra_policy.cli.main import main
 from infra_policy.engine.outputs.export import write_decision_json
-from infra_policy.engine.pipeline import EXPLORE_CHANGES_UP_TO
+from infra_policy.engine.outputs.jsonstream import RangedRuns, boundaries_of
+from infra_policy.engine.pipeline import EXPLORE_CHANGES_UP_TO, WORKLOADS_PER_TASK
 from infra_policy.engine.stages.inputs import DEFAULT_LIMITS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,3 +194,117 @@ def test_the_default_limits_take_ten_thousand_workloads_and_refuse_more(tmp_path
     result = CliRunner().invoke(main, ["evaluate", str(flood)])
     assert result.exit_code == 2
     assert "more than 10,000 workloads" in result.stderr and "(--max-workloads)" in result.stderr
+
+
+# enough workloads that --jobs 2 decides and writes them in forked workers, in several tasks each
+FORKED = 2 * WORKLOADS_PER_TASK + 37
+
+
+def test_jobs_on_one_organization_give_the_bytes_of_one_job(tmp_path):
+    facts, _ = organization(tmp_path, FORKED)
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    run("evaluate", str(facts), "--format", "json", "-o", str(one), "--jobs", "1")
+    # the console script itself, as a user runs it: the workers are forked from a real process
+    script = shutil.which("infra-policy", path=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    assert script, "the console script infra-policy is not installed next to this Python"
+    done = subprocess.run(
+        [script, "evaluate", str(facts), "--format", "json", "-o", str(two), "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert two.read_bytes() == one.read_bytes()
+    document = json.loads(one.read_text(encoding="utf-8"))
+    assert len(document["workloads"]) == FORKED
+    # the organization's stance comes from all the workloads: several stances, so a split
+    assert len({w["stance"] for w in document["organization"]["placement"]}) > 1
+    kinds = {node["kind"] for node in document["justification"]["nodes"]}
+    assert {"fact", "firing", "stance", "tally"} <= kinds
+    assert run("evaluate", str(facts), "--jobs", "2") == run("evaluate", str(facts))  # text too
+
+
+def test_jobs_give_the_same_decision_record_and_library_text(tmp_path):
+    facts, _ = organization(tmp_path, FORKED)
+    one, two = infra_policy.evaluate(facts), infra_policy.evaluate(facts, jobs=2)
+    assert two.evaluation.decision == one.evaluation.decision
+    assert two.record() == one.record()  # the record's own canonical JSON and digest: unchanged
+    pieces: list[str] = []
+    one.write_json(pieces.append, jobs=2)
+    assert "".join(pieces) == two.to_json() == json.dumps(one.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    records = [tmp_path / "records-1", tmp_path / "records-2"]
+    for jobs, folder in zip(("1", "2"), records, strict=True):
+        folder.mkdir()
+        run("evaluate", str(facts), "--record", str(folder), "--jobs", jobs)
+    assert [(p.name, p.read_bytes()) for p in sorted(records[0].iterdir())] == [
+        (p.name, p.read_bytes()) for p in sorted(records[1].iterdir())
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    writers=st.lists(st.lists(st.tuples(st.text(max_size=4), st.text(max_size=3))), max_size=5),
+    sample=st.lists(st.text(max_size=4), max_size=12),
+    ranges=st.integers(min_value=1, max_value=6),
+)
+def test_ranges_sorted_one_by_one_are_every_item_sorted_once(writers, sample, ranges):
+    # items with the same key have the same text, as nodes and edges of justification parts do
+    writers = [[(key, f"{key}!") for key, _ in items] for items in writers]
+    runs = RangedRuns(boundaries_of(sample, ranges))
+    try:
+        for items in writers:
+            runs.adopt(runs.write(items))
+        texts = [text for index in range(runs.count) for text in runs.sorted_range(index)]
+    finally:
+        runs.close()
+    assert texts == [f"{key}!" for key in sorted({key for items in writers for key, _ in items})]
+    assert len(boundaries_of(sample, ranges)) <= ranges - 1
+
+
+def test_jobs_on_one_organization_report_the_errors_and_warnings_of_one_job(tmp_path):
+    # validated in a forked process while near misses are looked for here: the same messages, same precedence
+    facts, _ = organization(tmp_path, FORKED)
+    text = facts.read_text(encoding="utf-8")
+    near_miss = "ex:w001 ex:dataSensitivity ip:Public .\n"  # an infra-policy property in another namespace
+    violation = 'ex:w002 ip:latencyBudgetMs "fast" .\n'
+    cases = {"near-miss": near_miss, "violation": violation, "both": near_miss + violation}
+    for name, extra in cases.items():
+        path = tmp_path / f"{name}.ttl"
+        path.write_text(text + extra, encoding="utf-8")
+        for options in ((), ("--strict",)):
+            results = [
+                CliRunner().invoke(main, ["evaluate", str(path), "--format", "json", *options, "--jobs", jobs])
+                for jobs in ("1", "2")
+            ]
+            assert results[0].exit_code == results[1].exit_code, (name, options)
+            assert results[0].stderr == results[1].stderr, (name, options)
+            assert results[0].stdout == results[1].stdout, (name, options)
+            if violation in extra or options:
+                assert results[1].exit_code == 2 and "line " in results[1].stderr, (name, options)
+            else:
+                assert results[1].exit_code == 0 and "ex:dataSensitivity" in results[1].stderr
+            if near_miss in extra:
+                assert "ex:dataSensitivity" in results[1].stderr, (name, options)
+
+
+def test_an_error_raised_in_a_worker_comes_back_whole():
+    # what a forked worker raises reaches the parent pickled: the message, the problems and the rule stay
+    from infra_policy.engine.errors import EngineError, FactsError
+
+    engine_error = pickle.loads(pickle.dumps(EngineError("the action failed", rule="data.residency")))
+    assert (str(engine_error), engine_error.rule) == ("the action failed", "data.residency")
+    facts_error = pickle.loads(pickle.dumps(FactsError.listing("big.ttl", ["line 3: one", "line 9: two"])))
+    assert type(facts_error) is FactsError and facts_error.problems == ("line 3: one", "line 9: two")
+
+
+def _json_with_two_jobs(path: Path) -> str:
+    return infra_policy.evaluate(path, jobs=2).to_json()
+
+
+def test_two_jobs_inside_a_pool_worker_work_in_that_worker(tmp_path):
+    # a daemonic worker (a batch's, or a caller's pool) may not fork: the organization is evaluated in it
+    import multiprocessing
+
+    facts, _ = organization(tmp_path, FORKED)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_json_with_two_jobs, (facts,)) == infra_policy.evaluate(facts).to_json()

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from infra_policy.engine.analysis import MAX_CHANGES
 from infra_policy.engine.errors import printable
+from infra_policy.engine.forked import forked_map, ranges
 from infra_policy.engine.knowledge import KnowledgeBase
 from infra_policy.engine.model import (
     Assessment,
@@ -20,13 +21,23 @@ from infra_policy.engine.model import (
     WorkloadDecision,
 )
 from infra_policy.engine.outputs.cost_output import cost_json, cost_lines
-from infra_policy.engine.outputs.jsonstream import Encoded, Lazy, SortedRuns, encoded_items, write_json
+from infra_policy.engine.outputs.jsonstream import (
+    Encoded,
+    Lazy,
+    RangedRuns,
+    SortedRuns,
+    boundaries_of,
+    encoded,
+    encoded_items,
+    write_json,
+)
 from infra_policy.engine.outputs.wording import fact_words, sentence_case, terms_in_words, value_words, wrap
-from infra_policy.engine.pipeline import Evaluation
+from infra_policy.engine.pipeline import WORKLOADS_PER_TASK, Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import value_text
 from infra_policy.engine.policy.tally import STRENGTH
 from infra_policy.engine.stages.changes import EVALUATE_MAX_CHANGES
+from infra_policy.engine.stages.justify import JustificationGraph
 from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.stages.profile import StatedFact, display
 from infra_policy.engine.vocabulary import Vocabulary
@@ -233,28 +244,39 @@ JUSTIFICATION_PART_WORKLOADS = 500
 def _streamed_justification(ev: Evaluation, runs: tuple[SortedRuns, SortedRuns], per_part: int) -> dict:
     """The justification object, its nodes and edges made while written: the same text as ``to_dict()``'s."""
     nodes, edges = runs
-    level = 3  # document → "justification" → "nodes" / "edges" → each entry
 
     def spill() -> Iterator[Encoded]:
         for part in ev.justification_parts(per_part):
-            # a node without attributes belongs to another part
-            owned = sorted((n, d) for n, d in part.graph.nodes(data=True) if "kind" in d)
-            texts = encoded_items([{"id": n, **dict(sorted(d.items()))} for n, d in owned], level)
-            nodes.add_run([(n, text) for (n, _), text in zip(owned, texts, strict=True)], presorted=True)
-            links = sorted(part.graph.edges(data=True))
-            texts = encoded_items([{"from": u, "to": v, "relation": d["relation"]} for u, v, d in links], level)
-            edges.add_run([((u, v), text) for (u, v, _), text in zip(links, texts, strict=True)], presorted=True)
+            node_items, edge_items = _part_items(part)
+            nodes.add_run(node_items, presorted=True)
+            edges.add_run(edge_items, presorted=True)
         yield from nodes.merged()
 
     return {"nodes": Lazy(spill()), "edges": Lazy(_later(edges.merged))}
+
+
+_ENTRY_LEVEL = 3  # document → "justification" → "nodes" / "edges" → each entry
+
+
+def _part_items(part: JustificationGraph) -> tuple[list[tuple[str, str]], list[tuple[tuple[str, str], str]]]:
+    """A part's nodes and edges as sorted (key, text) items of a run: the texts ``to_dict()`` has for them."""
+    # a node without attributes belongs to another part
+    owned = sorted((n, d) for n, d in part.graph.nodes(data=True) if "kind" in d)
+    texts = encoded_items([{"id": n, **dict(sorted(d.items()))} for n, d in owned], _ENTRY_LEVEL)
+    node_items = [(n, text) for (n, _), text in zip(owned, texts, strict=True)]
+    links = sorted(part.graph.edges(data=True))
+    texts = encoded_items([{"from": u, "to": v, "relation": d["relation"]} for u, v, d in links], _ENTRY_LEVEL)
+    edge_items = [((u, v), text) for (u, v, _), text in zip(links, texts, strict=True)]
+    return node_items, edge_items
 
 
 def _later(make: Callable[[], Iterator[Encoded]]) -> Iterator[Encoded]:
     yield from make()  # the edges are merged only once the nodes' pass has written every run
 
 
-def _decision_document(ev: Evaluation, policy: Policy, justification: dict) -> dict:
-    """The decision document with its workloads as a :class:`Lazy` list, made one at a time while written."""
+def _decision_document(ev: Evaluation, policy: Policy, justification: dict, workloads: Lazy | None = None) -> dict:
+    """The decision document with its workloads as a :class:`Lazy` list, made one at a time while written
+    (or ``workloads``, their entries made elsewhere)."""
     d = ev.decision
     org = d.organization
     return {
@@ -272,7 +294,7 @@ def _decision_document(ev: Evaluation, policy: Policy, justification: dict) -> d
         **({"left_out": left_out} if (left_out := left_out_json(d)) else {}),
         # how far "smallest_changes" searched, when asked for (`evaluate --max-changes`); absent: the default
         **({"change_search": {"max_changes": d.max_changes}} if d.max_changes is not None else {}),
-        "workloads": Lazy(_workload(ev, w, policy) for w in d.workloads),
+        "workloads": workloads if workloads is not None else Lazy(_workload(ev, w, policy) for w in d.workloads),
         "justification": justification,
         "inputs": d.inputs.to_dict(),
     }
@@ -307,11 +329,22 @@ def changes_left_out_text(why: str) -> str:
 
 
 def write_decision_json(
-    ev: Evaluation, policy: Policy, write: Callable[[str], object], per_part: int = JUSTIFICATION_PART_WORKLOADS
+    ev: Evaluation,
+    policy: Policy,
+    write: Callable[[str], object],
+    per_part: int = JUSTIFICATION_PART_WORKLOADS,
+    jobs: int = 1,
 ) -> None:
     """Stream the decision document through ``write``: the same bytes as :func:`render_json`, built piece by piece
-    (the justification of more than ``per_part`` workloads in parts, sorted on disk)."""
-    if len(ev.decision.workloads) <= per_part or "justification" in ev.__dict__:
+    (the justification of more than ``per_part`` workloads in parts, sorted on disk). With ``jobs`` > 1,
+    the workloads' entries and their parts of the justification are made by forked workers."""
+    count = len(ev.decision.workloads)
+    if jobs > 1 and count >= 2 * WORKLOADS_PER_TASK and "justification" not in ev.__dict__:
+        _write_forked(
+            ev, policy, write, max(WORKLOADS_PER_TASK, min(_WORKLOADS_PER_RENDER, -(-count // (jobs * 8)))), jobs
+        )
+        return
+    if count <= per_part or "justification" in ev.__dict__:
         write_json(_decision_document(ev, policy, ev.justification.to_dict()), write)
         return
     runs = (SortedRuns(), SortedRuns())
@@ -320,6 +353,73 @@ def write_decision_json(
     finally:
         for run in runs:
             run.close()
+
+
+def _write_forked(ev: Evaluation, policy: Policy, write: Callable[[str], object], per_task: int, jobs: int) -> None:
+    """:func:`write_decision_json` with the workloads split in tasks of ``per_task`` for ``jobs`` forked workers.
+
+    Each task gives its workloads' entries as text (written here, in order) and files its part of the
+    justification's nodes and edges by ranges of their keys (jsonstream.RangedRuns); the organization's
+    part is made here, from the decision on all workloads; then the workers sort each range. The
+    same items sorted the same way as in one process: the same bytes.
+    """
+    workloads = ev.decision.workloads
+    # where to cut the keys into ranges, from the first workloads' part (which ranges changes no byte)
+    sample_nodes, sample_edges = _part_items(ev.workloads_justification(0, min(len(workloads), _SAMPLE_WORKLOADS)))
+    ranges_count = _RANGES_PER_JOB * jobs
+    nodes = RangedRuns(boundaries_of([key for key, _ in sample_nodes], ranges_count))
+    edges = RangedRuns(boundaries_of([key for key, _ in sample_edges], ranges_count))
+
+    def render(bounds: tuple[int, int]) -> tuple[list[str], tuple, tuple]:
+        start, stop = bounds
+        texts = [encoded(_workload(ev, w, policy), _WORKLOAD_LEVEL) for w in workloads[start:stop]]
+        node_items, edge_items = _part_items(ev.workloads_justification(start, stop))
+        return texts, nodes.write(node_items), edges.write(edge_items)
+
+    def entries() -> Iterator[Encoded]:
+        tasks = ranges(len(workloads), per_task)
+        for texts, node_run, edge_run in forked_map(render, tasks, jobs):
+            nodes.adopt(node_run)
+            edges.adopt(edge_run)
+            yield from map(Encoded, texts)
+
+    def sort_range(task: tuple[int, int]) -> list[str]:
+        kind, index = task
+        return (nodes if kind == 0 else edges).sorted_range(index)
+
+    sorted_ranges: list[Iterator[list[str]]] = []
+
+    def node_texts() -> Iterator[Encoded]:
+        # every task has filed its items by now: the workloads come before the justification
+        node_items, edge_items = _part_items(ev.organization_justification())
+        nodes.adopt(nodes.write(node_items))
+        edges.adopt(edges.write(edge_items))
+        tasks = [(0, i) for i in range(nodes.count)] + [(1, i) for i in range(edges.count)]
+        sorted_ranges.append(forked_map(sort_range, tasks, jobs))
+        for _ in range(nodes.count):
+            yield from map(Encoded, next(sorted_ranges[0]))
+
+    def edge_texts() -> Iterator[Encoded]:
+        for texts in sorted_ranges[0]:
+            yield from map(Encoded, texts)
+
+    justification = {"nodes": Lazy(node_texts()), "edges": Lazy(edge_texts())}
+    try:
+        write_json(_decision_document(ev, policy, justification, Lazy(entries())), write)
+    finally:
+        nodes.close()
+        edges.close()
+
+
+# the first workloads whose part of the justification tells where to cut its keys into ranges, and
+# how many ranges per job (a range of 10,000 workloads' nodes is then a few MB)
+_SAMPLE_WORKLOADS = 50
+_RANGES_PER_JOB = 16
+# at most this many workloads per task: a worker's memory is what it inherits and one task's (~ 60 kB
+# a workload, mostly its part of the justification graph)
+_WORKLOADS_PER_RENDER = 200
+
+_WORKLOAD_LEVEL = 2  # document → "workloads" → each workload
 
 
 def render_json(ev: Evaluation, policy: Policy) -> str:

@@ -100,6 +100,79 @@ class SortedRuns:
         self._directory.cleanup()
 
 
+class RangedRuns:
+    """Items (a sort key and a text) from several processes, sorted by ranges of keys instead of merged.
+
+    Each writer (:meth:`write`, in any forked process) files its items by the range of their key, the
+    ranges cut at ``boundaries`` (keys of the same type); the parent :meth:`adopt` s what was written;
+    then each range is sorted on its own (:meth:`sorted_range`, in parallel in forked workers), and
+    the ranges written one after the other give the texts of all items in key order, an item repeated
+    (same key) once: what :class:`SortedRuns` gives, with the sorting shared out. The boundaries only
+    decide how evenly.
+    """
+
+    def __init__(self, boundaries: list) -> None:
+        import tempfile
+
+        self.boundaries = boundaries
+        self._directory = tempfile.TemporaryDirectory(prefix="infra-policy-ranges.")
+        self._written: list[tuple[str, list[tuple[int, int]]]] = []
+
+    @property
+    def count(self) -> int:
+        """How many ranges."""
+        return len(self.boundaries) + 1
+
+    def write(self, items: Iterable[tuple[object, str]]) -> tuple[str, list[tuple[int, int]]]:
+        """File ``items`` by range: the file written and where each range's items are in it."""
+        import bisect
+        import pickle
+        import tempfile
+
+        by_range: list[list] = [[] for _ in range(self.count)]
+        for item in items:
+            by_range[bisect.bisect_right(self.boundaries, item[0])].append(item)
+        handle, path = tempfile.mkstemp(prefix="ranges-", dir=self._directory.name)
+        spans = []
+        with open(handle, "wb") as stream:
+            for part in by_range:
+                start = stream.tell()
+                pickle.dump(part, stream, protocol=pickle.HIGHEST_PROTOCOL)
+                spans.append((start, stream.tell() - start))
+        return path, spans
+
+    def adopt(self, written: tuple[str, list[tuple[int, int]]]) -> None:
+        self._written.append(written)
+
+    def sorted_range(self, index: int) -> list[str]:
+        """The texts of range ``index``, in key order, each key once."""
+        import pickle
+
+        items: list[tuple[object, str]] = []
+        for path, spans in self._written:
+            start, size = spans[index]
+            with open(path, "rb") as stream:
+                stream.seek(start)
+                items += pickle.loads(stream.read(size))
+        items.sort(key=_first)
+        texts, previous = [], _NOTHING
+        for key, text in items:
+            if key != previous:
+                previous = key
+                texts.append(text)
+        return texts
+
+    def close(self) -> None:
+        self._directory.cleanup()
+
+
+def boundaries_of(keys: list, count: int) -> list:
+    """At most ``count`` - 1 keys that cut ``keys`` (a sample of the keys to come) into ``count`` ranges of
+    about the same size."""
+    ordered = sorted(set(keys))
+    return sorted({ordered[i * len(ordered) // count] for i in range(1, count)}) if ordered else []
+
+
 _NOTHING = object()
 
 

@@ -302,15 +302,36 @@ def justification_parts(
     stances and plans feed the organization's part, and nothing feeds back, so checking each part for
     cycles and grounding checks the whole.
     """
-    claims = _claims(claims_by_rule, claim_iris)
     workloads = decision.workloads
     for start in range(0, len(workloads), workloads_per_part):
-        b = _Builder(doc, labels)
-        _workloads_part(b, workloads[start : start + workloads_per_part], claims)
-        yield _checked_part(b.g)
+        yield workloads_part(workloads[start : start + workloads_per_part], claims_by_rule, claim_iris, doc, labels)
+    yield organization_part(decision, claims_by_rule, claim_iris, doc, labels)
+
+
+def workloads_part(
+    workloads: Iterable[WorkloadDecision],
+    claims_by_rule: dict[str, tuple[str, ...]],
+    claim_iris: dict[str, str],
+    doc: FactsDocument | None = None,
+    labels: dict[str, str] | None = None,
+) -> JustificationGraph:
+    """The part of the justification graph that concludes ``workloads``' stances (see :func:`justification_parts`)."""
     b = _Builder(doc, labels)
-    _organization_part(b, decision, claims)
-    yield _checked_part(b.g)
+    _workloads_part(b, workloads, _claims(claims_by_rule, claim_iris))
+    return _checked_part(b.g)
+
+
+def organization_part(
+    decision: Decision,
+    claims_by_rule: dict[str, tuple[str, ...]],
+    claim_iris: dict[str, str],
+    doc: FactsDocument | None = None,
+    labels: dict[str, str] | None = None,
+) -> JustificationGraph:
+    """The part of the justification graph that concludes the organization's stance from its workloads'."""
+    b = _Builder(doc, labels)
+    _organization_part(b, decision, _claims(claims_by_rule, claim_iris))
+    return _checked_part(b.g)
 
 
 def _reachable(graph: nx.DiGraph, sources: list[str]) -> set[str]:
