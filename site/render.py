@@ -22,6 +22,7 @@ from rdflib.namespace import DCTERMS
 
 from infra_policy.engine.analysis.diff import diff_decisions
 from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.outputs import jsonstream
 from infra_policy.engine.outputs.wording import fact_words, value_words
 from infra_policy.engine.policy.rulecatalog import catalogue
 from infra_policy.engine.policy.ruleload import Policy
@@ -779,7 +780,7 @@ def _number(value: object) -> str:
 
 
 def _json(value: object) -> bytes:
-    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return jsonstream.dumps(value).encode("utf-8")  # json.dumps(indent=2)'s bytes, through orjson
 
 
 def _overview_entry(p: Listed) -> dict:
