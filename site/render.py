@@ -34,6 +34,7 @@ from infra_policy.engine.vocabulary import IP
 
 from .anchors import claim_anchor, factor_page, node_anchor, rule_anchor, slugify, workload_anchor
 from .chart import balance_chart
+from .fragments import graph_edges, graph_nodes, trail_entries
 from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
 from .records import ASKED, SiteDecision, justification_graph
 
@@ -449,14 +450,12 @@ class SiteRenderer:
                 }
             )
         order = [k for k in TRAIL_KINDS if k in groups] + sorted(k for k in groups if k not in TRAIL_KINDS)
-        return [
-            {
-                "kind": k,
-                "title": KIND_TITLES.get(k, k),
-                "entries": sorted(groups[k], key=lambda e: (e["label"], e["id"])),
-            }
-            for k in order
-        ]
+        trail = []
+        for k in order:
+            entries = sorted(groups[k], key=lambda e: (e["label"], e["id"]))
+            title = KIND_TITLES.get(k, k)
+            trail.append({"kind": k, "title": title, "entries": entries, "html": trail_entries(entries)})
+        return trail
 
     def _drawing(self, graph: nx.DiGraph) -> dict:
         drawing = draw(graph)
@@ -469,6 +468,8 @@ class SiteRenderer:
             "edges": drawing.edges,
             "node_width": NODE_WIDTH,
             "node_height": NODE_HEIGHT,
+            "edges_html": graph_edges(drawing.edges),
+            "nodes_html": graph_nodes(nodes, NODE_WIDTH, NODE_HEIGHT),
         }
 
     def decision_pages(self, p: _Published) -> Iterator[tuple[str, bytes]]:
