@@ -24,7 +24,7 @@ from jinja2.exceptions import UndefinedError
 from infra_policy.engine.errors import InputError
 from infra_policy.engine.files import parse_json, read_bounded
 from infra_policy.engine.outputs import jsonstream
-from infra_policy.engine.outputs.explain import why_not, why_not_dict
+from infra_policy.engine.outputs.explain import why_not_dict, why_not_each
 from infra_policy.engine.outputs.export import FORMAT, decision_dict
 from infra_policy.engine.outputs.prov import provenance_texts
 from infra_policy.engine.pipeline import Evaluation
@@ -253,7 +253,7 @@ def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_vers
         data=decision_dict(ev, policy),
         facts_text=facts_text,
         engine_version=engine_version,
-        why_not={stance: why_not_dict(why_not(ev, policy, stance, vocabulary)) for stance in ASKED},
+        why_not={stance: why_not_dict(found) for stance, found in why_not_each(ev, policy, ASKED, vocabulary).items()},
         turtle=turtle.encode("utf-8"),
         jsonld=jsonld.encode("utf-8"),
     )
