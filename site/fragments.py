@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import markupsafe
 
+from .anchors import factor_page, rule_anchor
+
 
 def escape(value: object) -> str:
     """``str(markupsafe.escape(value))``: ``& < > ' "`` as markupsafe writes them, for any value."""
@@ -84,3 +86,65 @@ def graph_nodes(nodes: Iterable, width: int, height: int) -> markupsafe.Markup:
             f'<text x="{escape(n.x + 8)}" y="{escape(n.y + 17)}">{escape(n.short)}</text></a>\n'
         )
     return markupsafe.Markup("".join(out))
+
+
+# -- the small pieces every page repeats (a decision page calls them a few hundred times): jinja macros
+#    cost about as much per call as a whole line of the page, so they are functions, given to the
+#    templates as globals (SiteRenderer), with the markup the macros had
+
+
+def badge(stance: object, prefix: object = "") -> markupsafe.Markup:
+    """A stance as a coloured label."""
+    return markupsafe.Markup(f'<span class="badge badge-{escape(stance)}">{escape(prefix)}{escape(stance)}</span>')
+
+
+def fact_list(facts: Iterable[dict], facts_page: object) -> markupsafe.Markup:
+    """The facts a reason rests on, each linked to its lines in the facts page (when the site has it)."""
+    out = ['<ul class="facts">\n']
+    for f in facts:
+        item = f"  <li><code>ip:{escape(f['property'])}</code> = <strong>{escape(f['value'])}</strong>"
+        if f["inherited"]:
+            item += ' <span class="muted">(organization default)</span>'
+        for line in f["lines"]:
+            if facts_page:
+                item += f' <a class="line-link" href="{escape(facts_page)}#L{escape(line)}">line {escape(line)}</a>'
+            else:
+                item += f' <span class="line-link">line {escape(line)}</span>'
+        out.append(item + "</li>\n")
+    out.append("</ul>")
+    return markupsafe.Markup("".join(out))
+
+
+def claim_links(claims: Iterable[dict], root: object) -> markupsafe.Markup:
+    """The claims of the article a reason cites, linked to the sources page."""
+    out = []
+    for c in claims:
+        if c["known"]:
+            href = f"{escape(root)}sources.html#{escape(c['anchor'])}"
+            item = f'<a class="claim-link" href="{href}">{escape(c["label"])}</a>'
+        else:
+            item = f"<code>{escape(c['label'])}</code>"
+        if c["section"]:
+            item += f' <span class="muted">({escape(c["section"])})</span>'
+        out.append(item)
+    return markupsafe.Markup("; ".join(out))
+
+
+class References:
+    """Links to a rule or a factor of the policy; one a recorded decision names and the policy no longer
+    has is shown as text, not as a link that leads nowhere."""
+
+    def __init__(self, known_rules: frozenset[str], known_factors: frozenset[str]) -> None:
+        self.known_rules = known_rules
+        self.known_factors = known_factors
+
+    def rule_ref(self, rule: str, root: object, text: object = None) -> markupsafe.Markup:
+        shown = f"<code>{escape(rule)}</code>" if text is None else escape(text)
+        if rule in self.known_rules:
+            return markupsafe.Markup(f'<a href="{escape(root)}rules.html#{escape(rule_anchor(rule))}">{shown}</a>')
+        return markupsafe.Markup(f'{shown} <span class="muted small">(not in the current rules)</span>')
+
+    def factor_ref(self, factor: str, label: object, root: object) -> markupsafe.Markup:
+        if factor in self.known_factors:
+            return markupsafe.Markup(f'<a href="{escape(root)}{escape(factor_page(factor))}">{escape(label)}</a>')
+        return markupsafe.Markup(escape(label))

@@ -34,7 +34,7 @@ from infra_policy.engine.vocabulary import IP
 
 from .anchors import claim_anchor, factor_page, node_anchor, rule_anchor, slugify, workload_anchor
 from .chart import balance_chart
-from .fragments import graph_edges, graph_nodes, trail_entries
+from .fragments import References, badge, claim_links, fact_list, graph_edges, graph_nodes, trail_entries
 from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
 from .records import ASKED, SiteDecision, justification_graph
 
@@ -232,6 +232,14 @@ class SiteRenderer:
         # those show as text instead of links that lead nowhere.
         self.env.globals["known_rules"] = frozenset(policy.by_id)
         self.env.globals["known_factors"] = frozenset(kb.factors)
+        references = References(self.env.globals["known_rules"], self.env.globals["known_factors"])
+        self.env.globals.update(
+            badge=badge,
+            fact_list=fact_list,
+            claim_links=claim_links,
+            rule_ref=references.rule_ref,
+            factor_ref=references.factor_ref,
+        )
         self.factor_labels = {fid: f.label for fid, f in kb.factors.items()}
         self.factor_order = {fid: f.order for fid, f in kb.factors.items()}
         self.claims_by_iri = {c.iri: c for c in kb.claims.values()}
