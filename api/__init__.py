@@ -256,6 +256,9 @@ def version() -> str:
 # is collected, so a process that tries many rule folders (a fuzz run, a policy author's
 # loop) must let the old ones go.
 _CACHED = 8
+# the most of one kb, rules or overlay file read to tell its content apart; a larger one (or one that
+# is not a regular file) is told apart by its size and modification time
+_SIGNED_BYTES = 20_000_000
 _KNOWLEDGE: OrderedDict[tuple, KnowledgeBase] = OrderedDict()
 _EVALUATORS: OrderedDict[tuple, Evaluator] = OrderedDict()
 
@@ -271,16 +274,18 @@ def _remember(cache: OrderedDict, key: tuple, load):
 
 
 def _signature(directory: str | Path | None) -> tuple:
-    """What identifies a kb/rules folder's content: its path and the digest of each file (cheap: ~100 kB)."""
-    import hashlib
+    """What identifies a kb/rules folder's content: its path and the digest of each file (cheap: ~100 kB).
+
+    Reads are bounded: a file too large or not regular is identified by its kind, size and time, and
+    refused by the loader that reads it."""
+    from infra_policy.engine.files import absolute, content_signature
 
     if directory is None:
         return ()
-    directory = Path(directory).resolve()
+    directory = absolute(Path(directory))
     if not directory.is_dir():
         return (str(directory),)
-    files = sorted(p for p in directory.iterdir() if p.is_file())
-    return (str(directory), *((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in files))
+    return (str(directory), *(content_signature(p, _SIGNED_BYTES) for p in sorted(directory.iterdir())))
 
 
 def knowledge_base(kb: str | Path | None = None) -> KnowledgeBase:
@@ -291,11 +296,11 @@ def knowledge_base(kb: str | Path | None = None) -> KnowledgeBase:
 
 
 def _file_signature(path: str | Path) -> tuple:
-    """What identifies an overlay file's content: its path and the digest of its bytes."""
-    import hashlib
+    """What identifies an overlay file's content: its path and the digest of its bytes (read bounded)."""
+    from infra_policy.engine.files import absolute, content_signature
 
-    path = Path(path).resolve()
-    return (str(path), hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
+    path = absolute(Path(path))
+    return (str(path), *content_signature(path, _SIGNED_BYTES))
 
 
 def evaluator(

@@ -67,7 +67,9 @@ def expand(arguments: tuple[Path, ...]) -> list[Path]:
         if text == "-":
             raise click.UsageError("standard input (-) cannot be part of a batch; name the files instead.")
         if argument.is_dir():
-            files = sorted(p for p in argument.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS)
+            # not only regular files: a FIFO or a broken link named like facts fails with its own message
+            # instead of silently dropping out of the batch
+            files = sorted(p for p in argument.iterdir() if not p.is_dir() and p.suffix.lower() in EXTENSIONS)
             if not files:
                 known = ", ".join(sorted(EXTENSIONS))
                 raise InputError(
@@ -76,7 +78,7 @@ def expand(arguments: tuple[Path, ...]) -> list[Path]:
                 )
             found += files
         elif not argument.exists() and is_glob(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if not Path(m).is_dir())
             if not matches:
                 why = "a pattern is expanded to the files it matches"
                 raise InputError(f"{text}: no file matches this pattern; {why}.")

@@ -185,28 +185,11 @@ class _Work:
         return Outcome(str(path), json.dumps(found.to_dict(), ensure_ascii=False))
 
     def _recorded(self, path: Path, evaluator):
-        from infra_policy.engine.analysis.impact import facts_from_decision
-        from infra_policy.engine.errors import InputError
-        from infra_policy.engine.outputs.export import FORMAT
-        from infra_policy.engine.records.record import RECORD_FORMAT
-        from infra_policy.engine.stages.load import load_facts_from
+        from infra_policy.engine.records.replay import replay_document
+        from infra_policy.site.records import read_record
 
-        from .audit_commands import _read_json
-
-        data = _read_json(path, "decision record")
-        decision = data.get("decision") if data.get("format") == RECORD_FORMAT else data
-        if not isinstance(decision, dict) or decision.get("format") != FORMAT:
-            raise InputError(
-                f"{path}: is neither a decision record ({RECORD_FORMAT}) nor a decision ({FORMAT}); --records "
-                "reads the files `evaluate --record DIR` and `evaluate --format json` write."
-            )
-        try:
-            graph = facts_from_decision(decision, evaluator.kb.vocabulary)
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            raise InputError(
-                f"{path}: the decision's stated facts cannot be read back (missing or malformed {exc})."
-            ) from exc
-        return load_facts_from(graph, None, _limits(self.reading))
+        # read as the site reads a record: its id checked, a malformed one refused with the file named
+        return replay_document(read_record(path).data, path, evaluator.kb.vocabulary, _limits(self.reading))
 
 
 def _limits(reading: dict):

@@ -49,7 +49,7 @@ def _test_files(paths: tuple[Path, ...]) -> list[tuple[Path, str]]:
             if not files:
                 raise PolicyTestError(f"{path}: a directory without policy test files (*.yaml or *.yml).")
             found += [(p, str(p)) for p in files]
-        elif not path.exists():
+        elif not path.exists() and not path.is_symlink():  # a broken link gets the reader's own message
             raise PolicyTestError(f"{path}: no such file; give policy test files (YAML) or directories of them.")
         else:
             found.append((path, str(path)))
@@ -57,7 +57,7 @@ def _test_files(paths: tuple[Path, ...]) -> list[tuple[Path, str]]:
 
 
 def _yaml_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+    return sorted(p for p in directory.iterdir() if not p.is_dir() and p.suffix in (".yaml", ".yml"))
 
 
 def register(group: click.Group, kb_rules_options, format_option, output_option) -> None:
@@ -178,7 +178,7 @@ def register(group: click.Group, kb_rules_options, format_option, output_option)
         if records_dir is not None:
             from infra_policy.site.records import read_records
 
-            decisions += [rule_coverage.decide_recorded(r.data, evaluator) for r in read_records(records_dir)]
+            decisions += [rule_coverage.decide_recorded(r.data, r.source, evaluator) for r in read_records(records_dir)]
         measured = rule_coverage.measure(decisions, evaluator.policy, evaluator.kb.vocabulary, evaluator.kb.factors)
         if fmt.lower() == "json":
             text = json.dumps(rule_coverage.coverage_dict(measured), indent=2, ensure_ascii=False) + "\n"

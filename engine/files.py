@@ -115,6 +115,37 @@ def read_bounded(
     return b"".join(chunks)
 
 
+def content_signature(path: Path, max_bytes: int) -> tuple[str, ...]:
+    """What identifies a file's content for a cache key, reading at most ``max_bytes`` of it.
+
+    A regular file within the limit: the digest of its bytes.  Anything else (a
+    file over the limit, a FIFO, a device, a dangling or looping link) gets its
+    kind, size and modification time instead: it is never read here, and the
+    loader that needs it refuses it with its own message.
+    """
+    import hashlib
+
+    try:
+        info = path.stat()
+    except (OSError, RuntimeError) as exc:  # a dangling link, a link loop
+        return (path.name, "unreadable", type(exc).__name__)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+        return (path.name, kind_of(info.st_mode), str(info.st_size), str(info.st_mtime_ns))
+    try:
+        data = read_bounded(path, max_bytes, InputError, "file")
+    except InputError:
+        return (path.name, "unreadable", str(info.st_size), str(info.st_mtime_ns))
+    return (path.name, hashlib.sha256(data).hexdigest())
+
+
+def absolute(path: Path) -> Path:
+    """``path`` made absolute, its links resolved where they can be (a link loop stays as it is)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a link loop
+        return Path(os.path.abspath(path))
+
+
 # --------------------------------------------------------------------------- writing
 
 

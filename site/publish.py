@@ -30,6 +30,12 @@ __all__ = ["OutputError", "Staging", "check_target", "publish", "write_site_file
 
 def check_target(out: Path) -> None:
     """Refuse a target that is a file, a non-empty folder without our marker, or a folder that cannot be renamed."""
+    if out.is_symlink():
+        # the swap replaces the folder as a whole: a link would be replaced, not followed
+        raise OutputError(
+            f"{out}: is a symbolic link; -o must name the site's folder itself, since publishing replaces that "
+            "folder as a whole (the link would be replaced, not followed). Give the folder the link points to."
+        )
     here = out.name in ("", ".", "..") or (out.exists() and out.resolve() == Path.cwd().resolve())
     if here or (out.exists() and os.path.ismount(out)):
         what = "the current folder or one above it" if here else "a mount point"

@@ -177,7 +177,7 @@ def overlay_cases(case) -> list:
             "impact --records with a JSON file that is not a decision or a record",
             ("impact", "--records", "records", "--overlay", "bank.yaml"),
             2,
-            "is neither a decision record",
+            "not a decision document (its format is",
             {
                 "records/notes.json": '{"format": "something/else"}\n',
                 "bank.yaml": "overlay: b\nweights:\n  privacy.gdpr-transfers: 2\n",

@@ -79,3 +79,57 @@ def test_audit_with_new_facts_says_what_changed_first_and_the_edges_only_verbose
     verbose = run("audit", record, "--facts", after, "--verbose")
     assert "        changed: " in verbose.output
     assert verbose.output.index("IT staff (FTE) 4 → 0.5") < verbose.output.index("        changed: ")
+
+
+def test_an_organization_evaluated_as_its_own_workload_is_named_once(tmp_path):
+    # the law firm states no workloads: it is decided as one implicit workload with its own id and name
+    law_firm = EXAMPLES / "law-firm-implicit-workload.ttl"
+    text = law_firm.read_text(encoding="utf-8")
+    assert "ip:itStaffFTE 1.5" in text
+    after = tmp_path / "after.ttl"
+    after.write_text(text.replace("ip:itStaffFTE 1.5", "ip:itStaffFTE 1.5 ; ip:dataMustStayOnPremises true"))
+    diffed = run("diff", law_firm, after)
+    assert diffed.exit_code == 0, diffed.output
+    assert diffed.output.count("Harper & Vale LLP: cloud → in-house") == 1, diffed.output
+    what_if = run("what-if", law_firm, "--set", "dataMustStayOnPremises=true")
+    assert what_if.exit_code == 0, what_if.output
+    assert what_if.output.count("Harper & Vale LLP: cloud → in-house") == 1, what_if.output
+    unchanged = run("what-if", law_firm, "--set", "itStaffFTE=1")
+    assert unchanged.output.count("Harper & Vale LLP stays cloud") == 1, unchanged.output
+
+
+OVERRIDE = """\
+@prefix ip: <https://w3id.org/infra-policy#> .
+@prefix ex: <https://example.com/city/> .
+ex:city a ip:Organization ; ip:name "City" ; ip:capitalBudgetUSD 200000 ; ip:itStaffFTE 3 ;
+  ip:hasDataCenter true ; ip:cloudSafeguard ip:InRegionProcessing, ip:CustomerManagedKeys ;
+  ip:hasWorkload ex:chat .
+ex:chat a ip:Workload ; ip:name "Citizen chat" ; ip:dataSensitivity ip:Confidential ;
+  ip:regulatedBy ip:GDPR ; ip:dataResidencyRequired true{own} .
+"""
+
+
+def test_a_workload_value_that_replaces_the_organizations_is_said_in_evaluate_and_diff(tmp_path):
+    # a workload's own list of safeguards replaces the organization's list (the facts contract);
+    # both evaluate and diff must say so rather than show it as a safeguard merely added
+    before, after = tmp_path / "before.ttl", tmp_path / "after.ttl"
+    before.write_text(OVERRIDE.format(own=""))
+    after.write_text(OVERRIDE.format(own=" ; ip:cloudSafeguard ip:ZeroDataRetention"))
+    shown = run("evaluate", after)
+    assert shown.exit_code == 0, shown.output
+    assert "in place of the organization's value" in shown.output
+    assert "zero data retention, not the organization's customer-managed keys, in-region processing" in " ".join(
+        shown.output.split()
+    )
+    data = json.loads(run("evaluate", after, "--format", "json").output)
+    (fact,) = [f for f in data["workloads"][0]["facts"] if f["property"] == "cloudSafeguard"]
+    assert fact["value"] == ["ZeroDataRetention"] and sorted(fact["replaces"]) == [
+        "CustomerManagedKeys",
+        "InRegionProcessing",
+    ]
+    diffed = run("diff", before, after)
+    text = " ".join(diffed.output.split())
+    assert "Cloud safeguard customer-managed keys, in-region processing (the organization's) → zero data" in text
+    changes = json.loads(run("diff", before, after, "--format", "json").output)["facts"]
+    (change,) = [c for c in changes if c["property"] == "cloudSafeguard"]
+    assert change["inherited_before"] is True and change["before"] == ["CustomerManagedKeys", "InRegionProcessing"]

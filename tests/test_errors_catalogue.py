@@ -763,6 +763,27 @@ CASES: list[Case] = [
         "Did you mean 'latencyBudgetMs'?",
     ),
     rules_case(
+        "plan-unknown-reason",
+        "A plan rule testing the counted reasons with a rule id that is not an assessment for that side",
+        {
+            **RULES,
+            "rules/latency.yaml": rule_file(GOOD_RULE),
+            "rules/plans.yaml": rule_file(
+                """\
+                - id: plans.latency-in-house
+                  title: Serve in-house where latency calls for it.
+                  priority: 10
+                  when: {fact: in_house_reasons, equals: latency.tigt}
+                  then: {plan: {in_house: [serving], cloud: [the rest]}}
+                  rationale: An example of a plan rule naming a counted reason.
+                  claims: [claim:conclusion-hybrid-mix]
+                """,
+                "ruleset: plans\nkind: plan\n",
+            ),
+        },
+        "Did you mean 'latency.tight'?",
+    ),
+    rules_case(
         "unknown-value",
         "A value the fact cannot take",
         {
@@ -1045,6 +1066,24 @@ CASES: list[Case] = [
         2,
         "cannot be replaced as a whole",
         {"facts.ttl": GOOD_FACTS},
+    ),
+    Case(
+        "site-folder-link",
+        "Output, records and logs",
+        "site -o naming a symbolic link (the site replaces its folder as a whole, so a link is never followed)",
+        ("site", "facts.ttl", "-o", "latest"),
+        2,
+        "is a symbolic link; -o must name the site's folder itself",
+        {"facts.ttl": GOOD_FACTS, "site-2026": DIRECTORY, "latest": Link("site-2026")},
+    ),
+    Case(
+        "batch-special-file",
+        "Output, records and logs",
+        "A batch folder holding a pipe, socket or broken link named like a facts file (named, not skipped)",
+        ("evaluate", "facts", "--format", "json", "-o", "out.jsonl"),
+        2,
+        "is a FIFO (named pipe), not a regular file",
+        {"facts/a.ttl": GOOD_FACTS, "facts/b.ttl": FIFO},
     ),
     Case(
         "site-record-malformed",

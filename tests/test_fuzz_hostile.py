@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import socket
 import stat
 import tempfile
 from pathlib import Path
@@ -95,50 +96,112 @@ def _special(path: Path, kind: str) -> None:
         path.symlink_to("/dev/zero")
     elif kind == "dangling-link":
         path.symlink_to(path.parent / "nowhere")
+    elif kind == "loop-link":
+        path.symlink_to(path)
     elif kind == "directory":
         path.mkdir()
+    elif kind == "socket":
+        with socket.socket(socket.AF_UNIX) as bound:
+            bound.bind(str(path))
+    elif kind == "sparse-huge":  # a regular file of 3 GB that takes no space: only a bounded read survives it
+        with open(path, "wb") as file:
+            file.truncate(3 << 30)
 
 
-SPECIAL_KINDS = ["fifo", "zero-link", "dangling-link", "directory"] + (["device"] if os.geteuid() == 0 else [])
-ROLES = ["facts", "output", "rule file", "record", "log", "site records"]
+SPECIAL_KINDS = ["fifo", "zero-link", "dangling-link", "loop-link", "directory", "socket", "sparse-huge"] + (
+    ["device"] if os.geteuid() == 0 else []
+)
+
+# every file or folder the CLI reads or writes, as (where the special file goes, the command)
+ROLES: dict[str, tuple[str, object]] = {
+    "facts": ("{name}.ttl", lambda s, c: ["evaluate", s]),
+    "validated facts": ("{name}.ttl", lambda s, c: ["validate", s]),
+    "explained facts": ("{name}.ttl", lambda s, c: ["explain", s]),
+    "compared facts": ("{name}.ttl", lambda s, c: ["diff", c["startup"], s]),
+    "facts in a batch folder": (
+        "batch/{name}.ttl",
+        lambda s, c: ["evaluate", s.parent, "--format", "json", "-o", c["root"] / "out.jsonl"],
+    ),
+    "output": ("{name}.json", lambda s, c: ["evaluate", c["startup"], "-o", s]),
+    "record folder": ("{name}", lambda s, c: ["evaluate", c["startup"], "--record", s]),
+    "log": ("{name}.jsonl", lambda s, c: ["evaluate", c["startup"], "--log", s]),
+    "rule file": ("rules/{name}.yaml", lambda s, c: ["rules", "list", "--rules", s.parent]),
+    "kb file": ("kb/claims.ttl", lambda s, c: ["evaluate", c["startup"], "--kb", s.parent]),
+    "overlay": ("{name}.yaml", lambda s, c: ["evaluate", c["startup"], "--overlay", s]),
+    "policy test": ("{name}.yaml", lambda s, c: ["test", s]),
+    "record": ("{name}.json", lambda s, c: ["audit", s]),
+    "audited facts": ("{name}.ttl", lambda s, c: ["audit", c["record"], "--facts", s]),
+    "audited log": ("{name}.jsonl", lambda s, c: ["audit", "--log", s]),
+    "trusted key": ("{name}.pub", lambda s, c: ["audit", c["record"], "--trust", s]),
+    "signing key": ("{name}.key", lambda s, c: ["evaluate", c["startup"], "--record", c["root"] / "out", "--sign", s]),
+    "new key": ("{name}.key", lambda s, c: ["keys", "generate", s]),
+    "site records": ("records/{name}.json", lambda s, c: ["site", "--records", s.parent, "-o", c["root"] / "site"]),
+    "site folder": ("{name}", lambda s, c: ["site", c["startup"], "-o", s]),
+}
+WRITTEN = {"output", "record folder", "log", "new key", "site folder"}
+# the combinations that are fine: a folder where a folder is wanted (or skipped in a batch folder), and a
+# large regular file replaced by an output; every other special file is refused (exit 2)
+ACCEPTED = {
+    ("directory", "facts in a batch folder"),
+    ("directory", "record folder"),
+    ("directory", "site folder"),
+    ("sparse-huge", "output"),
+}
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recorded")
+    assert run("evaluate", EXAMPLES / "startup-cloud.ttl", "--record", folder).exit_code == 0
+    (record,) = folder.glob("*.json")
+    return record
 
 
 @FUZZ_SETTINGS
-@given(kind=st.sampled_from(SPECIAL_KINDS), role=st.sampled_from(ROLES))
-def test_special_files_in_every_role_are_refused_without_hanging(kind, role):
+@given(
+    kind=st.sampled_from(SPECIAL_KINDS),
+    role=st.sampled_from(sorted(ROLES)),
+    through_link=st.booleans(),
+    name=st.text("abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12),
+)
+def test_special_files_in_every_role_are_refused_without_hanging(recorded, kind, role, through_link, name):
     import shutil
 
-    from infra_policy.engine.paths import PACKAGED_RULES
+    from infra_policy.engine.paths import PACKAGED_KB, PACKAGED_RULES
 
-    startup = EXAMPLES / "startup-cloud.ttl"
+    where, command = ROLES[role]
     with tempfile.TemporaryDirectory() as here:
         root = Path(here)
-        special = root / ("special.ttl" if role == "facts" else "special.json")
-        args: list[object]
+        case = root / "case"
+        special = case / where.format(name=name)
+        special.parent.mkdir(parents=True)
         if role == "rule file":
-            rules = root / "rules"
-            shutil.copytree(PACKAGED_RULES, rules)
-            special = rules / "special.yaml"
-            args = ["rules", "list", "--rules", rules]
-        elif role == "site records":
-            (root / "records").mkdir()
-            special = root / "records" / "special.json"
-            args = ["site", "--records", root / "records", "-o", root / "site"]
+            shutil.copytree(PACKAGED_RULES, special.parent, dirs_exist_ok=True)
+        elif role == "kb file":
+            shutil.copytree(PACKAGED_KB, special.parent, dirs_exist_ok=True)
+            special.unlink()
+        elif role == "facts in a batch folder":
+            shutil.copy(EXAMPLES / "startup-cloud.ttl", special.parent / "good.ttl")
+        if through_link:  # reached through a symbolic link to the special file
+            target = special.parent / f"target-{special.name}"
+            _special(target, kind)
+            special.symlink_to(target)
         else:
-            args = {
-                "facts": ["evaluate", special],
-                "output": ["evaluate", startup, "-o", special],
-                "record": ["audit", special],
-                "log": ["evaluate", startup, "--log", special],
-            }[role]
-        _special(special, kind)
-        with hang_guard(f"{kind} as {role}"):
-            result = run(*args)
-        check_cli_verdict(result.exit_code, result.output, f"{kind} as {role}")
-        if kind in ("fifo", "device", "zero-link") or (kind == "directory" and role != "site records"):
-            assert result.exit_code == 2, f"{kind} as {role}: {result.output}"
-        if kind in ("fifo", "device"):
-            assert not stat.S_ISREG(os.lstat(special).st_mode), "a special file was replaced"
+            _special(special, kind)
+        before = os.lstat(special)
+        context = {"root": root, "startup": EXAMPLES / "startup-cloud.ttl", "record": recorded}
+        what = f"{kind}{' through a link' if through_link else ''} as {role} ({special.name})"
+        with hang_guard(what):
+            result = run(*command(special, context))
+        check_cli_verdict(result.exit_code, result.output, what)
+        # an output file and the site's folder are replaced as a whole, so -o never follows a link
+        accepted = (kind, role) in ACCEPTED and not (through_link and role in ("output", "site folder"))
+        assert result.exit_code == (0 if accepted else 2), f"{what}: {result.output}"
+        if role in WRITTEN and not accepted:
+            after = os.lstat(special)
+            assert stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode), f"{what}: the special file was replaced"
+        debris = [p.name for p in case.rglob("*") if ".building-" in p.name or p.name.endswith(".tmp")]
+        assert not debris, f"{what}: left {debris}"
 
 
 @FUZZ_SETTINGS

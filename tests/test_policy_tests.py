@@ -258,7 +258,7 @@ def test_output_file_is_written_and_the_terminal_stays_quiet(run, tmp_path):
 def test_coverage_of_the_test_cases(run, tmp_path):
     result = run("test", "--coverage")
     assert result.exit_code == 0, result.output
-    assert "Rule coverage over 19 decisions" in result.stdout
+    assert "Rule coverage over 22 decisions" in result.stdout
     assert "\nCoverage: " in result.stdout
     report = json.loads(run("test", "--coverage", "--format", "json").stdout)
     assert report["coverage"]["format"] == "infra-policy/coverage@1"

@@ -156,7 +156,10 @@ STRONG_IN_HOUSE = """
   - id: stance.strong-in-house
     title: A strong in-house balance runs the workload in-house.
     priority: 50
-    when: {fact: balance, at_least: 0.5}
+    when:
+      all:
+        - {fact: balance, at_least: 0.5}
+        - {fact: margin, at_least: 2}
     then: {stance: in-house}
     rationale: Written to be shadowed by stance.clear-in-house.
     claims: [claim:conclusion-no-single-answer]

@@ -34,6 +34,9 @@ class FactChange:
     # whether the value was assumed (`--set`) rather than stated, in A and in B
     assumed_before: bool = False
     assumed_after: bool = False
+    # the workload's value came from the organization (it stated none of its own), in A and in B
+    inherited_before: bool = False
+    inherited_after: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class DecisionDiff:
                     "after": value(f.after),
                     **({"assumed_before": True} if f.assumed_before else {}),
                     **({"assumed_after": True} if f.assumed_after else {}),
+                    **({"inherited_before": True} if f.inherited_before else {}),
+                    **({"inherited_after": True} if f.inherited_after else {}),
                 }
                 for f in self.facts
             ],
@@ -111,7 +116,25 @@ def _stated(decision: dict) -> dict[tuple[str, str], tuple[str, object, bool]]:
                 tuple(sorted(value, key=str)) if isinstance(value, list) else value,
                 fact.get("assumed") is True,
             )
+            if "replaces" in fact:  # the organization still states its value, even if no workload takes it
+                replaced = fact["replaces"]
+                found.setdefault(
+                    (org["id"], fact["property"]),
+                    (org["name"], tuple(sorted(replaced, key=str)) if isinstance(replaced, list) else replaced, False),
+                )
     return found
+
+
+def _inherited(decision: dict) -> dict[tuple[str, str], object]:
+    """(workload, property) → the value a workload takes from the organization, for those stating none."""
+    return {
+        (w["id"], fact["property"]): tuple(sorted(fact["value"], key=str))
+        if isinstance(fact["value"], list)
+        else fact["value"]
+        for w in decision["workloads"]
+        for fact in w.get("facts", [])
+        if fact.get("inherited") and not w.get("implicit")
+    }
 
 
 def _counted(workload: dict) -> dict[str, dict]:
@@ -124,33 +147,45 @@ def diff_decisions(a: dict, b: dict) -> DecisionDiff:
     """What differs between decision documents ``a`` and ``b``, what matters first."""
     moves, same = [], []
     org_a, org_b = a["organization"], b["organization"]
-    pair = StanceMove(org_a["id"], org_b["name"], org_a["stance"], org_b["stance"])
-    (moves if pair.before != pair.after else same).append(pair)
+    org_pair = StanceMove(org_a["id"], org_b["name"], org_a["stance"], org_b["stance"])
+    (moves if org_pair.before != org_pair.after else same).append(org_pair)
     by_id_b = {w["id"]: w for w in b["workloads"]}
     by_id_a = {w["id"]: w for w in a["workloads"]}
     for w in a["workloads"]:
         other = by_id_b.get(w["id"])
         pair = StanceMove(w["id"], w["name"], w["stance"], other["stance"] if other else None)
+        if w.get("implicit") and (pair.subject, pair.before, pair.after) == (
+            org_pair.subject,
+            org_pair.before,
+            org_pair.after,
+        ):
+            continue  # the organization evaluated as its own workload: its line already says it
         (moves if pair.before != pair.after else same).append(pair)
     for w in b["workloads"]:
         if w["id"] not in by_id_a:
             moves.append(StanceMove(w["id"], w["name"], None, w["stance"]))
 
     stated_a, stated_b = _stated(a), _stated(b)
+    inherited_a, inherited_b = _inherited(a), _inherited(b)
     facts = []
     for key in sorted(set(stated_a) | set(stated_b)):
         before, after = stated_a.get(key), stated_b.get(key)
         if (before and before[1:]) != (after and after[1:]):
             name = (after or before)[0]
+            # a workload's own value that appears or goes: what it replaces is the organization's value
+            from_org_before = before is None and key in inherited_a
+            from_org_after = after is None and key in inherited_b
             facts.append(
                 FactChange(
                     key[0],
                     name,
                     key[1],
-                    before and before[1],
-                    after and after[1],
+                    inherited_a[key] if from_org_before else before and before[1],
+                    inherited_b[key] if from_org_after else after and after[1],
                     bool(before and before[2]),
                     bool(after and after[2]),
+                    from_org_before,
+                    from_org_after,
                 )
             )
 
@@ -194,6 +229,10 @@ def render_diff(d: DecisionDiff, vocabulary: Vocabulary, label_a: str = "A", lab
             label = sentence_case(fact_words(f.property, vocabulary).removeprefix("the "))
             before = "not stated" if f.before is None else value_words(f.before, vocabulary)
             after = "not stated" if f.after is None else value_words(f.after, vocabulary)
+            if f.inherited_before:
+                before += " (the organization's)"
+            if f.inherited_after:
+                after += " (the organization's)"
             if f.assumed_before != f.assumed_after:  # the same value may have been assumed on one side only
                 before += " (assumed)" if f.assumed_before else " (stated)"
                 after += " (assumed)" if f.assumed_after else " (stated)"

@@ -8,25 +8,20 @@ other, or fired under both with another weight — and the decision diff (``engi
 lists the counted reasons that appeared or disappeared. A workload whose stance and plan stay but whose
 counted reasons or weights move is *reweighed*: counted, not detailed.
 
-Recorded decisions (``evaluate --record``) hold their stated facts; :func:`facts_from_decision` turns a
-decision document back into a facts graph so that a corpus of records can be decided again.
+Recorded decisions (``evaluate --record``) hold their stated facts; ``engine/records/replay.py`` turns a
+decision document back into facts so that a corpus of records can be decided again.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
-
-from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import XSD
 
 from infra_policy.engine.analysis.diff import DecisionDiff, diff_decisions
 from infra_policy.engine.model import Decision, HybridPlan, WorkloadDecision
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.stages.load import FactsDocument
 from infra_policy.engine.stages.validate import validate_facts
-from infra_policy.engine.vocabulary import IP, Vocabulary
 
 IMPACT_FORMAT = "infra-policy/impact@1"
 
@@ -390,53 +385,11 @@ def render_impact(document: dict) -> str:
 # recorded decisions back into facts
 
 
-def facts_from_decision(decision: dict, vocabulary: Vocabulary) -> Graph:
-    """The stated facts of a decision document (or a record's) as a facts graph.
-
-    Each workload lists its stated facts with the subject that states them (the organization for an
-    inherited one), so the organization, its workloads and every stated fact come back; what a facts
-    file says outside the vocabulary (comments, other namespaces) is not in a decision and does not
-    come back, so the facts digest may differ from the recorded one while the decision does not.
-    """
-    graph = Graph()
-    org = decision["organization"]
-    org_iri = URIRef(org["id"])
-    graph.add((org_iri, RDF.type, IP.Organization))
-    graph.add((org_iri, IP.name, Literal(org["name"])))
-    for w in decision["workloads"]:
-        if not w.get("implicit"):
-            iri = URIRef(w["id"])
-            graph.add((iri, RDF.type, IP.Workload))
-            graph.add((org_iri, IP.hasWorkload, iri))
-        for fact in w.get("facts", []):
-            prop = vocabulary.properties.get(fact["property"])
-            if prop is None:
-                continue
-            values = fact["value"] if isinstance(fact["value"], list) else [fact["value"]]
-            for value in values:
-                graph.add((URIRef(fact["subject"]), prop.iri, _term(value, prop.kind)))
-    return graph
-
-
-def _term(value: object, kind: str) -> URIRef | Literal:
-    if kind in ("enum", "iri"):
-        text = str(value)
-        return URIRef(text) if "://" in text else IP[text]
-    if kind == "boolean":
-        return Literal(bool(value))
-    if kind == "integer":
-        return Literal(int(value), datatype=XSD.integer)
-    if kind == "number":
-        return Literal(Decimal(str(value)), datatype=XSD.decimal)
-    return Literal(str(value))
-
-
 __all__ = [
     "IMPACT_FORMAT",
     "DecisionImpact",
     "compare_decisions",
     "decide_both",
-    "facts_from_decision",
     "impact_document",
     "policy_description",
     "render_impact",

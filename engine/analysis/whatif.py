@@ -192,7 +192,14 @@ def stance_changes(before: Decision, after: Decision) -> tuple[StanceChange, ...
     after_by_id = {w.id: w for w in after.workloads}
     for w in before.workloads:
         other = after_by_id.get(w.id)
-        found.append(StanceChange(w.id, w.profile.name, w.stance, other.stance if other else "(gone)"))
+        move = StanceChange(w.id, w.profile.name, w.stance, other.stance if other else "(gone)")
+        if w.profile.implicit and (move.subject, move.before, move.after) == (
+            found[0].subject,
+            found[0].before,
+            found[0].after,
+        ):
+            continue  # the organization evaluated as its own workload: its line already says it
+        found.append(move)
     return tuple(found)
 
 

@@ -23,14 +23,20 @@ from infra_policy.engine.stages.profile import StatedFact, display
 FORMAT = "infra-policy/decision@1"
 
 
-def _fact(doc: FactsDocument, fact: StatedFact) -> dict:
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _fact(doc: FactsDocument, fact: StatedFact, replaced: StatedFact | None = None) -> dict:
     lines = sorted({line for t in fact.triples if (line := doc.line_of(t)) is not None})
     entry = {
         "property": fact.property,
-        "value": list(fact.value) if isinstance(fact.value, tuple) else fact.value,
+        "value": _plain(fact.value),
         "subject": fact.subject,
         "inherited": fact.inherited,
     }
+    if replaced is not None:  # the workload's own value in place of the organization's
+        entry["replaces"] = _plain(replaced.value)
     if lines:
         entry["lines"] = lines
     if any(doc.is_assumed(t) for t in fact.triples):
@@ -155,7 +161,7 @@ def _workload(ev: Evaluation, w: WorkloadDecision, policy: Policy) -> dict:
         ],
         **({} if w.changes_explored else {"changes_explored": False}),
         "cost": cost_json(w.cost),
-        "facts": [_fact(doc, f) for f in w.profile.facts.values()],
+        "facts": [_fact(doc, f, w.profile.replaced.get(f.property)) for f in w.profile.facts.values()],
     }
     if w.plan is not None:
         entry["hybrid_plan"] = plan_json(w.plan)
@@ -345,7 +351,7 @@ def _workload_text(
         given = "; ".join(_fact_text(ev.document, f, kb.vocabulary) for f in w.grounds(c.firing))
         out.extend(wrap(f"given: {given}", "    ", "      "))
     for c in w.closeness:
-        out.append(f"  How close: {c.text}")
+        out.extend(wrap(f"How close: {c.text}", "  ", "    "))
     if w.plan is not None:
         out.extend(_plan_lines(w.plan, "  "))
     if w.stance == "undetermined":
@@ -403,6 +409,13 @@ def _workload_text(
         if len(shown_against) < len(against):
             out.append(f"    … and {len(against) - len(shown_against)} more (all of them: --detail full)")
     out.extend(cost_lines(w.cost, kb.vocabulary, verbose))
+    if w.profile.replaced:
+        out.append("  Stated for this workload in place of the organization's value (it replaces, not adds):")
+        for name, org_fact in w.profile.replaced.items():
+            label = sentence_case(fact_words(name, kb.vocabulary).removeprefix("the "))
+            own = value_words(w.profile.facts[name].value, kb.vocabulary)
+            theirs = value_words(org_fact.value, kb.vocabulary)
+            out.extend(wrap(f"• {label}: {own}, not the organization's {theirs}", "    ", "      "))
     if w.unweighed:
         out.append("  Given but not weighed:")
         for u in w.unweighed:

@@ -126,10 +126,11 @@ def requirement(test: Test, vocabulary: Vocabulary, negated: bool = False) -> st
         return f"{'include' if many else 'be'} {_choices(operand, vocabulary, 'or')}"
     if op == "not_in":
         return f"{'leave out' if many else 'be neither'} {_choices(operand, vocabulary, 'nor' if not many else 'and')}"
+    computed = test.fact in vocabulary.computed  # worked out by the cost model, never stated
     if op == "present":
-        return "be stated"
+        return "be worked out" if computed else "be stated"
     if op == "absent":
-        return "be left unstated"
+        return "be not worked out (the cost model lacks an input)" if computed else "be left unstated"
     words = {"less_than": "below", "at_most": "at most", "greater_than": "above", "at_least": "at least"}[op]
     return f"be {words} {value_words(operand, vocabulary)}"
 

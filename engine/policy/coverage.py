@@ -25,7 +25,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from infra_policy.engine.model import Decision, Inputs, WorkloadDecision
+from infra_policy.engine.model import Decision, WorkloadDecision
 from infra_policy.engine.policy.conditions import describe
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import All, Any, Condition, Not, Rule, evaluate
@@ -71,7 +71,8 @@ def workload_observations(w: WorkloadDecision) -> Iterator[Observation]:
     yield Observation("stance", w.tally.facts(), frozenset(), frozenset({w.stance_firing.rule}))
     if w.stance == "hybrid":  # plan rules are tried for hybrid workloads only
         fired = frozenset({w.plan.rule}) if w.plan is not None and w.plan.rule else frozenset()
-        yield Observation("plan", plan_facts(w.tally, w.stance), frozenset(), fired)
+        because = {"in-house": w.plan.in_house_because, "cloud": w.plan.cloud_because} if w.plan else {}
+        yield Observation("plan", plan_facts(w.tally, w.stance, because), frozenset(), fired)
 
 
 @dataclass
@@ -167,45 +168,15 @@ def measure(decisions: Iterable[Decision], policy: Policy, vocabulary, factors) 
     return coverage
 
 
-def decide_recorded(data: Mapping, evaluator) -> Decision:
-    """Decide again, under the evaluator's policy, the facts a recorded decision document lists.
+def decide_recorded(data: Mapping, source: object, evaluator) -> Decision:
+    """Decide again, under the evaluator's policy, the stated facts a recorded decision document lists
+    (read back as `impact --records` reads them)."""
+    from infra_policy.engine.records.replay import replay_document
+    from infra_policy.engine.stages.inputs import DEFAULT_LIMITS
 
-    A decision document (``decision@1``) lists each workload's stated facts,
-    inherited ones included, which is all the rule stages read; the triples
-    behind them are not needed to count which rules fire.
-    """
-    from infra_policy.engine.stages.decide import decide_organization, decide_workload
-    from infra_policy.engine.stages.profile import OrganizationProfile, StatedFact, WorkloadProfile
-
-    workloads = []
-    for w in data["workloads"]:
-        facts = {}
-        for fact in w.get("facts", ()):
-            value = fact["value"]
-            value = tuple(value) if isinstance(value, list) else value
-            facts[fact["property"]] = StatedFact(
-                fact["property"], value, fact.get("subject", ""), (), bool(fact.get("inherited"))
-            )
-        # no triple declares a recorded workload: the rule stages never read the declaration
-        profile = WorkloadProfile(w["id"], w["name"], bool(w.get("implicit")), None, facts)
-        workloads.append(
-            decide_workload(
-                profile,
-                evaluator.policy,
-                evaluator.backend,
-                evaluator.explorer,
-                evaluator.kb.vocabulary,
-                explore_changes=False,  # what fired is all coverage needs
-            )
-        )
-    org = data["organization"]
-    organization = OrganizationProfile(
-        org.get("id", ""), org.get("name", ""), None, tuple(w.profile for w in workloads)
-    )
-    stance, firing = decide_organization(
-        organization, {w.id: w.stance for w in workloads}, evaluator.policy, evaluator.backend
-    )
-    return Decision(organization, tuple(workloads), stance, firing, Inputs("", "", ""))
+    # the limits of a facts file given to `coverage` (it has no options to raise them)
+    document = replay_document(data, source, evaluator.kb.vocabulary, DEFAULT_LIMITS)
+    return evaluator.decide(document, evaluator.profile(document), explore_changes=False)
 
 
 # ---------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def read_overlay(path: Path | str) -> Overlay:
     from infra_policy.engine.policy.ruleload import _YAML_LOADER, read_yaml_text
 
     path = Path(path)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a broken link gets the reader's own message
         raise RulesError(f"{path}: no such policy overlay (a YAML file given with --overlay).")
     text, data, problem = read_yaml_text(path, "policy overlay")
     if problem is not None:

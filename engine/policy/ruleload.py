@@ -6,6 +6,7 @@ the file, the rule id and the path inside the rule.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -456,6 +457,9 @@ class _RulesetBuilder:
             self.fail(f"{path}.fact", f"unknown {self.kind} fact '{test.fact}'; allowed: {', '.join(fields)}.")
             return
         kind = fields[test.fact][0]
+        if kind == "reasons":  # rule ids: checked once every rule file is read (plan_reason_problems)
+            self._check_operand(test, path, "enum", (), True, False)
+            return
         values = ENUM_VALUES.get(test.fact) or (tuple(self.kb.factors) if kind == "factors" else ())
         single = kind != "factors"
         self._check_operand(test, path, "enum" if kind == "factors" else kind, values, False, single)
@@ -631,6 +635,34 @@ def stance_parameter_problem(name: str, value: object) -> str | None:
     return None
 
 
+def _plan_reason_problems(rulesets, factor_rules) -> list[str]:
+    """Plan tests on counted reasons must name assessment rules of the policy, favoring that side."""
+    favoring = {
+        side: sorted(r.id for r in factor_rules if isinstance(r.then, Assess) and r.then.favors == side)
+        for side in ("cloud", "in-house")
+    }
+    found = []
+    for rs in rulesets:
+        if rs.kind != "plan":
+            continue
+        for rule in rs.rules:
+            for test in iter_tests(rule.when):
+                if not isinstance(test, Test) or not test.fact.endswith("_reasons") or test.op in ("present", "absent"):
+                    continue
+                side = "cloud" if test.fact == "cloud_reasons" else "in-house"
+                operands = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+                for operand in operands:
+                    if operand not in favoring[side]:
+                        hint = difflib.get_close_matches(str(operand), favoring[side], n=1)
+                        suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
+                        found.append(
+                            f"{rs.source}: rule {rule.id}: {test.fact} names '{operand}', which is not an assessment "
+                            f"rule favoring {side}.{suggestion} It takes the ids of the factor rules that assess "
+                            f"for {side}."
+                        )
+    return found
+
+
 def load_policy(
     kb: KnowledgeBase,
     directory: Path | None = None,
@@ -700,6 +732,7 @@ def load_policy(
         raise _rules_error(directory, problems.items)
 
     factor_rules = [r for rs in rulesets if rs.kind == "factor" for r in rs.rules]
+    problems.items.extend(_plan_reason_problems(rulesets, factor_rules))
     strata = _stratify(factor_rules, problems)
     if problems.items:
         raise _rules_error(directory, problems.items)

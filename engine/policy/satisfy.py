@@ -90,9 +90,11 @@ def domains_for(kind: str, vocabulary, factors) -> Mapping[str, Domain]:
     for name, (field_kind, _) in fields.items():
         # the engine states every one of these facts, but a factor list may be empty and the common
         # stance is left out when the workloads differ (tally.plan_facts, tally.organization_facts)
-        given = field_kind != "factors" and name not in _SOMETIMES_ABSENT
+        given = field_kind not in ("factors", "reasons") and name not in _SOMETIMES_ABSENT
         if field_kind == "factors":
             found[name] = Domain("enum", False, tuple(factors))
+        elif field_kind == "reasons":  # rule ids, checked against the policy when it is loaded
+            found[name] = Domain("enum", False, (), open_values=True)
         else:
             found[name] = Domain(field_kind, True, tuple(ENUM_VALUES.get(name, ())), always_given=given)
     return found

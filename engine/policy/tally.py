@@ -58,13 +58,17 @@ TALLY_FIELDS: dict[str, tuple[str, str]] = {
 }
 LEANINGS = (*SIDES, "even")
 
-# What plan rules test: kind "factors" is a multi-valued list of factor ids of kb/factors.ttl.
+# What plan rules test: kind "factors" is a multi-valued list of factor ids of kb/factors.ttl, kind
+# "reasons" one of the ids of the counted assessment rules (a plan can then depend on which argument of
+# a factor counted: the newest accelerators, not occasional use, call for training in the cloud).
 PLAN_FIELDS: dict[str, tuple[str, str]] = {
     "stance": ("enum", "the workload's stance (plan rules are tried for hybrid workloads)"),
     "in_house_factors": ("factors", "the factors whose counted weight favors in-house"),
     "cloud_factors": ("factors", "the factors whose counted weight favors cloud"),
+    "in_house_reasons": ("reasons", "the counted assessment rules favoring in-house (rule ids)"),
+    "cloud_reasons": ("reasons", "the counted assessment rules favoring cloud (rule ids)"),
 }
-PLAN_MULTI_VALUED = frozenset(name for name, (kind, _) in PLAN_FIELDS.items() if kind == "factors")
+PLAN_MULTI_VALUED = frozenset(name for name, (kind, _) in PLAN_FIELDS.items() if kind in ("factors", "reasons"))
 
 ORGANIZATION_FIELDS: dict[str, tuple[str, str]] = {
     "workloads": ("integer", "number of workloads evaluated"),
@@ -201,12 +205,14 @@ def _heaviest_first(a: Weighed) -> tuple[int, str]:
     return (-a.weight, a.rule)
 
 
-def plan_facts(t: Tally, stance: str) -> dict[str, object]:
-    """What the plan rules test for one workload."""
+def plan_facts(t: Tally, stance: str, reasons: Mapping[str, tuple[str, ...]]) -> dict[str, object]:
+    """What the plan rules test for one workload; ``reasons``: side → the counted assessment rules for it."""
     return {
         "stance": stance,
         "in_house_factors": t.factors_favoring("in-house"),
         "cloud_factors": t.factors_favoring("cloud"),
+        "in_house_reasons": tuple(sorted(reasons.get("in-house", ()))),
+        "cloud_reasons": tuple(sorted(reasons.get("cloud", ()))),
     }
 
 

@@ -44,9 +44,11 @@ from infra_policy.engine.policy.rules_ast import (
     SetStance,
     Test,
     Value,
+    iter_tests,
     other_side,
     predicate,
     supporting_tests,
+    test_holds,
     value_text,
 )
 from infra_policy.engine.policy.tally import SIDES, STRENGTH, Tally, Weighed, organization_facts, plan_facts, tally
@@ -277,7 +279,7 @@ def _plan(
             because["in-house"],
             because["cloud"],
         )
-    rule = _pick(policy.plan_rules, backend.fire(PLAN_STAGE, plan_facts(t, stance)), subject, "plan")
+    rule = _pick(policy.plan_rules, backend.fire(PLAN_STAGE, plan_facts(t, stance, because)), subject, "plan")
     then = rule.then
     assert isinstance(then, SetPlan)
     plan_id = rule.id.split(".", 1)[1]
@@ -366,7 +368,7 @@ def _unweighed(
         for item in items:
             if (name, item) in used or name in stated_behind_cost:
                 continue
-            reason = _why_unweighed(name, item, values, derived, firings, superseded, policy, vocabulary)
+            reason = _why_unweighed(name, item, values, derived, firings, superseded, policy, vocabulary, seen)
             found.append(UnweighedFact(name, item, reason))
     return tuple(found)
 
@@ -380,6 +382,7 @@ def _why_unweighed(
     superseded: Mapping[str, str],
     policy: Policy,
     vocabulary: Vocabulary,
+    counting: set[str] | frozenset[str] = frozenset(),  # the fired rules behind what was counted
 ) -> str:
     note = policy.not_weighed.get((name, value_text(value)))
     if note:
@@ -395,23 +398,39 @@ def _why_unweighed(
     reasons: list[tuple[int, str]] = []
     failed_on: set[str] = set()
     own: list[tuple[Test, bool]] = []  # what this fact itself would have to be, for any rule that reads it
+    single = vocabulary.properties[name].single
     for rule in policy.positive_readers.get(name, ()):
         if rule.id in fired:
             continue
-        leaves = [(leaf, neg) for leaf, neg in unmet(rule.when, values, derived) if isinstance(leaf, Test)]
-        if not leaves:
+        leaves = unmet(rule.when, values, derived)
+        if not leaves or not all(isinstance(leaf, Test) for leaf, _ in leaves):
+            continue  # it would also need a conclusion the workload does not reach: no one-line story
+        if not single and not any(
+            test_holds(t, {name: (value,)}) for t in iter_tests(rule.when) if isinstance(t, Test) and t.fact == name
+        ):
+            continue  # the rule is about other values of this fact (GDPR, not HIPAA)
+        mine = [(leaf, negated) for leaf, negated in leaves if leaf.fact == name]
+        others = [(leaf, negated) for leaf, negated in leaves if leaf.fact != name]
+        if single and mine:
+            if not others and len(mine) == 1:  # this fact alone would make the rule apply
+                own.append(mine[0])
+            continue  # this value would have to change as well: the rule does not wait on the others alone
+        if len(leaves) > 1:
+            # every test still missing, so that the hint is true as said
+            needed = " and ".join(
+                holds_phrase(leaf, vocabulary, negated)
+                + (f" (it is {_seen_words(leaf.fact, values, vocabulary)})" if leaf.fact != name else "")
+                for leaf, negated in leaves
+            )
+            reasons.append((2, f"it weighs only if {needed}"))
             continue
         leaf, negated = leaves[0]
-        if leaf.fact == name and vocabulary.properties[name].single:
-            if len(leaves) == 1:  # this fact alone would make the rule apply
-                own.append((leaf, negated))
-            continue
         if leaf.fact in failed_on:
             continue
         failed_on.add(leaf.fact)
         given = leaf.fact in values
-        seen = value_words(values[leaf.fact], vocabulary) if given else "not stated"
-        if leaf.fact in vocabulary.computed:
+        seen = _seen_words(leaf.fact, values, vocabulary)
+        if leaf.fact in vocabulary.computed and not given:
             other = fact_words(leaf.fact, vocabulary)
             reasons.append(
                 (
@@ -435,9 +454,16 @@ def _why_unweighed(
         reasons.append((4, f"the policy weighs it only when it is {weighs_when(own, vocabulary)}"))
     if reasons:
         reasons.sort(key=lambda r: r[0])  # stable: rule order within a kind
-        return "; ".join(dict.fromkeys(text for _, text in reasons[:2]))
+        first, *rest = dict.fromkeys(text for _, text in reasons[:2])
+        # alternatives: any one of them would do
+        return "; ".join([first, *(_or_else(text) for text in rest)])
+    readers = policy.positive_readers.get(name, ())
+    if any(rule.id in counting for rule in readers):
+        return "what it would support already follows from other facts"
+    if any(rule.id in fired for rule in readers):
+        return "a rule that reads it applies, but what it concludes weighs nothing for this workload"
     if name in policy.tests_by_fact or vocabulary.properties[name].computed:
-        return "the rules that weigh it are already decided by other facts"
+        return "no rule that reads it applies unless other facts change as well"
     if any(name in r.when.facts() for r in policy.factor_rules):
         return "no rule that weighs it applies to this workload"
     return (
@@ -445,6 +471,26 @@ def _why_unweighed(
         if name in MODEL_INPUTS
         else "no rule of the policy weighs it"
     )
+
+
+_ALTERNATIVE_OPENINGS = (
+    ("it weighs only if ", "or if "),
+    ("it weighs only together with ", "or together with "),
+    ("it weighs only through ", "or through "),
+    ("the policy weighs it only when it is ", "or when it is "),
+)
+
+
+def _or_else(text: str) -> str:
+    """A second way a fact could weigh, worded as the alternative it is."""
+    for opening, alternative in _ALTERNATIVE_OPENINGS:
+        if text.startswith(opening):
+            return alternative + text.removeprefix(opening)
+    return "or: " + text
+
+
+def _seen_words(name: str, values: Mapping[str, Value], vocabulary: Vocabulary) -> str:
+    return value_words(values[name], vocabulary) if name in values else "not stated"
 
 
 def _facts_of(firing: Firing) -> set[str]:
@@ -512,12 +558,22 @@ def _closeness(
 ) -> tuple[Closeness, ...]:
     """For each side, the least added weight that would move the stance (none when feasibility decides)."""
     if not (t.cloud_feasible and t.in_house_feasible):
-        rules = "; ".join(policy.by_id[c.rule].title for c in constraints)
-        return (
-            Closeness(
-                "", "", 0, f"decided by feasibility, not by weight: it changes only if this no longer holds: {rules}"
-            ),
-        )
+
+        def quoted(cs: Iterable[Constraint]) -> str:
+            return "; ".join(f"“{policy.by_id[c.rule].title.rstrip('.')}”" for c in cs)
+
+        if not (t.cloud_feasible or t.in_house_feasible):  # a conflict: lifting either side's limit ends it
+            by_side = {side: [c for c in constraints if c.rules_out == side] for side in SIDES}
+            either = " or ".join(
+                f"{quoted(cs)} (ruling out {'the cloud' if side == 'cloud' else 'in-house servers'})"
+                for side, cs in by_side.items()
+                if cs
+            )
+            text = f"decided by feasibility, not by weight: it changes as soon as one side is possible again: {either}"
+        else:
+            what = "this no longer holds" if len(constraints) == 1 else "none of these holds any more"
+            text = f"decided by feasibility, not by weight: it changes only if {what}: {quoted(constraints)}"
+        return (Closeness("", "", 0, text),)
 
     def stance_with(side: str, points: int) -> str:
         return _first_stance(_hypothetical(t, side, points), policy, subject)
@@ -531,7 +587,12 @@ def _closeness(
             middle = (low + high) // 2
             low, high = (middle, high) if stance_with(side, middle) == stance else (low, middle)
         to = stance_with(side, high)
-        found.append(Closeness(to, side, high, f"{points_text(high)} more for {side} would make it {to}"))
+        if stance == "undetermined" and to != side:
+            # more weight for one side can settle it for the other: the total then suffices to decide
+            text = f"{points_text(high)} more for {side} would be enough weight to decide, and it would be {to}"
+        else:
+            text = f"{points_text(high)} more for {side} would make it {to}"
+        found.append(Closeness(to, side, high, text))
     return tuple(sorted(found, key=lambda c: (c.points, c.side)))
 
 

@@ -38,6 +38,9 @@ class WorkloadProfile:
     implicit: bool
     declaration: Triple  # the triple that makes this a workload (or the organization)
     facts: dict[str, StatedFact] = field(default_factory=dict)
+    # the organization's facts that this workload's own values replace (where the two differ): a
+    # workload's list of safeguards or regimes replaces the organization's list, it does not add to it
+    replaced: dict[str, StatedFact] = field(default_factory=dict)
 
     def values(self) -> dict[str, Value]:
         return {name: fact.value for name, fact in self.facts.items()}
@@ -211,6 +214,11 @@ def build_profile(doc: FactsDocument, vocabulary: Vocabulary) -> OrganizationPro
     for workload in linked:
         own = _collect(doc, workload, vocabulary, inherited=False)
         merged = {**org_facts, **own}
+        replaced = {
+            name: org_facts[name]
+            for name in sorted(own)
+            if name in org_facts and name != "name" and org_facts[name].value != own[name].value
+        }
         workloads.append(
             WorkloadProfile(
                 id=str(workload),
@@ -218,6 +226,7 @@ def build_profile(doc: FactsDocument, vocabulary: Vocabulary) -> OrganizationPro
                 implicit=False,
                 declaration=(workload, RDF.type, WORKLOAD),
                 facts=dict(sorted(merged.items())),
+                replaced=replaced,
             )
         )
     if not workloads:
