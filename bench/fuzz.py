@@ -49,7 +49,13 @@ def main() -> int:
     for name, test in TESTS.items():
         if args.only and name not in args.only:
             continue
-        env = {**os.environ, "INFRA_POLICY_FUZZ_EXAMPLES": str(args.examples), "INFRA_POLICY_FUZZ_SEED": "given"}
+        env = {
+            **os.environ,
+            "INFRA_POLICY_FUZZ_EXAMPLES": str(args.examples),
+            "INFRA_POLICY_FUZZ_SEED": "given",
+            # a long run on a busy machine can starve one case for a minute; a hang is forever
+            "INFRA_POLICY_HANG_SECONDS": os.environ.get("INFRA_POLICY_HANG_SECONDS", "600"),
+        }
         start = time.perf_counter()
         run = subprocess.run(
             [
@@ -73,13 +79,14 @@ def main() -> int:
         cases += sum(int(n) for n in re.findall(r"\d+ passing, (\d+) failing", run.stdout))
         # the largest test process so far (they run one after another)
         peak = f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
-        if run.returncode != 0 or cases == 0:
+        this_failed = run.returncode != 0 or cases == 0
+        if this_failed:
             failed = True
             print(f"{name}: FAILED (seed {args.seed})")
             print(run.stdout[-6000:], run.stderr[-2000:], sep="\n")
         total_cases += cases
         total_seconds += seconds
-        status = "FAILED" if failed else "ok"
+        status = "FAILED" if this_failed else "ok"
         print(f"{name}: {cases} generated cases in {seconds:.0f} s, peak RSS {peak} — {status}", flush=True)
     print(f"total: {total_cases} cases in {total_seconds:.0f} s")
     return 1 if failed else 0

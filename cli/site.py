@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from infra_policy.site.cache import UNUSED_DAYS
+
 from .reading import FACTS_PATH, input_options, strict_option
 
 _path = click.Path(path_type=Path)
@@ -52,7 +54,8 @@ def _options(kb_rules_options: Decorator) -> Decorator:
             "cache_dir",
             type=_path,
             help="Folder of the cache of evaluations and pages (default: .infra-policy-cache beside OUTPUT). "
-            "It must be private: owned by you and writable by you only.",
+            "It must be private: owned by you and writable by you only. After a build, what no build has used "
+            f"for {UNUSED_DAYS} days is removed.",
         )(function)
         function = click.option(
             "--keep-going",
@@ -197,6 +200,7 @@ def _site(
             log_name=log_file.name if log_file is not None else "",
             progress=progress,
         )
+        pruned = cache.prune()  # after a build that succeeded: what it used was just renewed
     finally:
         for bar in bars.values():
             if bar is not None:
@@ -208,6 +212,8 @@ def _site(
         click.echo(f"error: {error}", err=True)
     plural = "s" if report.decisions != 1 else ""
     click.echo(f"{output}: published {report.decisions} decision{plural} ({report.files} files).")
+    if pruned:
+        click.echo(f"  removed {pruned} cache file{'s' if pruned != 1 else ''} unused for {UNUSED_DAYS} days.")
     reused = "" if no_cache else f"; {report.evaluations_reused} from the cache"
     pages = "" if no_cache else f", {report.pages_reused} from the cache"
     click.echo(

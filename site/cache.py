@@ -30,12 +30,14 @@ rendered (every text is escaped when it is rendered).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -44,6 +46,9 @@ from infra_policy.engine.errors import InputError
 from infra_policy.engine.files import StagedFile, umask_mode
 
 FORMAT = "infra-policy/site-cache@1"
+# After a build, entries and files no build has used for this long are removed: a cache that only grew
+# would keep every facts file, policy and version ever published. Using an entry renews its time.
+UNUSED_DAYS = 30
 DEFAULT_NAME = ".infra-policy-cache"  # beside the site folder, shared by the sites of one parent
 _HEADER_LIMIT = 64 * 1024  # a header is a few hundred bytes; a longer first line is not an entry
 
@@ -166,6 +171,7 @@ class Cache:
             if sha256_hex(value) != digest:
                 return None
             found[name] = value
+        _renew(self._path(key, kind))
         return found
 
     # -- files of the site, stored once by content and linked into each build
@@ -195,6 +201,7 @@ class Cache:
             os.link(source, target)
         except OSError:
             target.write_bytes(data)  # another file system, or links not allowed: a copy
+        _renew(source)
         return True
 
     def store(self, key: str, kind: str, sections: Mapping[str, bytes]) -> None:
@@ -207,6 +214,37 @@ class Cache:
         }
         head = json.dumps(header, sort_keys=True).encode("utf-8") + b"\n"
         _write_quietly(self._path(key, kind), b"".join((head, *sections.values())), 0o600)
+
+    def prune(self, unused_days: float = UNUSED_DAYS, now: float | None = None) -> int:
+        """Remove the entries and files no build has used for ``unused_days``; return how many went.
+
+        Only this cache's own regular files are removed (never through a link), and empty folders after
+        them; a file that cannot be removed is left (it costs space, not correctness).
+        """
+        if self.temporary:
+            return 0
+        cutoff = (time.time() if now is None else now) - unused_days * 86400
+        removed = 0
+        for folder, _, names in os.walk(self.directory, topdown=False, followlinks=False):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    info = os.lstat(path)
+                    if stat.S_ISREG(info.st_mode) and info.st_uid == self.uid and info.st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except OSError:
+                    continue
+            if Path(folder) != self.directory:
+                with contextlib.suppress(OSError):
+                    Path(folder).rmdir()  # only when empty
+        return removed
+
+
+def _renew(path: Path) -> None:
+    """Mark an entry as used now, so that pruning keeps it (a failure only means it may be pruned)."""
+    with contextlib.suppress(OSError):
+        os.utime(path, follow_symlinks=False)
 
 
 def _write_quietly(target: Path, data: bytes, mode: int) -> None:

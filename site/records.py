@@ -26,7 +26,7 @@ from infra_policy.engine.files import parse_json, read_bounded
 from infra_policy.engine.outputs import jsonstream
 from infra_policy.engine.outputs.explain import why_not_dict, why_not_each
 from infra_policy.engine.outputs.export import FORMAT, decision_dict
-from infra_policy.engine.outputs.prov import provenance_texts
+from infra_policy.engine.outputs.prov import is_iri, provenance_texts
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.tally import STANCES
@@ -127,6 +127,10 @@ def check_document(data: dict, path: Path) -> None:
         path,
         "no justification graph with nodes and edges",
     )
+    for node in just["nodes"]:
+        _require(isinstance(node, dict) and is_iri(node.get("id")), path, "a justification node without an IRI id")
+        for name in ("subject", "property"):  # the PROV twins state them as IRIs
+            _require(name not in node or is_iri(node[name]), path, f"a justification node whose {name} is not an IRI")
     ids = {n.get("id") for n in just["nodes"] if isinstance(n, dict)}
     for e in just["edges"]:
         _require(

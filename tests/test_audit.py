@@ -334,3 +334,25 @@ def test_every_example_records_and_audits_clean(evaluator, path):
     record = seal(record_body(evaluator.evaluate_file(path), evaluator.policy))
     checks = audit_record(record, evaluator, record["id"].removeprefix("sha256:"), load_facts(path))
     assert all(c.ok for c in checks), [c.to_dict() for c in checks if not c.ok]
+
+
+@pytest.mark.parametrize("bad", [{}, "not an iri", ""])
+def test_a_sealed_record_whose_justification_names_no_iri_fails_audit_and_is_not_published(tmp_path, bad):
+    # found by the sealed-records fuzz class: a node subject of {} passed audit and crashed the site
+    # while serializing the PROV twins (exit 3)
+    folder = tmp_path / "made"
+    assert run("evaluate", EXAMPLES / "acme-mixed-workloads.ttl", "--record", folder).exit_code == 0
+    (made,) = folder.glob("*.json")
+    body = {k: v for k, v in json.loads(made.read_text()).items() if k != "id"}
+    (node,) = [n for n in body["decision"]["justification"]["nodes"] if "subject" in n][:1]
+    node["subject"] = bad
+    sealed = seal(body)
+    records = tmp_path / "records"
+    records.mkdir()
+    path = records / record_file_name(sealed["id"])
+    path.write_text(json.dumps(sealed))
+    audited = run("audit", path)
+    assert audited.exit_code == 1
+    assert "FAIL  justification graph: nodes whose id, subject or property is not an IRI" in audited.output
+    published = run("site", "--records", records, "-o", tmp_path / "site")
+    assert published.exit_code == 2 and "a justification node whose subject is not an IRI" in published.output

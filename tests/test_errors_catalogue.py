@@ -42,7 +42,7 @@ MALFORMED_RECORD = seal(
             "format": "infra-policy/decision@1",
             "organization": {"name": "Acme"},
             "workloads": [{"name": "Chat"}],
-            "justification": {"nodes": [{"id": ["not", "an", "id"]}], "edges": []},
+            "justification": {"nodes": [{"id": "urn:x", "kind": ["not", "a", "kind"]}], "edges": []},
         },
     }
 )

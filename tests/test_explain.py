@@ -205,3 +205,40 @@ def test_text_speaks_no_engine_internals(path, policy, tmp_path):
 
 
 STANCES_OFFERED = ("cloud", "in-house", "hybrid", "conflict", "undetermined")
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.ttl")))
+def test_the_tree_says_which_listed_arguments_the_tally_did_not_add(evaluator, example):
+    """The arguments listed under a tally add up to its figures once those marked as not added are left out
+    (a factor whose cap applied is marked too, and then only its cap counts)."""
+    from infra_policy.engine.outputs.explain import NodeWords
+
+    ev = evaluator.evaluate_file(EXAMPLES / example)
+    words = NodeWords(ev, evaluator.policy, evaluator.kb)
+    seen = []
+
+    def walk(node):
+        if node.kind == "tally":
+            seen.append(node)
+        for child in node.children:
+            walk(child)
+
+    walk(tree(ev, None, words))
+    assert seen, example
+    for tally in seen:
+        added = {"cloud": 0, "in-house": 0}
+        capped = False
+        for child in tally.children:
+            if child.kind != "assessment":
+                continue
+            capped |= "its factor adds at most" in child.label
+            if "(not added:" in child.label:
+                continue
+            rule = evaluator.policy.by_id[child.id.rsplit(":", 1)[-1]]
+            added[rule.then.favors] += rule.then.weight
+        figures = tally.label.rsplit("(", 1)[1].rstrip(")")  # "cloud 6 · in-house 2"
+        cloud, in_house = (int(part.split()[-1]) for part in figures.split(" · "))
+        if capped:
+            assert added["cloud"] >= cloud and added["in-house"] >= in_house, (example, tally.label)
+        else:
+            assert (added["cloud"], added["in-house"]) == (cloud, in_house), (example, tally.label)

@@ -1,7 +1,8 @@
-"""An independent check: 42 realistic scenarios and the answers senior consultants wrote before any run.
+"""An independent check: 54 realistic scenarios and the answers senior consultants wrote before any run.
 
-``tests/scenarios/expected.yaml`` and ``tests/scenarios2/expected.yaml`` were written by two reviewers
-from the facts alone, without running infra-policy or reading its rules (nor the other reviewer's set):
+``tests/scenarios/expected.yaml``, ``tests/scenarios2/expected.yaml`` and ``tests/scenarios3/expected.yaml``
+were written by three reviewers from the facts alone, without running infra-policy or reading its rules
+(nor another reviewer's set):
 for each workload and organization the stance a consultant would give, the stances they would not call
 wrong, the sides they consider ruled out and, for a hybrid, the plan. The tool must agree — exactly or
 within the acceptable stances — except for the few cases listed below, each with why the policy answers
@@ -19,8 +20,8 @@ import yaml
 from infra_policy.engine.stages.load import load_facts
 
 HERE = Path(__file__).resolve().parent
-# Two sets by two reviewers, neither of whom saw the rules or the other's set.
-SETS = ("scenarios", "scenarios2")
+# Three sets by three reviewers, none of whom saw the rules or another's set.
+SETS = ("scenarios", "scenarios2", "scenarios3")
 EXPECTED = {
     (folder, name): subjects
     for folder in SETS
@@ -51,6 +52,17 @@ KNOWN_DISAGREEMENTS = {
         "in-house base with cloud bursts (and accepts in-house)"
     ),
     ("01-university-nlp-lab.ttl", "organization"): "follows from the fine-tuning workload above",
+    ("02-regional-hospital.ttl", "faq"): (
+        "the hospital's own means (a data center with a failover site, six people, a high priority on predictable "
+        "cost) weigh 5 for in-house against 6 for the public, bursty bot: a hybrid split by concern; the reviewer "
+        "judges the bot on its own needs and wants the cloud"
+    ),
+    ("08-defense-govcloud.ttl", "drawings"): (
+        "3 points for in-house against 2 is a single point: the margin rule makes it a hybrid (it was in-house "
+        "before the margin rule); the reviewer wants the cloud, as the sovereign cloud answers most of the ITAR "
+        "argument and there is no data center"
+    ),
+    ("08-defense-govcloud.ttl", "organization"): "follows from the drawings workload above",
     ("03-bank-call-centre.ttl", "transcript-model-tuning"): (
         "the bank's own means (capital and data center, 14 people, a failover site, a fixed budget) weigh 8 for "
         "in-house against 4 for the newest GPUs and bursty training; the reviewer, with low confidence, prefers "
@@ -77,7 +89,7 @@ def answers(evaluator):
 def test_every_expected_answer_has_a_scenario_and_a_subject(answers):
     expected = {(name, key) for (_, name), subjects in EXPECTED.items() for key in subjects}
     assert expected <= set(answers)
-    assert len(EXPECTED) == 24 + 18 and len(expected) >= 100
+    assert len(EXPECTED) == 24 + 18 + 12 and len(expected) >= 135
 
 
 def test_the_policy_agrees_with_the_consultant_but_for_the_known_disagreements(answers):

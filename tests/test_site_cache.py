@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -312,3 +313,24 @@ def test_explain_shows_the_deciding_facts_and_smallest_changes_and_keeps_them_in
     plain = site(acme, "-o", out, "--cache", cache)
     assert counts(plain)[:2] == (1, 0)
     assert "What decides it" not in page_path.read_text(encoding="utf-8")
+
+
+def test_what_no_build_used_for_the_unused_period_is_removed_after_a_build(tmp_path, facts):
+    from infra_policy.site.cache import UNUSED_DAYS
+
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    first, second = facts[0], facts[1]
+    assert counts(site(first, "-o", out, "--cache", cache)) == (1, 0, 1, 0)
+    assert counts(site(second, "-o", out, "--cache", cache)) == (1, 0, 1, 0)
+    assert counts(site(first, "-o", out, "--cache", cache))[1] == 1  # kept: used recently
+    # everything in the cache was last used long ago; the next build renews what it uses, then prunes
+    old = time.time() - (UNUSED_DAYS + 1) * 86400
+    for path in cache.rglob("*"):
+        if path.is_file():
+            os.utime(path, (old, old))
+    pruning = site(second, "-o", out, "--cache", cache)
+    assert counts(pruning) == (0, 1, 0, 1), pruning.output  # its own entries are still used
+    assert re.search(r"removed \d+ cache files? unused for", pruning.output), pruning.output
+    assert all(p.stat().st_mtime > old for p in cache.rglob("*") if p.is_file())  # only recent ones remain
+    assert counts(site(first, "-o", out, "--cache", cache))[:2] == (1, 0)  # the first file's entry went
+    assert counts(site(second, "-o", out, "--cache", cache))[:2] == (0, 1)

@@ -24,7 +24,7 @@ from infra_policy.engine.policy.rules_ast import (
     SetStance,
 )
 from infra_policy.engine.policy.tally import STANCES, organization_facts
-from infra_policy.engine.stages.justify import organization_stance_iri, workload_stance_iri
+from infra_policy.engine.stages.justify import conclusion_iri, organization_stance_iri, workload_stance_iri
 from infra_policy.engine.vocabulary import Vocabulary
 
 __all__ = ["Failure", "describe", "first_failure"]
@@ -124,8 +124,10 @@ def _cost_inputs_behind(parameters, computed: frozenset[str]) -> dict[str, tuple
 def workload_phrasing(w: WorkloadDecision, policy: Policy, vocabulary: Vocabulary) -> Phrasing:
     """Sentences about this workload's facts: what the cost model lacks, what each conclusion rests on."""
     lacking = tuple(sorted({m.fact for m in w.cost.missing}))
+    stated = set(w.profile.facts)
     not_computed = {
-        name: lacking or inputs
+        # what it still needs: the inputs already stated are not asked for again
+        name: tuple(n for n in (lacking or inputs) if n not in stated) or lacking or inputs
         for name, inputs in cost_inputs_behind(policy.factor_parameters, vocabulary.computed).items()
     }
     return Phrasing(
@@ -350,7 +352,7 @@ def tree(ev: Evaluation, root: str | None = None, words: NodeWords | None = None
 
     def build(node: str) -> TreeNode:
         data = g.nodes[node]
-        label = words.label(data) if words is not None else data["label"]
+        label = words.label(data, node) if words is not None else data["label"]
         if node in seen and g.in_degree(node):
             return TreeNode(node, data["kind"], label, data.get("line"), (), repeated=True)
         seen.add(node)
@@ -371,8 +373,22 @@ class NodeWords:
         self.kb = kb
         self.claims = {claim.iri: claim for claim in kb.claims.values()}
         self.rdf_type = str(RDF.type)
+        # what the tally did not add as it stands, so that the listed arguments add up to its figures
+        self.not_added: dict[str, str] = {}
+        for w in d.workloads:
+            for loser, winner in w.tally.superseded:
+                self.not_added[conclusion_iri("assessment", w.id, loser)] = (
+                    f"not added: its point is already counted through “{policy.by_id[winner].title.rstrip('.')}”"
+                )
+            capped = {(factor, side) for factor, side, _ in w.tally.capped}
+            for a in w.assessments:
+                if (a.factor, a.favors) in capped:
+                    cap = policy.parameters["factor_cap"]
+                    self.not_added.setdefault(
+                        conclusion_iri("assessment", w.id, a.rule), f"its factor adds at most {cap} for one side"
+                    )
 
-    def label(self, data: dict) -> str:
+    def label(self, data: dict, node: str = "") -> str:
         from infra_policy.engine.outputs.wording import terms_in_words, value_words
         from infra_policy.engine.policy.tally import STRENGTH
 
@@ -382,7 +398,8 @@ class NodeWords:
             return rule.title
         if kind == "assessment" and rule is not None and isinstance(rule.then, Assess):
             factor = self.kb.factors[rule.then.factor].label + ": " if rule.then.factor in self.kb.factors else ""
-            return f"{factor}a {STRENGTH[rule.then.weight]} argument for {side_words(rule.then.favors)}"
+            note = f" ({self.not_added[node]})" if node in self.not_added else ""
+            return f"{factor}a {STRENGTH[rule.then.weight]} argument for {side_words(rule.then.favors)}{note}"
         if kind == "constraint" and rule is not None and isinstance(rule.then, RuleOut):
             return f"rules out {side_words(rule.then.side)}"
         if kind == "tally":

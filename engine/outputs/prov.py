@@ -174,6 +174,15 @@ def _compact(iri: str) -> str | None:
     return None
 
 
+_NOT_IN_IRI = re.compile(r'[<>"{}|\\^`\s]')  # what an IRI may not contain (RFC 3987)
+
+
+def is_iri(value: object) -> bool:
+    """Whether a recorded value can be stated as an IRI (what a justification node's id, subject and
+    property must be for the PROV twins to exist)."""
+    return isinstance(value, str) and bool(value) and not _NOT_IN_IRI.search(value)
+
+
 def _turtle_term(term) -> str:
     if isinstance(term, URIRef):
         return _compact(str(term)) or f"<{term}>"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from infra_policy.engine.outputs.prov import is_iri
 from infra_policy.engine.pipeline import Evaluator
 from infra_policy.engine.records.record import RECORD_FORMAT, record_body, record_id_of, versions
 from infra_policy.engine.stages.justify import JustificationGraph
@@ -66,6 +67,13 @@ def check_graph(record: dict) -> Check:
     missing = sorted(n for n, data in g.nodes(data=True) if "kind" not in data)
     if missing:
         return Check("justification graph", False, f"edges point to nodes that are not in the graph: {missing[:3]}")
+    not_iris = sorted(
+        str(n)
+        for n, data in g.nodes(data=True)
+        if not is_iri(n) or any(name in data and not is_iri(data[name]) for name in ("subject", "property"))
+    )
+    if not_iris:
+        return Check("justification graph", False, f"nodes whose id, subject or property is not an IRI: {not_iris[:3]}")
     problems = JustificationGraph(g).problems()
     if problems:
         return Check("justification graph", False, "; ".join(problems[:5]))
