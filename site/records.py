@@ -15,7 +15,6 @@ justification graph, which gives the same bytes the engine would.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +23,10 @@ from jinja2.exceptions import UndefinedError
 
 from infra_policy.engine.errors import InputError
 from infra_policy.engine.files import parse_json, read_bounded
-from infra_policy.engine.outputs.explain import why_not, why_not_dict
+from infra_policy.engine.outputs import jsonstream
+from infra_policy.engine.outputs.explain import why_not_dict, why_not_each
 from infra_policy.engine.outputs.export import FORMAT, decision_dict
-from infra_policy.engine.outputs.prov import is_iri, jsonld_text, provenance_triples, turtle_text
+from infra_policy.engine.outputs.prov import is_iri, provenance_texts
 from infra_policy.engine.pipeline import Evaluation
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.tally import STANCES
@@ -60,8 +60,8 @@ class SiteDecision:
         """The PROV-O derivation as Turtle and JSON-LD."""
         if self.turtle is not None and self.jsonld is not None:
             return self.turtle, self.jsonld
-        graph = provenance_triples(justification_graph(self.data), self.engine_version)
-        return turtle_text(graph).encode("utf-8"), jsonld_text(graph).encode("utf-8")
+        turtle, jsonld = provenance_texts(justification_graph(self.data), self.engine_version)
+        return turtle.encode("utf-8"), jsonld.encode("utf-8")
 
 
 class RecordError(InputError):
@@ -252,20 +252,20 @@ def from_evaluation(ev: Evaluation, policy: Policy, facts_text: str, engine_vers
 
     With the ``vocabulary``, the why-not answers say in words what would have to change.
     """
-    provenance = provenance_triples(ev.justification.graph, engine_version)
+    turtle, jsonld = provenance_texts(ev.justification.graph, engine_version)
     return Evaluated(
         data=decision_dict(ev, policy),
         facts_text=facts_text,
         engine_version=engine_version,
-        why_not={stance: why_not_dict(why_not(ev, policy, stance, vocabulary)) for stance in ASKED},
-        turtle=turtle_text(provenance).encode("utf-8"),
-        jsonld=jsonld_text(provenance).encode("utf-8"),
+        why_not={stance: why_not_dict(found) for stance, found in why_not_each(ev, policy, ASKED, vocabulary).items()},
+        turtle=turtle.encode("utf-8"),
+        jsonld=jsonld.encode("utf-8"),
     )
 
 
 def evaluated(result: Evaluated, source: str) -> SiteDecision:
     """A decision the engine just produced, with its JSON twin as `evaluate --format json` prints it."""
-    twin = (json.dumps(result.data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    twin = jsonstream.dumps(result.data).encode("utf-8")  # json.dumps(indent=2)'s bytes, through orjson
     return SiteDecision(
         data=result.data,
         twin=twin,

@@ -22,6 +22,7 @@ from rdflib.namespace import DCTERMS
 
 from infra_policy.engine.analysis.diff import diff_decisions
 from infra_policy.engine.knowledge import KnowledgeBase
+from infra_policy.engine.outputs import jsonstream
 from infra_policy.engine.outputs.export import changes_left_out_text
 from infra_policy.engine.outputs.wording import fact_words, value_words
 from infra_policy.engine.policy.rulecatalog import catalogue
@@ -34,6 +35,7 @@ from infra_policy.engine.vocabulary import IP
 
 from .anchors import claim_anchor, factor_page, node_anchor, rule_anchor, slugify, workload_anchor
 from .chart import balance_chart
+from .fragments import References, badge, claim_links, fact_list, graph_edges, graph_nodes, trail_entries
 from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
 from .records import ASKED, SiteDecision, justification_graph
 
@@ -231,6 +233,14 @@ class SiteRenderer:
         # those show as text instead of links that lead nowhere.
         self.env.globals["known_rules"] = frozenset(policy.by_id)
         self.env.globals["known_factors"] = frozenset(kb.factors)
+        references = References(self.env.globals["known_rules"], self.env.globals["known_factors"])
+        self.env.globals.update(
+            badge=badge,
+            fact_list=fact_list,
+            claim_links=claim_links,
+            rule_ref=references.rule_ref,
+            factor_ref=references.factor_ref,
+        )
         self.factor_labels = {fid: f.label for fid, f in kb.factors.items()}
         self.factor_order = {fid: f.order for fid, f in kb.factors.items()}
         self.claims_by_iri = {c.iri: c for c in kb.claims.values()}
@@ -480,14 +490,12 @@ class SiteRenderer:
                 }
             )
         order = [k for k in TRAIL_KINDS if k in groups] + sorted(k for k in groups if k not in TRAIL_KINDS)
-        return [
-            {
-                "kind": k,
-                "title": KIND_TITLES.get(k, k),
-                "entries": sorted(groups[k], key=lambda e: (e["label"], e["id"])),
-            }
-            for k in order
-        ]
+        trail = []
+        for k in order:
+            entries = sorted(groups[k], key=lambda e: (e["label"], e["id"]))
+            title = KIND_TITLES.get(k, k)
+            trail.append({"kind": k, "title": title, "entries": entries, "html": trail_entries(entries)})
+        return trail
 
     def _drawing(self, graph: nx.DiGraph) -> dict:
         drawing = draw(graph)
@@ -500,6 +508,8 @@ class SiteRenderer:
             "edges": drawing.edges,
             "node_width": NODE_WIDTH,
             "node_height": NODE_HEIGHT,
+            "edges_html": graph_edges(drawing.edges),
+            "nodes_html": graph_nodes(nodes, NODE_WIDTH, NODE_HEIGHT),
         }
 
     def decision_pages(self, p: _Published) -> Iterator[tuple[str, bytes]]:
@@ -817,7 +827,7 @@ def _number(value: object) -> str:
 
 
 def _json(value: object) -> bytes:
-    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return jsonstream.dumps(value).encode("utf-8")  # json.dumps(indent=2)'s bytes, through orjson
 
 
 def _overview_entry(p: Listed) -> dict:

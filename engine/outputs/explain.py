@@ -8,6 +8,7 @@ and the value that was seen (or that the fact was not given).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from infra_policy.engine.errors import printable
@@ -90,12 +91,27 @@ def _supports(rule: Rule, asked: str, w: WorkloadDecision) -> tuple[str, int] | 
     return None
 
 
+# cost_inputs_behind's answers by (parameters as JSON, computed facts): the same for every workload under
+# one policy, and a site asks for them on each of thousands of decisions
+_COST_INPUTS: dict[tuple[str, frozenset[str]], dict[str, tuple[str, ...]]] = {}
+
+
 def cost_inputs_behind(parameters, computed: frozenset[str] = frozenset()) -> dict[str, tuple[str, ...]]:
     """For each computed fact, the stated inputs the cost model works it out from.
 
     Found by running the cost model once with every input stated, so the
     answer follows the model rather than a list kept here.
     """
+    key = (json.dumps(parameters, sort_keys=True, default=repr), frozenset(computed))
+    found = _COST_INPUTS.get(key)
+    if found is None:
+        if len(_COST_INPUTS) >= 16:  # a long-lived process that tries many policies
+            _COST_INPUTS.clear()
+        found = _COST_INPUTS[key] = _cost_inputs_behind(parameters, computed)
+    return dict(found)
+
+
+def _cost_inputs_behind(parameters, computed: frozenset[str]) -> dict[str, tuple[str, ...]]:
     from infra_policy.engine.stages.cost import COST_INPUTS, analyse_cost
 
     every = {name: 1.0 for name in (*COST_INPUTS, "capitalBudgetUSD")}
@@ -118,32 +134,53 @@ def workload_phrasing(w: WorkloadDecision, policy: Policy, vocabulary: Vocabular
     return Phrasing(
         vocabulary,
         producers=policy.producers,
-        titles={r.id: r.title for r in policy.rules},
+        titles=policy.titles,
         not_computed=not_computed,
-        conditions={r.id: r.when for r in policy.rules},
+        conditions=policy.conditions,
     )
 
 
+class _Asking:
+    """What the why-not answers for one workload share, whichever stance is asked: its phrasing and the
+    shortfalls of each rule (a rule can support two stances asked, e.g. in-house and hybrid)."""
+
+    def __init__(self, w: WorkloadDecision, policy: Policy, vocabulary: Vocabulary | None) -> None:
+        self.phrasing = workload_phrasing(w, policy, vocabulary) if vocabulary is not None else None
+        self.values = w.values()
+        self.derived = frozenset(d.name for d in w.derivations)
+        self.fired = {f.rule for f in w.firings}
+        self.tally = w.tally.facts()
+        self._changes: dict[tuple[str, bool], tuple[tuple[str, ...], int]] = {}
+
+    def shortfalls(self, rule: Rule, of_tally: bool = False) -> tuple[tuple[str, ...], int]:
+        """What would have to change for ``rule`` to apply, in words, and how many facts that is."""
+        if self.phrasing is None:
+            return (), 0
+        key = (rule.id, of_tally)
+        found = self._changes.get(key)
+        if found is None:
+            facts, derived = (self.tally, frozenset()) if of_tally else (self.values, self.derived)
+            missing = self.phrasing.shortfalls(rule.when, facts, derived)
+            found = (tuple(s.sentence for s in missing), len({s.fact or s.sentence for s in missing}))
+            self._changes[key] = found
+        return found
+
+    def changes(self, rule: Rule, of_tally: bool = False) -> tuple[str, ...]:
+        return self.shortfalls(rule, of_tally)[0]
+
+
 def why_not_workload(
-    ev: Evaluation, w: WorkloadDecision, policy: Policy, asked: str, vocabulary: Vocabulary | None = None
+    ev: Evaluation,
+    w: WorkloadDecision,
+    policy: Policy,
+    asked: str,
+    vocabulary: Vocabulary | None = None,
+    asking: _Asking | None = None,
 ) -> WhyNot:
     if w.stance == asked:
         return WhyNot(w.id, w.profile.name, w.stance, asked, True, (), ())
-    values = w.values()
-    phrasing = workload_phrasing(w, policy, vocabulary) if vocabulary is not None else None
-
-    def shortfalls(condition, facts, derived=frozenset()) -> tuple[tuple[str, ...], int]:
-        """What would have to change, in words, and how many facts that is."""
-        if phrasing is None:
-            return (), 0
-        found = phrasing.shortfalls(condition, facts, derived)
-        return tuple(s.sentence for s in found), len({s.fact or s.sentence for s in found})
-
-    def changes(condition, facts, derived=frozenset()) -> tuple[str, ...]:
-        return shortfalls(condition, facts, derived)[0]
-
-    derived = frozenset(d.name for d in w.derivations)
-    fired = {f.rule for f in w.firings}
+    asking = asking or _Asking(w, policy, vocabulary)
+    values, derived, fired = asking.values, asking.derived, asking.fired
     factor: list[Missed] = []
     for rule in policy.factor_rules:
         if rule.id in fired:
@@ -154,7 +191,7 @@ def why_not_workload(
         failure = first_failure(rule.when, values, derived)
         if failure is not None:
             assess = rule.then if isinstance(rule.then, Assess) else None
-            words, facts = shortfalls(rule.when, values, derived)
+            words, facts = asking.shortfalls(rule)
             factor.append(
                 Missed(
                     rule.id,
@@ -168,14 +205,14 @@ def why_not_workload(
                     facts,
                 )
             )
-    tally = w.tally.facts()
+    tally = asking.tally
     stance: list[Missed] = []
     for rule in policy.stance_rules:
         if isinstance(rule.then, SetStance) and rule.then.stance == asked:
             failure = first_failure(rule.when, tally)
             if failure is not None:
                 stance.append(
-                    Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure, changes(rule.when, tally))
+                    Missed(rule.id, rule.title, f"stance {asked}", -rule.priority, failure, asking.changes(rule, True))
                 )
             elif rule.id != w.stance_firing.rule:
                 winner = policy.by_id[w.stance_firing.rule]
@@ -234,11 +271,31 @@ def why_not(ev: Evaluation, policy: Policy, asked: str, vocabulary: Vocabulary |
     With the ``vocabulary``, each missed rule also says in words everything that would have to change
     for it to apply, and the rules closest to applying come first.
     """
-    if asked not in STANCES:
-        raise ValueError(f"unknown stance {asked!r}; one of {', '.join(STANCES)}")
-    return [why_not_organization(ev, policy, asked, vocabulary)] + [
-        why_not_workload(ev, w, policy, asked, vocabulary) for w in ev.decision.workloads
-    ]
+    return why_not_each(ev, policy, (asked,), vocabulary)[asked]
+
+
+def why_not_each(
+    ev: Evaluation, policy: Policy, stances: tuple[str, ...], vocabulary: Vocabulary | None = None
+) -> dict[str, list[WhyNot]]:
+    """:func:`why_not` for each of ``stances``, each workload's phrasing and shortfalls worked out once."""
+    for asked in stances:
+        if asked not in STANCES:
+            raise ValueError(f"unknown stance {asked!r}; one of {', '.join(STANCES)}")
+    workloads = ev.decision.workloads
+    shared: list[_Asking | None] = [None] * len(workloads)
+
+    def asking(index: int, asked: str) -> _Asking | None:
+        if workloads[index].stance == asked:
+            return None  # answered without looking at the rules
+        if shared[index] is None:
+            shared[index] = _Asking(workloads[index], policy, vocabulary)
+        return shared[index]
+
+    return {
+        asked: [why_not_organization(ev, policy, asked, vocabulary)]
+        + [why_not_workload(ev, w, policy, asked, vocabulary, asking(i, asked)) for i, w in enumerate(workloads)]
+        for asked in stances
+    }
 
 
 # ---------------------------------------------------------------------------

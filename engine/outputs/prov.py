@@ -11,6 +11,7 @@ context: reading it back never fetches anything.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -148,11 +149,11 @@ def provenance_triples(jg: nx.DiGraph, engine_version: str) -> frozenset:
 
 
 def to_turtle(ev: Evaluation, engine_version: str) -> str:
-    return turtle_text(provenance_triples(ev.justification.graph, engine_version))
+    return provenance_texts(ev.justification.graph, engine_version)[0]
 
 
 def to_jsonld(ev: Evaluation, engine_version: str) -> str:
-    return jsonld_text(provenance_triples(ev.justification.graph, engine_version))
+    return provenance_texts(ev.justification.graph, engine_version)[1]
 
 
 # A site publishes thousands of these documents: rdflib's general serializers take
@@ -165,6 +166,7 @@ _SAFE_IRI = re.compile(r'^[^\x00-\x20<>"{}|^`\\]*$')
 _BARE = {XSD.integer, XSD.boolean}
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _compact(iri: str) -> str | None:
     for prefix, namespace in CONTEXT.items():
         if iri.startswith(namespace) and _PN_LOCAL.match(iri[len(namespace) :]):
@@ -272,4 +274,200 @@ def _sorted_lists(value):
     if isinstance(value, list):
         items = [_sorted_lists(item) for item in value]
         return sorted(items, key=_sort_key)
+    return value
+
+
+# -- both documents straight from the justification graph ----------------------------------------
+#
+# A site writes both twins of every decision: building rdflib terms and then writing them costs more
+# than the rest of the site's work on a decision. So the triples of provenance_triples() are made
+# here as the texts they are written as: per subject (by IRI), per predicate (by IRI), each object
+# as (its Turtle text, its JSON-LD value). Where a graph has something these texts do not cover (an
+# IRI that needs escaping, a value that is not a string, an integer or a boolean, an object that is
+# not an IRI or a literal), the documents are written from rdflib's terms as before. Either way the
+# bytes are those of turtle_text() and jsonld_text() of provenance_triples(); tests hold them equal.
+
+
+class _UnusualTermError(Exception):
+    """The graph has something only the rdflib path writes."""
+
+
+_TYPE = str(RDF.type)
+_PLAIN = {
+    "label": str(RDFS.label),
+    "type": _TYPE,
+    "version": str(IP.version),
+    "line": str(IP.line),
+    "assumed": str(IP.assumed),
+    "subject": str(RDF.subject),
+    "predicate": str(RDF.predicate),
+    "object": str(RDF.object),
+    "used": str(PROV.used),
+    "hadPlan": str(PROV.hadPlan),
+    "agent": str(PROV.agent),
+    "associated": str(PROV.wasAssociatedWith),
+    "association": str(PROV.qualifiedAssociation),
+    "generated": str(PROV.wasGeneratedBy),
+    "derived": str(PROV.wasDerivedFrom),
+}
+_ATTRIBUTE_IRIS = {key: str(predicate) for key, predicate in _ATTRIBUTES.items()}
+_CLASS_IRIS = {kind: str(iri) for kind, iri in _CLASS.items()}
+_ENGINE = str(ENGINE)
+_ENTITY, _ACTIVITY, _PLAN, _ASSOCIATION, _STATEMENT, _AGENT = (
+    str(x) for x in (PROV.Entity, PROV.Activity, PROV.Plan, PROV.Association, RDF.Statement, PROV.SoftwareAgent)
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _iri(iri: str) -> tuple[str, dict]:
+    if not _SAFE_IRI.match(iri):
+        raise _UnusualTermError(iri)
+    compact = _compact(iri)
+    return (compact or f"<{iri}>", {"@id": compact or iri})
+
+
+def _string(text: str) -> tuple[str, str]:
+    if "\n" in text:  # rdflib writes these triple-quoted
+        return (Literal(text).n3(), text)
+    return ('"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "\\r") + '"', text)
+
+
+def _value(value: object) -> tuple[str, object]:
+    """The Turtle text and JSON-LD value of ``Literal(value)``."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is bool:
+        return ("true" if value else "false", value)
+    if kind is int:
+        return (int.__repr__(value), value)
+    raise _UnusualTermError(kind)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _n3_object(text: str) -> tuple[str, object]:
+    term = from_n3(text)
+    if isinstance(term, URIRef):
+        return _iri(str(term))
+    if isinstance(term, Literal):
+        return (_turtle_term(term), _jsonld_value(term))
+    raise _UnusualTermError(type(term))
+
+
+def _node_id(node: object) -> str:
+    if type(node) is not str:
+        raise _UnusualTermError(type(node))
+    _iri(node)  # an IRI that needs escaping is written by rdflib
+    return node
+
+
+def _plain_triples(jg: nx.DiGraph, engine_version: str) -> dict[str, dict[str, dict[str, object]]]:
+    """subject IRI → predicate IRI → {object's Turtle text: its JSON-LD value}: provenance_triples() as texts."""
+    subjects: dict[str, dict[str, dict[str, object]]] = {}
+    P = _PLAIN  # noqa: N806 (a short local name for a table read in the loop)
+
+    def add(subject: str, predicate: str, term: tuple[str, object]) -> None:
+        subjects.setdefault(subject, {}).setdefault(predicate, {})[term[0]] = term[1]
+
+    add(_ENGINE, P["type"], _iri(_AGENT))
+    add(_ENGINE, P["label"], _value("infra-policy"))
+    add(_ENGINE, P["version"], _value(engine_version))
+    nodes = jg.nodes
+    for node, data in jg.nodes(data=True):
+        _node_id(node)
+        kind = data["kind"]
+        add(node, P["label"], _value(data["label"]))
+        if kind == "rule":
+            add(node, P["type"], _iri(_PLAN))
+            continue
+        if kind == "parameter":
+            add(node, P["type"], _iri(_ENTITY))
+            add(node, P["type"], _iri(_CLASS_IRIS[kind]))
+            continue
+        if kind == "firing":
+            add(node, P["type"], _iri(_ACTIVITY))
+            add(node, P["associated"], _iri(_ENGINE))
+            association = f"{node}:association"
+            add(node, P["association"], _iri(association))
+            add(association, P["type"], _iri(_ASSOCIATION))
+            add(association, P["agent"], _iri(_ENGINE))
+            for premise in jg.predecessors(node):
+                if jg.edges[premise, node]["relation"] == "plan":
+                    add(association, P["hadPlan"], _iri(_node_id(premise)))
+                else:
+                    add(node, P["used"], _iri(_node_id(premise)))
+            continue
+        add(node, P["type"], _iri(_ENTITY))
+        add(node, P["type"], _iri(_CLASS_IRIS[kind]))
+        if kind == "fact":
+            add(node, P["type"], _iri(_STATEMENT))
+            add(node, P["subject"], _iri(_node_id(data["subject"])))
+            add(node, P["predicate"], _iri(_node_id(data["property"])))
+            add(node, P["object"], _n3_object(data["object"]))
+            if "line" in data:
+                add(node, P["line"], _value(data["line"]))
+            if data.get("assumed"):
+                add(node, P["assumed"], _value(True))
+            continue
+        for key, predicate in _ATTRIBUTE_IRIS.items():
+            if key in data:
+                add(node, predicate, _value(data[key]))
+        if kind in _ENTITY_KINDS:
+            for premise in jg.predecessors(node):
+                if nodes[premise]["kind"] == "firing":
+                    add(node, P["generated"], _iri(_node_id(premise)))
+                    for used in jg.predecessors(premise):
+                        if nodes[used]["kind"] not in ("rule",):
+                            add(node, P["derived"], _iri(_node_id(used)))
+                else:
+                    add(node, P["derived"], _iri(_node_id(premise)))
+    return subjects
+
+
+def provenance_texts(jg: nx.DiGraph, engine_version: str) -> tuple[str, str]:
+    """The PROV-O derivation of a justification graph as Turtle and as JSON-LD: the texts
+    ``turtle_text`` and ``jsonld_text`` write for ``provenance_triples(jg, engine_version)``."""
+    try:
+        subjects = _plain_triples(jg, engine_version)
+    except _UnusualTermError:
+        triples = provenance_triples(jg, engine_version)
+        return turtle_text(triples), jsonld_text(triples)
+    from .jsonstream import dumps
+
+    lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in sorted(CONTEXT.items())]
+    by_text = sorted((_iri(subject)[0], subject) for subject in subjects)
+    for text, subject in by_text:
+        predicates = subjects[subject]
+        parts = sorted(
+            (("a" if p == _TYPE else _iri(p)[0], ", ".join(sorted(objects))) for p, objects in predicates.items()),
+            key=_predicate_order,
+        )
+        lines.append("")
+        lines.append(f"{text} " + " ;\n    ".join(f"{p} {objects}" for p, objects in parts) + " .")
+    turtle = "\n".join(lines) + "\n"
+
+    graph = []
+    for subject in sorted(subjects):
+        node: dict[str, object] = {}
+        for predicate, objects in subjects[subject].items():
+            if predicate == _TYPE:
+                node["@type"] = sorted((value["@id"] for value in objects.values()), key=repr)
+            else:
+                node[_iri(predicate)[1]["@id"]] = sorted(objects.values(), key=repr)
+        node["@id"] = _iri(subject)[1]["@id"]
+        graph.append(_sorted_keys(node))
+    document = {"@context": dict(sorted(CONTEXT.items())), "@graph": graph}
+    return turtle, dumps(document)
+
+
+def _predicate_order(part: tuple[str, str]) -> tuple[bool, str]:
+    return (part[0] != "a", part[0])
+
+
+def _sorted_keys(value):
+    # dumps() keeps the order of keys; json.dumps(sort_keys=True) sorts them at every level
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
     return value

@@ -73,6 +73,16 @@ class Policy:
         return self.factor_rules + self.stance_rules + self.plan_rules + self.organization_rules
 
     @cached_property
+    def titles(self) -> dict[str, str]:
+        """Rule id → title."""
+        return {rule.id: rule.title for rule in self.rules}
+
+    @cached_property
+    def conditions(self) -> dict[str, Condition]:
+        """Rule id → its condition (``when``)."""
+        return {rule.id: rule.when for rule in self.rules}
+
+    @cached_property
     def not_weighed(self) -> dict[tuple[str, str], str]:
         """(fact, value) → why the policy gives that stated value no weight."""
         return {(fact, value): reason for rs in self.rulesets for fact, value, reason in rs.not_weighed}
