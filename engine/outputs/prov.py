@@ -174,13 +174,10 @@ def _compact(iri: str) -> str | None:
     return None
 
 
-_NOT_IN_IRI = re.compile(r'[<>"{}|\\^`\s]')  # what an IRI may not contain (RFC 3987)
-
-
 def is_iri(value: object) -> bool:
     """Whether a recorded value can be stated as an IRI (what a justification node's id, subject and
     property must be for the PROV twins to exist)."""
-    return isinstance(value, str) and bool(value) and not _NOT_IN_IRI.search(value)
+    return isinstance(value, str) and bool(value) and _SAFE_IRI.match(value) is not None
 
 
 def _turtle_term(term) -> str:
@@ -239,8 +236,18 @@ def _jsonld_value(term):
     if term.datatype == XSD.integer:
         value = term.toPython()
         if isinstance(value, int):
-            return value
+            return _jsonld_integer(value)
     return {"@value": str(term), "@type": _compact(str(term.datatype)) or str(term.datatype)}
+
+
+# JSON-LD reads a native number this large as a double: beyond it an integer is written as a typed string
+_JSONLD_EXACT = 2**53
+
+
+def _jsonld_integer(value: int) -> object:
+    if -_JSONLD_EXACT < value < _JSONLD_EXACT:
+        return value
+    return {"@value": int.__repr__(value), "@type": _compact(str(XSD.integer)) or str(XSD.integer)}
 
 
 def jsonld_text(triples) -> str:
@@ -340,7 +347,7 @@ def _value(value: object) -> tuple[str, object]:
     if kind is bool:
         return ("true" if value else "false", value)
     if kind is int:
-        return (int.__repr__(value), value)
+        return (int.__repr__(value), _jsonld_integer(value))
     raise _UnusualTermError(kind)
 
 
