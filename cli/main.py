@@ -216,20 +216,20 @@ def evaluate(
             )
         _evaluate_batch(
             facts,
-            fmt,
-            output,
-            record_dir,
-            log_file,
-            kb_dir,
-            rules_dir,
-            strict,
-            jobs,
-            keep_going,
-            reading,
-            sign,
-            explore_changes,
-            overlays,
-            max_changes,
+            fmt=fmt,
+            output=output,
+            record_dir=record_dir,
+            log_file=log_file,
+            kb_dir=kb_dir,
+            rules_dir=rules_dir,
+            strict=strict,
+            jobs=jobs,
+            keep_going=keep_going,
+            reading=reading,
+            sign=sign,
+            explore_changes=explore_changes,
+            overlays=overlays,
+            max_changes=max_changes,
         )
         return
     decision = decide(
@@ -248,6 +248,7 @@ def evaluate(
 
 def _evaluate_batch(
     facts,
+    *,
     fmt,
     output,
     record_dir,

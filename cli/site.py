@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from infra_policy.site.cache import UNUSED_DAYS
+from infra_policy.site import UNUSED_DAYS
 
 from .reading import FACTS_PATH, input_options, strict_option
 

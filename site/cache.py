@@ -44,11 +44,11 @@ from pathlib import Path
 
 from infra_policy.engine.errors import InputError
 from infra_policy.engine.files import StagedFile, umask_mode
+from infra_policy.site import UNUSED_DAYS
 
 FORMAT = "infra-policy/site-cache@1"
-# After a build, entries and files no build has used for this long are removed: a cache that only grew
+# After a build, entries and files no build has used for UNUSED_DAYS are removed: a cache that only grew
 # would keep every facts file, policy and version ever published. Using an entry renews its time.
-UNUSED_DAYS = 30
 DEFAULT_NAME = ".infra-policy-cache"  # beside the site folder, shared by the sites of one parent
 _HEADER_LIMIT = 64 * 1024  # a header is a few hundred bytes; a longer first line is not an entry
 

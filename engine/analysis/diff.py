@@ -100,6 +100,11 @@ class DecisionDiff:
         }
 
 
+def _compared(value: object) -> object:
+    """A recorded value as two decisions are compared: a list of values in no particular order."""
+    return tuple(sorted(value, key=str)) if isinstance(value, list) else value
+
+
 def _stated(decision: dict) -> dict[tuple[str, str], tuple[str, object, bool]]:
     """(subject, property) → (subject's name, value, assumed), each fact once (inherited ones on the organization)."""
     org = decision["organization"]
@@ -113,24 +118,18 @@ def _stated(decision: dict) -> dict[tuple[str, str], tuple[str, object, bool]]:
             value = fact["value"]
             found[(subject, fact["property"])] = (
                 names.get(subject, subject),
-                tuple(sorted(value, key=str)) if isinstance(value, list) else value,
+                _compared(value),
                 fact.get("assumed") is True,
             )
             if "replaces" in fact:  # the organization still states its value, even if no workload takes it
-                replaced = fact["replaces"]
-                found.setdefault(
-                    (org["id"], fact["property"]),
-                    (org["name"], tuple(sorted(replaced, key=str)) if isinstance(replaced, list) else replaced, False),
-                )
+                found.setdefault((org["id"], fact["property"]), (org["name"], _compared(fact["replaces"]), False))
     return found
 
 
 def _inherited(decision: dict) -> dict[tuple[str, str], object]:
     """(workload, property) → the value a workload takes from the organization, for those stating none."""
     return {
-        (w["id"], fact["property"]): tuple(sorted(fact["value"], key=str))
-        if isinstance(fact["value"], list)
-        else fact["value"]
+        (w["id"], fact["property"]): _compared(fact["value"])
         for w in decision["workloads"]
         for fact in w.get("facts", [])
         if fact.get("inherited") and not w.get("implicit")

@@ -210,6 +210,11 @@ def unmet(
     return min(options, key=len) if options else []
 
 
+def seen_words(name: str, values: Mapping[str, Value], vocabulary: Vocabulary) -> str:
+    """A fact's value as the facts give it, in words ("not stated" when they do not)."""
+    return value_words(values[name], vocabulary) if name in values else "not stated"
+
+
 class Phrasing:
     """Sentences about one workload's facts (or the organization's), in the vocabulary's words."""
 
@@ -228,9 +233,7 @@ class Phrasing:
         self.conditions = conditions  # rule id → condition, to see through a conclusion to its facts
 
     def seen(self, name: str, values: Mapping[str, Value]) -> str:
-        if name not in values:
-            return "not stated"
-        return value_words(values[name], self.vocabulary)
+        return seen_words(name, values, self.vocabulary)
 
     def shortfall(self, leaf: Test | Concluded, negated: bool, values: Mapping[str, Value]) -> Shortfall:
         v = self.vocabulary

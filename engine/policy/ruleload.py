@@ -41,7 +41,14 @@ from infra_policy.engine.policy.rules_ast import (
     other_side,
     predicate,
 )
-from infra_policy.engine.policy.tally import ENUM_VALUES, ORGANIZATION_FIELDS, PLAN_FIELDS, TALLY_FIELDS, Weighed
+from infra_policy.engine.policy.tally import (
+    ENUM_VALUES,
+    ORGANIZATION_FIELDS,
+    PLAN_FIELDS,
+    REASON_FIELDS,
+    TALLY_FIELDS,
+    Weighed,
+)
 from infra_policy.engine.stages.cost import parameter_problems
 from infra_policy.engine.stages.inputs import COMPARABLE_NUMBERS, comparable_number
 
@@ -662,9 +669,9 @@ def _plan_reason_problems(rulesets, factor_rules) -> list[str]:
             continue
         for rule in rs.rules:
             for test in iter_tests(rule.when):
-                if not isinstance(test, Test) or not test.fact.endswith("_reasons") or test.op in ("present", "absent"):
+                if not isinstance(test, Test) or test.fact not in REASON_FIELDS or test.op in ("present", "absent"):
                     continue
-                side = "cloud" if test.fact == "cloud_reasons" else "in-house"
+                side = REASON_FIELDS[test.fact]
                 operands = test.operand if isinstance(test.operand, tuple) else (test.operand,)
                 for operand in operands:
                     if operand not in favoring[side]:

@@ -69,6 +69,8 @@ PLAN_FIELDS: dict[str, tuple[str, str]] = {
     "cloud_reasons": ("reasons", "the counted assessment rules favoring cloud (rule ids)"),
 }
 PLAN_MULTI_VALUED = frozenset(name for name, (kind, _) in PLAN_FIELDS.items() if kind in ("factors", "reasons"))
+# the plan fields of kind "reasons", and the side whose counted assessment rules each lists
+REASON_FIELDS = {"in_house_reasons": "in-house", "cloud_reasons": "cloud"}
 
 ORGANIZATION_FIELDS: dict[str, tuple[str, str]] = {
     "workloads": ("integer", "number of workloads evaluated"),
@@ -211,8 +213,7 @@ def plan_facts(t: Tally, stance: str, reasons: Mapping[str, tuple[str, ...]]) ->
         "stance": stance,
         "in_house_factors": t.factors_favoring("in-house"),
         "cloud_factors": t.factors_favoring("cloud"),
-        "in_house_reasons": tuple(sorted(reasons.get("in-house", ()))),
-        "cloud_reasons": tuple(sorted(reasons.get("cloud", ()))),
+        **{field: tuple(sorted(reasons.get(side, ()))) for field, side in REASON_FIELDS.items()},
     }
 
 

@@ -33,7 +33,7 @@ from infra_policy.engine.model import (
     UnweighedFact,
     WorkloadDecision,
 )
-from infra_policy.engine.outputs.wording import fact_words, holds_phrase, unmet, value_words, weighs_when
+from infra_policy.engine.outputs.wording import fact_words, holds_phrase, seen_words, unmet, value_words, weighs_when
 from infra_policy.engine.policy.ruleload import Policy
 from infra_policy.engine.policy.rules_ast import (
     Assess,
@@ -454,7 +454,7 @@ def _why_unweighed(
             # every test still missing, so that the hint is true as said
             needed = " and ".join(
                 holds_phrase(leaf, vocabulary, negated)
-                + (f" (it is {_seen_words(leaf.fact, values, vocabulary)})" if leaf.fact != name else "")
+                + (f" (it is {seen_words(leaf.fact, values, vocabulary)})" if leaf.fact != name else "")
                 for leaf, negated in leaves
             )
             reasons.append((2, f"it weighs only if {needed}"))
@@ -464,7 +464,7 @@ def _why_unweighed(
             continue
         failed_on.add(leaf.fact)
         given = leaf.fact in values
-        seen = _seen_words(leaf.fact, values, vocabulary)
+        seen = seen_words(leaf.fact, values, vocabulary)
         if leaf.fact in vocabulary.computed and not given:
             other = fact_words(leaf.fact, vocabulary)
             reasons.append(
@@ -522,10 +522,6 @@ def _or_else(text: str) -> str:
         if text.startswith(opening):
             return alternative + text.removeprefix(opening)
     return "or: " + text
-
-
-def _seen_words(name: str, values: Mapping[str, Value], vocabulary: Vocabulary) -> str:
-    return value_words(values[name], vocabulary) if name in values else "not stated"
 
 
 def _facts_of(firing: Firing) -> set[str]:
