@@ -145,6 +145,11 @@ class Policy:
         return {r.id: r.then.side for r in self.factor_rules if isinstance(r.then, RuleOut)}
 
     @cached_property
+    def counting_rules(self) -> frozenset[str]:
+        """The factor rules a tally counts: those that weigh and those that rule a side out."""
+        return frozenset(self.weighing) | frozenset(self.ruling_out)
+
+    @cached_property
     def reading_computed(self) -> tuple[str, ...]:
         """Ids of the factor rules that read a fact the engine computes (the cost rules)."""
         return tuple(sorted(r.id for r in self.factor_rules if set(r.when.facts()) & self.computed_facts))

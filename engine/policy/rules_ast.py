@@ -294,13 +294,47 @@ def predicate(condition: Condition) -> Predicate:
         return lambda facts, derived: name in derived
     if isinstance(condition, (All, Any)):
         parts = tuple(predicate(item) for item in condition.items)
-        if isinstance(condition, All):
-            return lambda facts, derived: all(p(facts, derived) for p in parts)
-        return lambda facts, derived: any(p(facts, derived) for p in parts)
+        return _all(parts) if isinstance(condition, All) else _any(parts)
     if isinstance(condition, Not):
         inner = predicate(condition.item)
         return lambda facts, derived: not inner(facts, derived)
     return _test_predicate(condition)
+
+
+def _all(parts: tuple[Predicate, ...]) -> Predicate:
+    # the usual two or three parts spelled out: a generator per call was most of a rule's cost
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts, derived: first(facts, derived) and second(facts, derived)
+    if len(parts) == 3:
+        first, second, third = parts
+        return lambda facts, derived: first(facts, derived) and second(facts, derived) and third(facts, derived)
+
+    def holds(facts, derived):
+        for part in parts:  # noqa: SIM110 (all() over a generator is the slower shape replaced here)
+            if not part(facts, derived):
+                return False
+        return True
+
+    return holds
+
+
+def _any(parts: tuple[Predicate, ...]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts, derived: first(facts, derived) or second(facts, derived)
+
+    def holds(facts, derived):
+        for part in parts:  # noqa: SIM110 (as in _all)
+            if part(facts, derived):
+                return True
+        return False
+
+    return holds
 
 
 _MISSING = object()

@@ -182,16 +182,18 @@ def tally(
             strong[a.favors] += 1
     per_factor: dict[str, list[int]] = {}
     capped = []
+    totals = [0, 0]  # cloud, in-house
     for (factor, side), weight in sorted(raw.items()):
         counted = min(weight, factor_cap) if factor_cap else weight
         if counted < weight:
             capped.append((factor, side, weight))
         per_factor.setdefault(factor, [0, 0])[side != "cloud"] = counted
+        totals[side != "cloud"] += counted
     by_factor = tuple((f, c, i) for f, (c, i) in per_factor.items())
     out = set(ruled_out)
     return Tally(
-        cloud_weight=sum(c for _, c, _ in by_factor),
-        in_house_weight=sum(i for _, _, i in by_factor),
+        cloud_weight=totals[0],
+        in_house_weight=totals[1],
         counted_factors=len(by_factor),
         cloud_feasible="cloud" not in out,
         in_house_feasible="in-house" not in out,

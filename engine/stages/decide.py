@@ -148,13 +148,17 @@ class _Variations:
     def __init__(self, values: Mapping[str, Value], base: _Outcome, policy: Policy, vocabulary: Vocabulary):
         self.stated = {k: v for k, v in values.items() if k not in vocabulary.computed}
         self.computed_values = {k: v for k, v in values.items() if k in vocabulary.computed}
+        # what the rules see when only stated facts that are not cost-model inputs change
+        self.values = {**self.stated, **self.computed_values}
         self.base = base
         self.fired = base.fired
         self.producers = policy.producers
         self.derived = {name for name, ids in self.producers.items() if any(i in self.fired for i in ids)}
         self.weighing, self.ruling_out = policy.weighing, policy.ruling_out
+        self.counting_rules = policy.counting_rules
         self.policy = policy
         self.computed = vocabulary.computed
+        self.computed_names = tuple(sorted(vocabulary.computed))
         self.cost_inputs = MODEL_INPUTS
 
     def outcome(self, name: str, value: Value, explorer: RuleBackend, subject: str) -> _Outcome:
@@ -165,38 +169,50 @@ class _Variations:
         if not changes:
             return self.base
         policy = self.policy
-        values = dict(self.stated)
-        for name, value in changes.items():
-            if value is None:
-                values.pop(name, None)
-            else:
-                values[name] = value
         changed = tuple(sorted(changes))
-        if any(name in self.cost_inputs for name in changed):
-            values.update(computed_facts(values, policy.factor_parameters))
-            layers = policy.affected_predicates((*changed, *sorted(self.computed)))
-        else:
-            values.update(self.computed_values)
+        if self.cost_inputs.isdisjoint(changed):
             layers = policy.affected_predicates(changed)
-        if not layers:
-            return self.base
+            if not layers:
+                return self.base
+            values = self.values.copy()
+            computed = self.computed
+            for name, value in changes.items():
+                if name in computed:
+                    continue  # a computed fact follows its inputs, whatever is asked
+                if value is None:
+                    values.pop(name, None)
+                else:
+                    values[name] = value
+        else:
+            values = dict(self.stated)
+            for name, value in changes.items():
+                if value is None:
+                    values.pop(name, None)
+                else:
+                    values[name] = value
+            values.update(computed_facts(values, policy.factor_parameters))
+            layers = policy.affected_predicates((*changed, *self.computed_names))
+            if not layers:
+                return self.base
         fired = set(self.fired)
         derived = set(self.derived)
+        producers = self.producers
+        # the strata order the rules so that a rule reads only conclusions of earlier layers: the set of
+        # conclusions can be read as it grows
         for layer in layers:
-            frozen = frozenset(derived)
             for holds, rule_id, derives in layer:
-                if holds(values, frozen):
+                if holds(values, derived):
                     fired.add(rule_id)
                     if derives is not None:
                         derived.add(derives)
                 else:
                     fired.discard(rule_id)
-                    if derives is not None and not any(p in fired for p in self.producers[derives]):
+                    if derives is not None and fired.isdisjoint(producers[derives]):
                         derived.discard(derives)
-        changed_rules = fired.symmetric_difference(self.fired)
-        if not any(r in self.weighing or r in self.ruling_out for r in changed_rules):
+        counting_rules = self.counting_rules
+        if counting_rules.isdisjoint(fired.symmetric_difference(self.fired)):
             return self.base  # only intermediate conclusions changed, nothing that weighs
-        counting = frozenset(r for r in fired if r in self.weighing or r in self.ruling_out)
+        counting = frozenset(fired.intersection(counting_rules))
         # the same counting rules give the same tally, and the same tally the same stance, in any workload
         memo = policy.tally_outcomes
         found = memo.get(counting)
