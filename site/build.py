@@ -238,13 +238,44 @@ def _evaluate_task(index: int) -> dict:
             pass  # not an entry this build wrote: evaluate again
     result, warnings = _evaluate(path, text, shown)
     decision = _store_evaluation(key, result, warnings)
+    found_summary = summary(result.data)
     return {
         "key": key,
-        "summary": summary(result.data),
+        "summary": found_summary,
         "twin_sha": sha256_hex(decision.twin),
         "warnings": warnings,
         "cached": False,
+        "prerendered": _prerender(index, key, found_summary, decision),
     }
+
+
+def _prerender(index: int, key: str, found_summary: dict, decision: SiteDecision) -> str | None:
+    """Render a decision just evaluated, while it is in memory, under the page name it almost always gets
+    (its own, with nothing else of the site on its page), and keep the pages in the cache; pass 2 then only
+    links them. Return the page key they are kept under (pass 2 renders again if its task has another), or
+    None when an earlier build left pages under that key (pass 2 uses them as usual)."""
+    from .records import justification_graph
+    from .render import _Published
+
+    source = _STATE["sources"][index]
+    task = _Page("evaluated", index, key, slug_base(found_summary), source, Extras())
+    page_key = _page_key(task)
+    if _STATE["cache"].load(page_key, "pages", ("files",)) is not None:
+        return None
+    published = replace(decision, source=source)
+    rendered = _STATE["renderer"].decision_pages(
+        _Published(published, task.slug, justification_graph(decision.data), task.extras)
+    )
+    _store_pages(page_key, dict(rendered))
+    return page_key
+
+
+def _store_pages(page_key: str, rendered: dict[str, bytes]) -> dict[str, str]:
+    """Keep a decision's files in the cache and list them under ``page_key``; return their digests."""
+    cache: Cache = _STATE["cache"]
+    digests = {relative: cache.put_file(data) for relative, data in rendered.items()}
+    cache.store(page_key, "pages", {"files": _json_bytes(digests)})
+    return digests
 
 
 def _record_key(raw: bytes) -> str:
@@ -429,13 +460,12 @@ def _render_task(task: _Page) -> dict:
             path = _STATE["records"][task.extras.record["index"]]
             record = {"twin": read_bounded(path, MAX_RECORD_BYTES, RecordError, "recorded decision")}
         rendered[f"decisions/{task.extras.record['file']}"] = record["twin"]
-    digests = {relative: cache.put_file(data) for relative, data in rendered.items()}
+    digests = _store_pages(page_key, rendered)
     for relative, data in rendered.items():
         if not cache.link_file(digests[relative], site_path(folder, relative)):
             # the stored file was missing or damaged: store it again, and publish these bytes in any case
             cache.put_file(data, replace=True)
             write_site_file(folder, relative, data)
-    cache.store(page_key, "pages", {"files": _json_bytes(digests)})
     return {"files": sorted(rendered), "reused": False}
 
 
@@ -517,6 +547,7 @@ def build_site(
         )
         # -- pass 1
         sources = [STDIN_NAME if str(p) == "-" else p.name for p in facts]
+        _STATE["sources"] = sources
         total = len(facts) + len(record_files)
         evaluated_items: list[tuple[int, dict]] = []
         done = 0
@@ -542,15 +573,18 @@ def build_site(
         tasks, listed, histories = _plan(evaluated_items, recorded_items, sources, record_files, log_order, log_name)
         report.decisions = len(listed)
 
-        # -- pass 2
+        # -- pass 2 (pages rendered in pass 1 under the name they got are only linked into place)
+        prerendered = {result["prerendered"] for _, result in evaluated_items if result.get("prerendered")}
         for done, result in enumerate(_map(_render_task, tasks, jobs), start=1):
-            progress("render", done, len(tasks), tasks[done - 1].source)
+            task = tasks[done - 1]
+            progress("render", done, len(tasks), task.source)
             if "error" in result:
                 raise BuildError(result["error"])
             for relative in result["files"]:
                 staging.claim(relative)
-            report.rendered += not result["reused"]
-            report.pages_reused += bool(result["reused"])
+            fresh = not result["reused"] or (task.origin == "evaluated" and _page_key(task) in prerendered)
+            report.rendered += fresh
+            report.pages_reused += not fresh
         for history in histories:
             _diffs(history, renderer, cache)
         for relative, data in renderer.site_pages(listed, histories):
