@@ -96,6 +96,7 @@ class ChangeSearch:
         )
         self.evaluated = 0
         self._memo: dict[frozenset, _Outcome] = {}
+        self._singles: dict[tuple, _Outcome] = {}
         self._affected: dict[str, frozenset[str]] = {}
 
     @classmethod
@@ -105,6 +106,16 @@ class ChangeSearch:
         return cls(w.profile.values(), base, w.id, w.profile.name, policy, vocabulary)
 
     def outcome(self, changes: Mapping[str, Value | None]) -> _Outcome:
+        if len(changes) == 1:  # most lookups are of single changes, many of them again and again
+            ((name, value),) = changes.items()
+            single = (name, value, type(value))  # True == 1 == 1.0, yet they are different values here
+            found = self._singles.get(single)
+            if found is None:
+                found = self._singles[single] = self._outcome(changes)
+            return found
+        return self._outcome(changes)
+
+    def _outcome(self, changes: Mapping[str, Value | None]) -> _Outcome:
         # values the policy's tests cannot tell apart give the same outcome: one evaluation per class (but
         # for the cost model's inputs, which also weigh through the facts computed from them)
         key = frozenset(

@@ -222,11 +222,20 @@ class _Variations:
             t = _count(weighed, ruled_out, policy)
             if len(memo) > _MEMO_ENTRIES:
                 memo.clear()  # bounded: a long-running process stays flat
-            facts = t.facts()
-            tally_key = ("stance", tuple(facts.items()))
+            # every fact a stance rule tests (tally.TALLY_FIELDS) follows from these
+            tally_key = (
+                "stance",
+                t.cloud_weight,
+                t.in_house_weight,
+                t.counted_factors,
+                t.cloud_feasible,
+                t.in_house_feasible,
+                t.cloud_strong,
+                t.in_house_strong,
+            )
             stance = memo.get(tally_key)
             if stance is None:
-                stance = memo[tally_key] = _first_stance(facts, policy, subject)
+                stance = memo[tally_key] = _first_stance(t.facts(), policy, subject)
             found = memo[counting] = (t, stance)
         return _Outcome(found[1], found[0], frozenset(fired))
 
