@@ -48,7 +48,10 @@ from .records import (
 from .render import Extras, Listed, SiteRenderer, assign_slugs, slug_base, summary
 
 STDIN_NAME = "stdin"
-_EVALUATED_SECTIONS = ("summary", "meta", "twin", "facts", "why_not", "turtle", "jsonld", "explain")
+_EVALUATED_SECTIONS = ("summary", "meta", "files", "facts", "why_not", "explain")
+# An evaluation's JSON and PROV-O twins are the very files its decision page publishes: its entry names
+# them by digest among the cache's files instead of keeping a second copy (a third of what a build writes).
+_TWIN_FILES = ("twin", "turtle", "jsonld")
 _RECORD_SECTIONS = ("summary", "meta", "twin", "turtle", "jsonld")
 
 
@@ -175,21 +178,35 @@ def _evaluate(path: Path, text: str, shown: Path) -> tuple[Evaluated, tuple[str,
 def _store_evaluation(key: str, result: Evaluated, warnings: tuple[str, ...]) -> SiteDecision:
     decision = evaluated(result, "")
     meta = {"warnings": list(warnings), "engine_version": result.engine_version}
-    _STATE["cache"].store(
+    cache: Cache = _STATE["cache"]
+    files = {name: cache.put_file(data) for name, data in zip(_TWIN_FILES, _twins(decision), strict=True)}
+    cache.store(
         key,
         "evaluation",
         {
             "summary": _json_bytes(summary(result.data)),
             "meta": _json_bytes(meta),
-            "twin": decision.twin,
+            "files": _json_bytes(files),
             "facts": result.facts_text.encode("utf-8"),
             "why_not": _json_bytes(result.why_not),
-            "turtle": result.turtle,
-            "jsonld": result.jsonld,
             "explain": _json_bytes(result.explanations),
         },
     )
     return decision
+
+
+def _twins(decision: SiteDecision) -> tuple[bytes, bytes, bytes]:
+    return decision.twin, decision.turtle, decision.jsonld
+
+
+def _twin_digests(raw: bytes) -> dict[str, str]:
+    """The digests an evaluation entry names its twins by (ValueError unless it names exactly those)."""
+    files = json.loads(raw)
+    if not isinstance(files, dict) or set(files) != set(_TWIN_FILES):
+        raise ValueError("files")
+    if not all(isinstance(v, str) and len(v) == 64 for v in files.values()):
+        raise ValueError("digest")
+    return files
 
 
 def _json_bytes(value: object) -> bytes:
@@ -220,7 +237,7 @@ def _evaluate_task(index: int) -> dict:
     path = _STATE["facts"][index]
     text, shown = _facts_text(path)
     key = _evaluation_key(text, path)
-    found = _STATE["cache"].load(key, "evaluation", ("summary", "meta", "twin"))
+    found = _STATE["cache"].load(key, "evaluation", ("summary", "meta", "files"))
     if found is not None:
         try:
             meta = json.loads(found["meta"])
@@ -230,7 +247,8 @@ def _evaluate_task(index: int) -> dict:
             return {
                 "key": key,
                 "summary": _checked_summary(found["summary"]),
-                "twin_sha": sha256_hex(found["twin"]),
+                # a file's digest is the SHA-256 of its bytes (pass 2 checks them before use)
+                "twin_sha": _twin_digests(found["files"])["twin"],
                 "warnings": warnings,
                 "cached": True,
             }
@@ -372,6 +390,11 @@ def _decision_from_entry(task: _Page) -> SiteDecision | None:
     if found is None:
         return None
     try:
+        for name, digest in _twin_digests(found["files"]).items():
+            twin = cache.get_file(digest)
+            if twin is None:
+                return None
+            found[name] = twin
         data = json.loads(found["twin"])
         check_document(data, Path(task.source))
         why_not = json.loads(found["why_not"])

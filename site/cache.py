@@ -17,6 +17,11 @@ edited, planted, from another version) is ignored and recomputed, and the
 fresh result replaces it.  Entries are written to a temporary file and renamed
 into place, so a killed build never leaves half an entry.
 
+The files of the site are kept once each, named by the SHA-256 of their bytes
+(``files/``); a page entry lists the files of one decision's pages, and an
+evaluation entry names its JSON and PROV-O twins there too (they are the files
+its page publishes).  A file is checked against its name before it is used.
+
 What the cache does not defend against: anyone who can write entries as the
 user who builds can change what the next build publishes for a facts file —
 as they could by editing the facts, the output folder or the installed code.
@@ -34,6 +39,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -51,6 +57,7 @@ FORMAT = "infra-policy/site-cache@1"
 # would keep every facts file, policy and version ever published. Using an entry renews its time.
 DEFAULT_NAME = ".infra-policy-cache"  # beside the site folder, shared by the sites of one parent
 _HEADER_LIMIT = 64 * 1024  # a header is a few hundred bytes; a longer first line is not an entry
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class CacheError(InputError):
@@ -188,6 +195,17 @@ class Cache:
         # readable as the umask allows: the site's own file is this very file when it is linked
         _write_quietly(target, data, umask_mode(0o666))
         return digest
+
+    def get_file(self, digest: str) -> bytes | None:
+        """The bytes of the file kept with this digest, checked against it; None if the cache does not
+        have it intact."""
+        if not _DIGEST.fullmatch(digest):
+            return None
+        data = self._read_own(self._blob(digest))
+        if data is None or sha256_hex(data) != digest:
+            return None
+        _renew(self._blob(digest))
+        return data
 
     def link_file(self, digest: str, target: Path) -> bool:
         """Put the file with this digest at ``target`` — a hard link when it can, else a copy — after checking

@@ -95,7 +95,7 @@ def _flip(path: Path, offset: int) -> None:
     path.write_bytes(bytes(data))
 
 
-ALL_SECTIONS = ("summary", "meta", "twin", "facts", "why_not", "turtle", "jsonld")
+ALL_SECTIONS = ("summary", "meta", "files", "facts", "why_not", "explain")
 
 
 def test_damaged_or_planted_entries_are_ignored_and_recomputed(tmp_path, facts):
@@ -130,7 +130,8 @@ def test_damaged_or_planted_entries_are_ignored_and_recomputed(tmp_path, facts):
     assert tree(out) == expected
     # 6. an entry whose decision is not a decision document, and no pages to copy: evaluated again
     found = Cache(cache).load(evaluations[0].stem, "evaluation", ALL_SECTIONS)
-    Cache(cache).store(evaluations[0].stem, "evaluation", {**found, "twin": b'{"format": 1}'})
+    planted = {**json.loads(found["files"]), "twin": Cache(cache).put_file(b'{"format": 1}')}
+    Cache(cache).store(evaluations[0].stem, "evaluation", {**found, "files": json.dumps(planted).encode()})
     for entry in _entries(cache, "pages"):
         entry.unlink()
     result = site(*facts[:3], "-o", out, "--cache", cache)
