@@ -13,6 +13,9 @@ average of the machine beside each figure (other work on it slows everything):
   * where the time of one decision goes, in process (--profile N decisions):
     evaluating, explaining (why-not answers and PROV-O twins), rendering, writing.
 
+Each figure is printed with the load average and the time of a fixed reference loop, taken just
+before and after it: other work on the machine, or a slower share of the host's cores, slows everything.
+
 Nothing here asserts.
 """
 
@@ -174,7 +177,21 @@ def timed(command: list[str]) -> tuple[float, int, str, float]:
 
 
 def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f", {speed()}"
+
+
+def speed() -> str:
+    """The CPU time of a fixed pure-Python loop (best of 3): on a shared virtual machine the speed of a core
+    varies (by up to 70% within minutes on the machine these figures were first taken on), and every
+    figure here moves with it."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        counts: dict[int, int] = {}
+        for i in range(1_000_000):
+            counts[i % 1000] = counts.get(i % 1000, 0) + i
+        best = min(best, time.process_time() - start)
+    return f"reference loop {best * 1000:.0f} ms"
 
 
 def main() -> None:
