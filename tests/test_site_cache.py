@@ -335,3 +335,22 @@ def test_what_no_build_used_for_the_unused_period_is_removed_after_a_build(tmp_p
     assert all(p.stat().st_mtime > old for p in cache.rglob("*") if p.is_file())  # only recent ones remain
     assert counts(site(first, "-o", out, "--cache", cache))[:2] == (1, 0)  # the first file's entry went
     assert counts(site(second, "-o", out, "--cache", cache))[:2] == (0, 1)
+
+
+def test_an_evaluation_keeps_its_twins_once_they_are_the_files_its_page_publishes(tmp_path, facts):
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    assert counts(site(*facts[:3], "-o", out, "--cache", cache)) == (3, 0, 3, 0)
+    published = {p.read_bytes(): p for p in (out / "decisions").iterdir() if p.suffix in (".json", ".ttl", ".jsonld")}
+    entries = _entries(cache, "evaluation")
+    assert len(entries) == 3
+    for entry in entries:
+        found = Cache(cache).load(entry.stem, "evaluation", ("files",))
+        assert found is not None
+        named = json.loads(found["files"])
+        assert set(named) == {"twin", "turtle", "jsonld"}
+        for digest in named.values():
+            data = Cache(cache).get_file(digest)
+            assert data is not None and data in published, entry.name
+            # one file: the site's file is the cache's, linked (no second copy of a twin in the entry)
+            assert os.path.samefile(published[data], next(cache.glob(f"files/*/{digest}")))
+            assert data not in entry.read_bytes()
