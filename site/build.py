@@ -175,16 +175,26 @@ def _evaluate(path: Path, text: str, shown: Path) -> tuple[Evaluated, tuple[str,
     return result, tuple(decision.warnings)
 
 
-def _store_evaluation(key: str, result: Evaluated, warnings: tuple[str, ...]) -> SiteDecision:
+@dataclass(frozen=True)
+class _Stored:
+    """An evaluation as pass 1 kept it: the decision, its summary and the digests of its twins."""
+
+    decision: SiteDecision
+    summary: dict
+    files: dict[str, str]  # "twin", "turtle", "jsonld" → digest among the cache's files
+
+
+def _store_evaluation(key: str, result: Evaluated, warnings: tuple[str, ...]) -> _Stored:
     decision = evaluated(result, "")
     meta = {"warnings": list(warnings), "engine_version": result.engine_version}
     cache: Cache = _STATE["cache"]
     files = {name: cache.put_file(data) for name, data in zip(_TWIN_FILES, _twins(decision), strict=True)}
+    found_summary = summary(result.data)
     cache.store(
         key,
         "evaluation",
         {
-            "summary": _json_bytes(summary(result.data)),
+            "summary": _json_bytes(found_summary),
             "meta": _json_bytes(meta),
             "files": _json_bytes(files),
             "facts": result.facts_text.encode("utf-8"),
@@ -192,7 +202,7 @@ def _store_evaluation(key: str, result: Evaluated, warnings: tuple[str, ...]) ->
             "explain": _json_bytes(result.explanations),
         },
     )
-    return decision
+    return _Stored(decision, found_summary, files)
 
 
 def _twins(decision: SiteDecision) -> tuple[bytes, bytes, bytes]:
@@ -255,19 +265,18 @@ def _evaluate_task(index: int) -> dict:
         except (ValueError, TypeError, KeyError, AttributeError):
             pass  # not an entry this build wrote: evaluate again
     result, warnings = _evaluate(path, text, shown)
-    decision = _store_evaluation(key, result, warnings)
-    found_summary = summary(result.data)
+    stored = _store_evaluation(key, result, warnings)
     return {
         "key": key,
-        "summary": found_summary,
-        "twin_sha": sha256_hex(decision.twin),
+        "summary": stored.summary,
+        "twin_sha": stored.files["twin"],
         "warnings": warnings,
         "cached": False,
-        "prerendered": _prerender(index, key, found_summary, decision),
+        "prerendered": _prerender(index, key, stored),
     }
 
 
-def _prerender(index: int, key: str, found_summary: dict, decision: SiteDecision) -> str | None:
+def _prerender(index: int, key: str, stored: _Stored) -> str | None:
     """Render a decision just evaluated, while it is in memory, under the page name it almost always gets
     (its own, with nothing else of the site on its page), and keep the pages in the cache; pass 2 then only
     links them. Return the page key they are kept under (pass 2 renders again if its task has another), or
@@ -276,22 +285,35 @@ def _prerender(index: int, key: str, found_summary: dict, decision: SiteDecision
     from .render import _Published
 
     source = _STATE["sources"][index]
-    task = _Page("evaluated", index, key, slug_base(found_summary), source, Extras())
+    task = _Page("evaluated", index, key, slug_base(stored.summary), source, Extras())
     page_key = _page_key(task)
     if _STATE["cache"].load(page_key, "pages", ("files",)) is not None:
         return None
-    published = replace(decision, source=source)
+    decision = stored.decision
     rendered = _STATE["renderer"].decision_pages(
-        _Published(published, task.slug, justification_graph(decision.data), task.extras)
+        _Published(replace(decision, source=source), task.slug, justification_graph(decision.data), task.extras)
     )
-    _store_pages(page_key, dict(rendered))
+    # the twins the page publishes are the files the evaluation was just stored with
+    twins = dict(zip(_TWIN_FILES, _twins(decision), strict=True))
+    kept = {
+        f"decisions/{task.slug}{suffix}": (twins[name], stored.files[name])
+        for name, suffix in (("twin", ".json"), ("turtle", ".prov.ttl"), ("jsonld", ".prov.jsonld"))
+    }
+    _store_pages(page_key, dict(rendered), kept)
     return page_key
 
 
-def _store_pages(page_key: str, rendered: dict[str, bytes]) -> dict[str, str]:
-    """Keep a decision's files in the cache and list them under ``page_key``; return their digests."""
+def _store_pages(
+    page_key: str, rendered: dict[str, bytes], kept: dict[str, tuple[bytes, str]] | None = None
+) -> dict[str, str]:
+    """Keep a decision's files in the cache and list them under ``page_key``; return their digests.
+    ``kept``: files already in the cache (the bytes and their digest), not hashed and stored again."""
     cache: Cache = _STATE["cache"]
-    digests = {relative: cache.put_file(data) for relative, data in rendered.items()}
+    kept = kept or {}
+    digests = {}
+    for relative, data in rendered.items():
+        known = kept.get(relative)
+        digests[relative] = known[1] if known is not None and known[0] is data else cache.put_file(data)
     cache.store(page_key, "pages", {"files": _json_bytes(digests)})
     return digests
 
@@ -429,7 +451,7 @@ def _fresh_decision(task: _Page) -> SiteDecision:
     path = _STATE["facts"][task.index]
     text, shown = _facts_text(path)
     result, warnings = _evaluate(path, text, shown)
-    return replace(_store_evaluation(_evaluation_key(text, path), result, warnings), source=task.source)
+    return replace(_store_evaluation(_evaluation_key(text, path), result, warnings).decision, source=task.source)
 
 
 def _page_key(task: _Page) -> str:

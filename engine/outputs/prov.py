@@ -474,7 +474,11 @@ def _predicate_order(part: tuple[str, str]) -> tuple[bool, str]:
 def _sorted_keys(value):
     # dumps() keeps the order of keys; json.dumps(sort_keys=True) sorts them at every level
     if isinstance(value, dict):
+        if len(value) == 1:  # most values are {"@id": …}: already in order, and never changed afterwards
+            (item,) = value.values()
+            if not isinstance(item, (dict, list)):
+                return value
         return {key: _sorted_keys(value[key]) for key in sorted(value)}
     if isinstance(value, list):
-        return [_sorted_keys(item) for item in value]
+        return [_sorted_keys(item) if isinstance(item, (dict, list)) else item for item in value]
     return value
