@@ -108,7 +108,8 @@ class ChangeSearch:
     def outcome(self, changes: Mapping[str, Value | None]) -> _Outcome:
         if len(changes) == 1:  # most lookups are of single changes, many of them again and again
             ((name, value),) = changes.items()
-            single = (name, value, type(value))  # True == 1 == 1.0, yet they are different values here
+            # True == 1 == 1.0, yet they are different values here (inside a multi-valued fact's tuple too)
+            single = (name, value, tuple(map(type, value)) if type(value) is tuple else type(value))
             found = self._singles.get(single)
             if found is None:
                 found = self._singles[single] = self._outcome(changes)

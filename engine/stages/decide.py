@@ -157,7 +157,6 @@ class _Variations:
         self.weighing, self.ruling_out = policy.weighing, policy.ruling_out
         self.counting_rules = policy.counting_rules
         self.policy = policy
-        self.computed = vocabulary.computed
         self.computed_names = tuple(sorted(vocabulary.computed))
         self.cost_inputs = MODEL_INPUTS
 
@@ -175,10 +174,10 @@ class _Variations:
             if not layers:
                 return self.base
             values = self.values.copy()
-            computed = self.computed
+            computed_values = self.computed_values
             for name, value in changes.items():
-                if name in computed:
-                    continue  # a computed fact follows its inputs, whatever is asked
+                if name in computed_values:
+                    continue  # a fact the cost model computed follows its inputs, whatever is asked
                 if value is None:
                     values.pop(name, None)
                 else:
