@@ -52,6 +52,8 @@ _EVALUATED_SECTIONS = ("summary", "meta", "files", "facts", "why_not", "explain"
 # An evaluation's JSON and PROV-O twins are the very files its decision page publishes: its entry names
 # them by digest among the cache's files instead of keeping a second copy (a third of what a build writes).
 _TWIN_FILES = ("twin", "turtle", "jsonld")
+# each twin as its decision page's file is named: the page's name and this suffix
+_TWIN_SUFFIXES = {"twin": ".json", "turtle": ".prov.ttl", "jsonld": ".prov.jsonld"}
 _RECORD_SECTIONS = ("summary", "meta", "twin", "turtle", "jsonld")
 
 
@@ -296,8 +298,7 @@ def _prerender(index: int, key: str, stored: _Stored) -> str | None:
     # the twins the page publishes are the files the evaluation was just stored with
     twins = dict(zip(_TWIN_FILES, _twins(decision), strict=True))
     kept = {
-        f"decisions/{task.slug}{suffix}": (twins[name], stored.files[name])
-        for name, suffix in (("twin", ".json"), ("turtle", ".prov.ttl"), ("jsonld", ".prov.jsonld"))
+        f"decisions/{task.slug}{suffix}": (twins[name], stored.files[name]) for name, suffix in _TWIN_SUFFIXES.items()
     }
     _store_pages(page_key, dict(rendered), kept)
     return page_key
@@ -471,7 +472,7 @@ def _render_task(task: _Page) -> dict:
     folder: Path = _STATE["folder"]
     page_key = _page_key(task)
     base = f"decisions/{task.slug}"
-    expected = {f"{base}{suffix}" for suffix in (".html", ".json", ".prov.ttl", ".prov.jsonld", ".facts.html")}
+    expected = {f"{base}{suffix}" for suffix in (".html", *_TWIN_SUFFIXES.values(), ".facts.html")}
     if task.record_key is not None:
         expected.add(f"decisions/{task.extras.record['file']}")
     found = cache.load(page_key, "pages", ("files",))

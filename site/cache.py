@@ -210,16 +210,14 @@ class Cache:
     def link_file(self, digest: str, target: Path) -> bool:
         """Put the file with this digest at ``target`` — a hard link when it can, else a copy — after checking
         its content still has that digest; False if the cache does not have it intact."""
-        source = self._blob(digest)
-        data = self._read_own(source)
-        if data is None or sha256_hex(data) != digest:
+        data = self.get_file(digest)  # checked, and marked as used
+        if data is None:
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(source, target)
+            os.link(self._blob(digest), target)
         except OSError:
             target.write_bytes(data)  # another file system, or links not allowed: a copy
-        _renew(source)
         return True
 
     def store(self, key: str, kind: str, sections: Mapping[str, bytes]) -> None:
