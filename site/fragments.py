@@ -148,3 +148,78 @@ class References:
         if factor in self.known_factors:
             return markupsafe.Markup(f'<a href="{escape(root)}{escape(factor_page(factor))}">{escape(label)}</a>')
         return markupsafe.Markup(escape(label))
+
+    def why_not_list(self, questions: list[dict], root: object) -> markupsafe.Markup:
+        """Why not each other stance: the rules that did not decide or apply and what they lack, or for a
+        decision published from a record, what the record tells (the questions of ``SiteRenderer._why_not``).
+
+        A page has a few of these lists, each of tens of rules: as a jinja macro they took about a third of
+        the time to render a decision page.
+        """
+        out = []
+        if questions and questions[0]["answer"] is None:
+            out.append(_FROM_RECORD)
+        out.append('<dl class="why-not">\n')
+        for q in questions:
+            asked, answer = q["stance"], q["answer"]
+            out.append(f"  <dt>Why not {badge(asked)}?</dt>\n  <dd>\n")
+            if answer is not None:
+                stance_rules, factor_rules = answer["stance_rules"], answer["factor_rules"]
+                if stance_rules:
+                    rules = "rule" if len(stance_rules) == 1 else "rules"
+                    out.append(f"    <p>The stance {rules} for {escape(asked)} did not decide:</p>\n")
+                    out.append('    <ul class="missed">\n')
+                    out.extend(f"<li>{self._missed(m, root)}</li>" for m in stance_rules)
+                    out.append("    </ul>\n")
+                else:
+                    out.append(f"    <p>No stance rule sets {escape(asked)} here.</p>\n")
+                if factor_rules:
+                    out.append(
+                        f"    <p>Rules that would have supported {escape(asked)} and did not apply, strongest "
+                        "first:</p>\n"
+                        '    <ul class="missed">\n'
+                    )
+                    out.extend(f"<li>{self._missed(m, root, True)}</li>" for m in factor_rules[:5])
+                    out.append("    </ul>\n")
+                    if len(factor_rules) > 5:
+                        out.append(
+                            f'    <details class="more"><summary>{len(factor_rules) - 5} more</summary>\n'
+                            '    <ul class="missed">\n'
+                        )
+                        out.extend(f"<li>{self._missed(m, root, True)}</li>" for m in factor_rules[5:])
+                        out.append("    </ul>\n    </details>\n")
+            else:
+                favoring, missing = q["favoring"], q["missing"]
+                if favoring:
+                    reasons = "; ".join(
+                        f"{self.rule_ref(a['rule'], root, a['title'])} (weight {escape(a['weight'])})" for a in favoring
+                    )
+                    out.append(f"<p>Recorded reasons for {escape(asked)}: {reasons}.</p>")
+                if missing:
+                    facts = "; ".join(
+                        f"<code>ip:{escape(m['fact'])}</code> ({escape(m['label'])}"
+                        + "".join(f", e.g. {escape(o['example'])}" for o in m["could_lead_to"] if o["stance"] == asked)
+                        + ")"
+                        for m in missing
+                    )
+                    out.append(f"<p>Facts not given that could lead here: {facts}.</p>")
+                if not favoring and not missing:
+                    out.append(f"<p>No recorded reason or missing fact points to {escape(asked)}.</p>")
+            out.append("  </dd>\n")
+        out.append("</dl>\n")
+        return markupsafe.Markup("".join(out))
+
+    def _missed(self, m: dict, root: object, adds: bool = False) -> str:
+        """A rule that did not decide or apply: its title, what it would add and what it lacks."""
+        shown = str(self.rule_ref(m["rule"], root, m["title"]))
+        if adds:
+            shown += f' <span class="muted">({escape(m["would_add"])})</span>'
+        lacks = "; ".join(escape(c) for c in m["changes"]) if m["changes"] else escape(m["failed"])
+        return f'{shown} — <span class="failed">{lacks}</span>'
+
+
+_FROM_RECORD = (
+    '<p class="muted">This decision was published from a record, without its facts: which rule tests failed can '
+    "only be told with the facts (<code>infra-policy explain FACTS --why-not STANCE</code>). What the record "
+    "shows:</p>\n"
+)

@@ -239,6 +239,7 @@ class SiteRenderer:
             fact_list=fact_list,
             claim_links=claim_links,
             rule_ref=references.rule_ref,
+            why_not_list=references.why_not_list,
             factor_ref=references.factor_ref,
         )
         self.factor_labels = {fid: f.label for fid, f in kb.factors.items()}
