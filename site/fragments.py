@@ -88,6 +88,17 @@ def graph_nodes(nodes: Iterable, width: int, height: int) -> markupsafe.Markup:
     return markupsafe.Markup("".join(out))
 
 
+def source_rows(lines: Iterable[str]) -> markupsafe.Markup:
+    """The rows of a facts file shown as given, numbered from 1, each linkable (``#L12``) and on its own line."""
+    return markupsafe.Markup(
+        "".join(
+            f'      <tr id="L{n}"><td class="ln"><a href="#L{n}" aria-label="Line {n}">{n}</a></td>'
+            f'<td class="code"><code>{escape(line)}</code></td></tr>\n'
+            for n, line in enumerate(lines, 1)
+        )
+    )
+
+
 # -- the small pieces every page repeats (a decision page calls them a few hundred times): jinja macros
 #    cost about as much per call as a whole line of the page, so they are functions, given to the
 #    templates as globals (SiteRenderer), with the markup the macros had

@@ -35,7 +35,16 @@ from infra_policy.engine.vocabulary import IP
 
 from .anchors import claim_anchor, factor_page, node_anchor, rule_anchor, slugify, workload_anchor
 from .chart import balance_chart
-from .fragments import References, badge, claim_links, fact_list, graph_edges, graph_nodes, trail_entries
+from .fragments import (
+    References,
+    badge,
+    claim_links,
+    fact_list,
+    graph_edges,
+    graph_nodes,
+    source_rows,
+    trail_entries,
+)
 from .layout import NODE_HEIGHT, NODE_WIDTH, PlacedNode, draw, shorten
 from .records import ASKED, SiteDecision, justification_graph
 
@@ -240,6 +249,7 @@ class SiteRenderer:
             claim_links=claim_links,
             rule_ref=references.rule_ref,
             why_not_list=references.why_not_list,
+            source_rows=source_rows,
             factor_ref=references.factor_ref,
         )
         self.factor_labels = {fid: f.label for fid, f in kb.factors.items()}
